@@ -1,0 +1,31 @@
+"""agno-alembic: Alembic migrations for the SQL tables of the Agno agent framework.
+
+Every Agno table type is its own Alembic branch (``agno_sessions``, ``agno_memories``...), whose revisions are
+Agno's schema versions.  The public API is listed in ``__all__``; everything else is private.
+"""
+
+from agno_alembic.errors import (
+    AgnoAlembicError,
+    ConfigurationError,
+    DowngradeRefusedError,
+    UnknownTableTypeError,
+    UnknownVersionError,
+    UnsupportedBackendError,
+)
+from agno_alembic.registry import LATEST_VERSION, SCHEMA_VERSIONS, TABLE_TYPES, TableType
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "LATEST_VERSION",
+    "SCHEMA_VERSIONS",
+    "TABLE_TYPES",
+    "AgnoAlembicError",
+    "ConfigurationError",
+    "DowngradeRefusedError",
+    "TableType",
+    "UnknownTableTypeError",
+    "UnknownVersionError",
+    "UnsupportedBackendError",
+    "__version__",
+]

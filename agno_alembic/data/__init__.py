@@ -1,0 +1,20 @@
+"""Data steps: how existing rows get values when a step adds a NOT NULL column, and similar rules.
+
+Each fill is an SQL expression over the table being migrated, so the work stays in the database.
+"""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+
+def updated_at_or_now(table: sa.TableClause) -> sa.ColumnElement:
+    """Agno 2.3.0's ``created_at`` backfill for memories: ``COALESCE(updated_at, <migration time>)``."""
+    return sa.func.coalesce(table.c.updated_at, sa.literal(int(time.time()), sa.BigInteger()))
+
+
+def unowned(table: sa.TableClause) -> sa.ColumnElement:
+    """Agno 3.0.0's ``user_id`` for metrics rows that belong to no user: the empty string."""
+    return sa.literal("", sa.String())

@@ -1,0 +1,132 @@
+"""What differs per backend, in one place: column types, capabilities and backend detection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from agno_alembic import registry
+from agno_alembic.errors import UnsupportedBackendError
+
+_BACKEND_OF_DIALECT = {
+    "postgresql": registry.POSTGRESQL,
+    "sqlite": registry.SQLITE,
+    "mysql": registry.MYSQL,
+    "mariadb": registry.MYSQL,
+    "singlestoredb": registry.SINGLESTORE,
+}
+
+
+def backend_of(dialect: sa.engine.Dialect | str) -> str:
+    """The backend key (``postgresql``, ``sqlite``, ``mysql``, ``singlestore``) of a dialect or dialect name."""
+    name = dialect if isinstance(dialect, str) else dialect.name
+    try:
+        return _BACKEND_OF_DIALECT[name]
+    except KeyError:
+        raise UnsupportedBackendError(name, sorted(_BACKEND_OF_DIALECT)) from None
+
+
+TypeFactory = Callable[[str, str], sa.types.TypeEngine]
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """An abstract column type of the shapes: what it compiles to per backend and schema version."""
+
+    name: str
+    factory: TypeFactory
+
+    def on(self, backend: str, version: str) -> sa.types.TypeEngine:
+        return self.factory(backend, version)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _mysql_or(length_or_text: int | None) -> TypeFactory:
+    def make(backend: str, version: str) -> sa.types.TypeEngine:
+        if backend in (registry.MYSQL, registry.SINGLESTORE):
+            return sa.Text() if length_or_text is None else sa.String(length_or_text)
+        return sa.String()
+
+    return make
+
+
+def _since_2_3(version: str) -> bool:
+    return registry.version_index(version) >= registry.version_index("2.3.0")
+
+
+def _json(backend: str, version: str) -> sa.types.TypeEngine:
+    # Agno 2.0 declared PostgreSQL JSON; its 2.3.0 fresh create and migration use JSONB.
+    if backend == registry.POSTGRESQL:
+        return postgresql.JSONB() if _since_2_3(version) else sa.JSON()
+    return sa.JSON()
+
+
+def _jsonb(backend: str, version: str) -> sa.types.TypeEngine:
+    return postgresql.JSONB() if backend == registry.POSTGRESQL else sa.JSON()
+
+
+def _long_string(backend: str, version: str) -> sa.types.TypeEngine:
+    # Free text: TEXT on PostgreSQL (VARCHAR before 2.3.0) and MySQL, VARCHAR on SQLite, as Agno declares it.
+    if backend == registry.POSTGRESQL:
+        return sa.Text() if _since_2_3(version) else sa.String()
+    if backend == registry.SQLITE:
+        return sa.String()
+    return sa.Text()
+
+
+def _int(backend: str, version: str) -> sa.types.TypeEngine:
+    return sa.BigInteger() if backend == registry.SQLITE else sa.Integer()
+
+
+ID = ColumnType("ID", _mysql_or(128))
+"""Identifiers: VARCHAR, VARCHAR(128) on MySQL and SingleStore."""
+STR = ColumnType("STR", _mysql_or(None))
+"""Unbounded strings: VARCHAR, TEXT on MySQL and SingleStore."""
+STR10 = ColumnType("STR10", _mysql_or(10))
+STR20 = ColumnType("STR20", _mysql_or(20))
+STR50 = ColumnType("STR50", _mysql_or(50))
+STR255 = ColumnType("STR255", _mysql_or(255))
+LONGSTR = ColumnType("LONGSTR", _long_string)
+TEXT = ColumnType("TEXT", lambda b, v: sa.Text())
+JSON = ColumnType("JSON", _json)
+"""JSON; on PostgreSQL JSON until 2.3.0, JSONB from then on."""
+JSONB = ColumnType("JSONB", _jsonb)
+"""JSONB on PostgreSQL at every version, JSON elsewhere."""
+BIGINT = ColumnType("BIGINT", lambda b, v: sa.BigInteger())
+INT = ColumnType("INT", _int)
+BOOL = ColumnType("BOOL", lambda b, v: sa.Boolean())
+DATE = ColumnType("DATE", lambda b, v: sa.Date())
+TIMESTAMPTZ = ColumnType("TIMESTAMPTZ", lambda b, v: sa.TIMESTAMP(timezone=True))
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, as the operations need to know it."""
+
+    transactional_ddl: bool
+    alter_constraints: bool
+    """ALTER TABLE can add and drop keys and change types (SQLite rebuilds the table instead)."""
+    partial_indexes: bool
+    max_identifier: int
+    identifier_unit: str
+
+
+CAPABILITIES = {
+    registry.POSTGRESQL: Capabilities(True, True, True, 63, "bytes"),
+    registry.SQLITE: Capabilities(True, False, True, 0, "characters"),
+    registry.MYSQL: Capabilities(False, True, False, 64, "characters"),
+    registry.SINGLESTORE: Capabilities(False, True, False, 64, "characters"),
+}
+
+
+def capabilities(backend: str) -> Capabilities:
+    return CAPABILITIES[backend]
+
+
+def is_mysql_like(backend: str) -> bool:
+    return backend in (registry.MYSQL, registry.SINGLESTORE)

@@ -1,0 +1,173 @@
+"""The Alembic environment: ``env.py`` calls :func:`run`.
+
+Online and offline, sync and async drivers.  It resolves the names in play, prepares the connection (schema,
+SQLite's transactional DDL, our wide version table) and installs the ``agno_schema_versions`` stamp hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.runtime.environment import EnvironmentContext
+
+from agno_alembic import dialects, naming, registry, stamps
+from agno_alembic.errors import ConfigurationError
+from agno_alembic.runtime import RUN_STATE_KEY, RunState
+
+log = logging.getLogger("agno_alembic")
+
+#: Keys of ``config.attributes`` this environment reads (the Python front passes these).
+ATTR_CONNECTION = "connection"
+ATTR_NAMES = "agno_names"
+ATTR_TARGET = "agno_target_version"
+ATTR_ALLOW_DATA_LOSS = "agno_allow_data_loss"
+VERSION_NUM_LENGTH = 128
+"""Our revision ids are up to 35 characters; Alembic's default column holds 32."""
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def run(context: EnvironmentContext) -> None:
+    """Run the migrations Alembic asked for, online or offline."""
+    if context.is_offline_mode():
+        _run_offline(context)
+        return
+    connection = context.config.attributes.get(ATTR_CONNECTION)
+    if connection is not None:
+        _run_on_connection(context, connection)
+        return
+    url = _url(context)
+    if sa.make_url(url).get_dialect().is_async:
+        asyncio.run(_run_async(context, url))
+        return
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            _run_on_connection(context, conn)
+    finally:
+        engine.dispose()
+
+
+async def _run_async(context: EnvironmentContext, url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine  # needs greenlet: the "async" extra
+
+    engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(lambda sync_conn: _run_on_connection(context, sync_conn))
+    finally:
+        await engine.dispose()
+
+
+def _x(context: EnvironmentContext) -> dict[str, str]:
+    return dict(context.get_x_argument(as_dictionary=True))
+
+
+def _url(context: EnvironmentContext) -> str:
+    url = _x(context).get("url") or context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise ConfigurationError(
+            "No database URL: pass -x url=<url>, set sqlalchemy.url in alembic.ini, or give a connection",
+            option="url",
+        )
+    return url
+
+
+def state_for(context: EnvironmentContext, backend: str, *, offline: bool) -> RunState:
+    """The :class:`RunState` of this run, from ``config.attributes`` and ``-x`` arguments."""
+    attrs: Mapping[str, Any] = context.config.attributes
+    x = _x(context)
+    names = attrs.get(ATTR_NAMES) or naming.from_options(x, backend)
+    target = attrs.get(ATTR_TARGET) or x.get("agno_version")
+    if target is not None:
+        target = registry.resolve_version(target)
+    allow = attrs.get(ATTR_ALLOW_DATA_LOSS)
+    if allow is None:
+        allow = x.get("allow_data_loss", "").lower() in _TRUE
+    return RunState(names=names, backend=backend, target_version=target, allow_data_loss=bool(allow), offline=offline)
+
+
+def _configure(context: EnvironmentContext, state: RunState, **kw: Any) -> None:
+    context.configure(
+        version_table=state.names.alembic_version_table,
+        version_table_schema=state.names.schema,
+        transaction_per_migration=True,
+        on_version_apply=stamps.on_version_apply,
+        **{RUN_STATE_KEY: state},
+        **kw,
+    )
+    context.get_context()._version.c.version_num.type.length = VERSION_NUM_LENGTH  # noqa: SLF001
+
+
+def _run_offline(context: EnvironmentContext) -> None:
+    url = sa.make_url(_url(context))
+    backend = dialects.backend_of(url.get_backend_name())
+    state = state_for(context, backend, offline=True)
+    _configure(context, state, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        if state.names.schema and backend == registry.POSTGRESQL:
+            context.execute(sa.schema.CreateSchema(state.names.schema, if_not_exists=True))
+        context.run_migrations()
+
+
+def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -> None:
+    backend = dialects.backend_of(connection.dialect)
+    state = state_for(context, backend, offline=False)
+    _ensure_schema(connection, state)
+    restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
+    try:
+        _configure(context, state, connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        if connection.in_transaction():
+            connection.commit()
+    finally:
+        if restore is not None:
+            restore()
+
+
+def _ensure_schema(connection: sa.Connection, state: RunState) -> None:
+    schema = state.names.schema
+    if not schema or state.backend == registry.SQLITE:
+        return
+    if schema in sa.inspect(connection).get_schema_names():
+        return
+    log.info("Creating schema %s", schema)
+    connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+    connection.commit()
+
+
+def _sqlite_transactional_ddl(connection: sa.Connection):  # noqa: ANN202
+    """Make pysqlite run DDL inside real transactions (it autocommits DDL by default) with FKs off.
+
+    Returns a callable that restores the connection as it was.
+    """
+    if connection.in_transaction():
+        connection.commit()
+    raw = connection.connection.driver_connection
+    previous = getattr(raw, "isolation_level", None)
+    fk_on = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    if fk_on:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    if connection.in_transaction():
+        connection.commit()
+    raw.isolation_level = None
+
+    def begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    sa.event.listen(connection, "begin", begin)
+
+    def restore() -> None:
+        sa.event.remove(connection, "begin", begin)
+        raw.isolation_level = previous
+        if fk_on:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            if connection.in_transaction():
+                connection.commit()
+
+    return restore

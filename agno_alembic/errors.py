@@ -1,0 +1,66 @@
+"""The exceptions agno-alembic raises: one small tree under :class:`AgnoAlembicError`, each carrying data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AgnoAlembicError",
+    "ConfigurationError",
+    "DowngradeRefusedError",
+    "UnknownTableTypeError",
+    "UnknownVersionError",
+    "UnsupportedBackendError",
+]
+
+
+class AgnoAlembicError(Exception):
+    """Base class of every error agno-alembic raises on purpose."""
+
+
+class ConfigurationError(AgnoAlembicError, ValueError):
+    """A configuration value (URL, schema, table name, option) is not usable."""
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+class UnknownTableTypeError(AgnoAlembicError, ValueError):
+    """A table type that is neither a canonical name nor an alias of one."""
+
+    def __init__(self, table_type: str, valid: Sequence[str]) -> None:
+        self.table_type = table_type
+        self.valid = tuple(valid)
+        super().__init__(f"Unknown Agno table type {table_type!r}; valid table types: {', '.join(self.valid)}")
+
+
+class UnknownVersionError(AgnoAlembicError, ValueError):
+    """A version that is not a schema version, or outside the known range."""
+
+    def __init__(self, version: str, known: Sequence[str]) -> None:
+        self.version = version
+        self.known = tuple(known)
+        super().__init__(
+            f"Unknown Agno schema version {version!r}; known schema versions: {', '.join(self.known)} "
+            "(an in-between version such as 2.4.0 means the nearest lower one)"
+        )
+
+
+class UnsupportedBackendError(AgnoAlembicError, ValueError):
+    """A database backend agno-alembic does not migrate."""
+
+    def __init__(self, backend: str, supported: Sequence[str]) -> None:
+        self.backend = backend
+        self.supported = tuple(supported)
+        super().__init__(f"Unsupported database backend {backend!r}; supported: {', '.join(self.supported)}")
+
+
+class DowngradeRefusedError(AgnoAlembicError):
+    """A downgrade that would destroy data, refused unless the caller explicitly allows it."""
+
+    def __init__(self, message: str, *, table: str, would_destroy: str, allow_option: str) -> None:
+        self.table = table
+        self.would_destroy = would_destroy
+        self.allow_option = allow_option
+        super().__init__(message)

@@ -1,0 +1,338 @@
+"""The verbs revisions use, written once over the shapes and the dialect layer.
+
+A revision says *which* table moves from *which* schema version to *which*; the shapes say what the table
+looks like at each version, and these operations compute and apply the difference, on every backend:
+
+* :func:`create_table` / :func:`drop_table` for base revisions;
+* :func:`evolve` for every later step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
+
+import sqlalchemy as sa
+from alembic import op
+
+from agno_alembic import registry, runtime, shapes
+from agno_alembic.errors import DowngradeRefusedError
+from agno_alembic.shapes._dsl import ForeignKey, Index, TableSpec, Unique
+
+log = logging.getLogger("agno_alembic")
+
+#: A fill computes a new NOT NULL column's value for existing rows from the table's other columns.
+Fill = Callable[[sa.TableClause], sa.ColumnElement]
+
+
+def _spec(table_type: str, version: str) -> TableSpec | None:
+    run = runtime.state()
+    tt = registry.table_type(table_type)
+    if not tt.on(run.backend):
+        return None
+    return shapes.spec(tt.name, run.backend, version, run.names)
+
+
+def _exists(name: str, schema: str | None) -> bool:
+    return sa.inspect(op.get_bind()).has_table(name, schema=schema)
+
+
+def create_table(table_type: str, version: str) -> None:
+    """Create ``table_type``'s table as Agno creates it fresh at schema ``version``."""
+    spec = _spec(table_type, version)
+    if spec is None:
+        return
+    run = runtime.state()
+    if table_type == "versions" and not run.offline and _exists(spec.name, spec.schema):
+        log.info("%s already exists (Agno creates it on first use); keeping it", spec.name)
+        return
+    op.create_table(spec.name, *spec.sa_columns(), *spec.sa_constraints(), schema=spec.schema)
+    for name, index in spec.indexes.items():
+        _create_index(spec, name, index)
+
+
+def drop_table(table_type: str, version: str) -> None:
+    """Drop ``table_type``'s table; refused while it holds rows, unless data loss is explicitly allowed."""
+    spec = _spec(table_type, version)
+    if spec is None:
+        return
+    run = runtime.state()
+    if not run.offline:
+        if not _exists(spec.name, spec.schema):
+            return
+        rows = _count(spec, None)
+        if rows and not run.allow_data_loss:
+            raise DowngradeRefusedError(
+                f"Refusing to drop {_qualified(spec)}: it holds {rows} row(s). Back them up, then allow data "
+                "loss explicitly (-x allow_data_loss=true, or allow_data_loss=True in Python).",
+                table=spec.name,
+                would_destroy=f"{rows} row(s)",
+                allow_option="allow_data_loss",
+            )
+    op.drop_table(spec.name, schema=spec.schema)
+
+
+@dataclass
+class _Diff:
+    old: TableSpec
+    new: TableSpec
+    add_columns: list[str] = field(default_factory=list)
+    drop_columns: list[str] = field(default_factory=list)
+    alter_columns: list[str] = field(default_factory=list)
+    add_uniques: dict[str, Unique] = field(default_factory=dict)
+    drop_uniques: dict[str, Unique] = field(default_factory=dict)
+    add_indexes: dict[str, Index] = field(default_factory=dict)
+    drop_indexes: dict[str, Index] = field(default_factory=dict)
+    add_fks: list[ForeignKey] = field(default_factory=list)
+    drop_fks: list[ForeignKey] = field(default_factory=list)
+
+    @property
+    def pk_changed(self) -> bool:
+        return self.old.primary_key != self.new.primary_key
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.add_columns or self.drop_columns or self.alter_columns or self.add_uniques or self.drop_uniques
+            or self.add_indexes or self.drop_indexes or self.add_fks or self.drop_fks or self.pk_changed
+        )
+
+    def needs_rebuild(self) -> bool:
+        """Whether SQLite must rebuild the table (it cannot ALTER keys, types or NOT NULL)."""
+        not_null_added = any(not self.new.columns[c].is_nullable(self.new.backend) for c in self.add_columns)
+        return bool(
+            self.pk_changed or self.alter_columns or self.add_uniques or self.drop_uniques or self.add_fks
+            or self.drop_fks or self.drop_columns or not_null_added
+            or any(self.new.columns[c].unique for c in self.add_columns)
+        )
+
+
+def _type_sig(spec: TableSpec, name: str) -> tuple[str, bool]:
+    col = spec.columns[name]
+    return repr(col.type.on(spec.backend, spec.version)), col.is_nullable(spec.backend)
+
+
+def _diff(old: TableSpec, new: TableSpec) -> _Diff:
+    d = _Diff(old, new)
+    d.add_columns = [c for c in new.columns if c not in old.columns]
+    d.drop_columns = [c for c in old.columns if c not in new.columns]
+    d.alter_columns = [c for c in new.columns if c in old.columns and _type_sig(old, c) != _type_sig(new, c)]
+    d.add_uniques = {n: u for n, u in new.uniques.items() if old.uniques.get(n) != u}
+    d.drop_uniques = {n: u for n, u in old.uniques.items() if new.uniques.get(n) != u}
+    d.add_indexes = {n: i for n, i in new.indexes.items() if old.indexes.get(n) != i}
+    d.drop_indexes = {n: i for n, i in old.indexes.items() if new.indexes.get(n) != i}
+    d.add_fks = [f for f in new.foreign_keys if f not in old.foreign_keys]
+    d.drop_fks = [f for f in old.foreign_keys if f not in new.foreign_keys]
+    return d
+
+
+def evolve(
+    table_type: str,
+    from_version: str,
+    to_version: str,
+    *,
+    fill: Mapping[str, Fill] | None = None,
+    empty: Mapping[str, object] | None = None,
+    keep_if_populated: Collection[str] = (),
+) -> None:
+    """Bring ``table_type``'s table from its shape at ``from_version`` to its shape at ``to_version``.
+
+    ``fill`` gives the value of an added NOT NULL column for existing rows.  A dropped column that holds data
+    (a value that is not NULL and not its ``empty`` value) is kept when named in ``keep_if_populated``;
+    otherwise the step refuses unless data loss is explicitly allowed.
+    """
+    old, new = _spec(table_type, from_version), _spec(table_type, to_version)
+    if old is None or new is None:
+        return
+    d = _diff(old, new)
+    if d.empty:
+        return
+    run = runtime.state()
+    d = _protect_dropped_columns(d, empty or {}, keep_if_populated, run)
+    if run.backend == registry.SQLITE and d.needs_rebuild():
+        _rebuild_sqlite(d, fill or {})
+    else:
+        _alter(d, fill or {})
+
+
+def _protect_dropped_columns(
+    d: _Diff, empty: Mapping[str, object], keep: Collection[str], run: runtime.RunState
+) -> _Diff:
+    if not d.drop_columns:
+        return d
+    if run.offline:
+        kept = [c for c in d.drop_columns if c in keep]
+        for c in kept:
+            op.execute(f"-- agno-alembic keeps {d.old.name}.{c}: whether it holds data needs a live connection")
+        return _keep_columns(d, kept)
+    populated = {c: _count(d.old, c, empty.get(c)) for c in d.drop_columns}
+    populated = {c: n for c, n in populated.items() if n}
+    kept = [c for c in populated if c in keep]
+    refused = {c: n for c, n in populated.items() if c not in keep}
+    if refused and not run.allow_data_loss:
+        what = ", ".join(f"{c} ({n} row(s) with data)" for c, n in refused.items())
+        raise DowngradeRefusedError(
+            f"Refusing to drop {what} from {_qualified(d.old)}: the values would be lost. Back them up, then allow "
+            "data loss explicitly (-x allow_data_loss=true, or allow_data_loss=True in Python).",
+            table=d.old.name,
+            would_destroy=what,
+            allow_option="allow_data_loss",
+        )
+    for c in kept:
+        log.warning("Keeping %s.%s: it holds data in %d row(s)", d.old.name, c, populated[c])
+    return _keep_columns(d, kept)
+
+
+def _keep_columns(d: _Diff, kept: list[str]) -> _Diff:
+    if not kept:
+        return d
+    columns = dict(d.new.columns)
+    columns.update({c: d.old.columns[c] for c in kept})
+    new = replace(d.new, columns=columns)
+    return replace(d, new=new, drop_columns=[c for c in d.drop_columns if c not in kept])
+
+
+def _qualified(spec: TableSpec) -> str:
+    return f"{spec.schema}.{spec.name}" if spec.schema else spec.name
+
+
+def _table_clause(spec: TableSpec, columns: Collection[str]) -> sa.TableClause:
+    return sa.table(spec.name, *[sa.column(c) for c in columns], schema=spec.schema)
+
+
+def _count(spec: TableSpec, column: str | None, empty: object = None) -> int:
+    t = _table_clause(spec, [column] if column else [])
+    query = sa.select(sa.func.count()).select_from(t)
+    if column is not None:
+        query = query.where(t.c[column].is_not(None))
+        if empty is not None:
+            query = query.where(t.c[column] != sa.literal(empty))
+    return int(op.get_bind().execute(query).scalar_one())
+
+
+# -- ALTER-capable backends ------------------------------------------------------------------------------
+
+
+def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
+    old, new = d.old, d.new
+    for name in d.add_columns:
+        _add_column(new, name, fill.get(name))
+    for name in d.alter_columns:
+        _alter_column(old, new, name)
+    for name, unique in d.add_uniques.items():
+        op.create_unique_constraint(name, new.name, list(unique.columns), schema=new.schema)
+    for name, index in d.add_indexes.items():
+        _create_index(new, name, index)
+    if d.pk_changed:
+        _swap_primary_key(old, new)
+    for fk in d.add_fks:
+        op.create_foreign_key(
+            None, new.name, new.referred[fk.referred_type], list(fk.columns), list(fk.referred_columns),
+            ondelete=fk.ondelete, source_schema=new.schema, referent_schema=new.schema,
+        )
+    for fk in d.drop_fks:
+        _drop_foreign_key(old, fk)
+    for name in d.drop_uniques:
+        op.drop_constraint(name, old.name, type_="unique", schema=old.schema)
+    for name in d.drop_indexes:
+        op.drop_index(name, table_name=old.name, schema=old.schema)
+    for name in d.drop_columns:
+        op.drop_column(old.name, name, schema=old.schema)
+
+
+def _add_column(spec: TableSpec, name: str, fill: Fill | None) -> None:
+    column = spec.sa_column(name)
+    if column.nullable or fill is None:
+        op.add_column(spec.name, column, schema=spec.schema)
+        return
+    column.nullable = True
+    op.add_column(spec.name, column, schema=spec.schema)
+    t = _table_clause(spec, spec.columns)
+    op.execute(t.update().values({name: fill(t)}))
+    op.alter_column(spec.name, name, nullable=False, existing_type=column.type, schema=spec.schema)
+
+
+def _alter_column(old: TableSpec, new: TableSpec, name: str) -> None:
+    old_type = old.columns[name].type.on(old.backend, old.version)
+    new_type = new.columns[name].type.on(new.backend, new.version)
+    kw: dict[str, object] = {}
+    if repr(old_type) != repr(new_type):
+        kw["type_"] = new_type
+        if new.backend == registry.POSTGRESQL:
+            quoted = op.get_context().dialect.identifier_preparer.quote(name)
+            kw["postgresql_using"] = f"{quoted}::{new_type.compile(dialect=op.get_context().dialect)}"
+    op.alter_column(
+        new.name, name, existing_type=old_type, nullable=new.columns[name].is_nullable(new.backend),
+        existing_nullable=old.columns[name].is_nullable(old.backend), schema=new.schema, **kw,
+    )
+
+
+def _swap_primary_key(old: TableSpec, new: TableSpec) -> None:
+    pk_name = f"{new.name}_pkey"
+    if old.primary_key:
+        name = sa.inspect(op.get_bind()).get_pk_constraint(old.name, schema=old.schema).get("name") \
+            if not runtime.state().offline else None
+        op.drop_constraint(name or pk_name, old.name, type_="primary", schema=old.schema)
+    if new.primary_key:
+        op.create_primary_key(pk_name, new.name, list(new.primary_key), schema=new.schema)
+
+
+def _drop_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
+    for found in sa.inspect(op.get_bind()).get_foreign_keys(spec.name, schema=spec.schema):
+        if tuple(found["constrained_columns"]) == fk.columns and found.get("name"):
+            op.drop_constraint(found["name"], spec.name, type_="foreignkey", schema=spec.schema)
+
+
+def _create_index(spec: TableSpec, name: str, index: Index) -> None:
+    op.create_index(
+        name, spec.name, list(index.columns), unique=index.unique, schema=spec.schema, **spec.index_kwargs(index)
+    )
+
+
+# -- SQLite: rebuild ---------------------------------------------------------------------------------------
+
+
+def _rebuild_sqlite(d: _Diff, fill: Mapping[str, Fill]) -> None:
+    """Rebuild a SQLite table into its new shape, keeping every row and every index that is not Agno's."""
+    old, new = d.old, d.new
+    bind = op.get_bind()
+    run = runtime.state()
+    own_indexes = set(old.indexes) | set(new.indexes)
+    extra = [] if run.offline else _extra_sqlite_indexes(old, own_indexes)
+    tmp = f"_agno_alembic_rebuild_{new.name}"
+    op.create_table(tmp, *new.sa_columns(), *new.sa_constraints(), schema=new.schema)
+    src = _table_clause(old, old.columns)
+    carried = [c for c in new.columns if c in old.columns]
+    filled = [c for c in new.columns if c not in old.columns and c in fill]
+    select = sa.select(*[src.c[c] for c in carried], *[fill[c](src).label(c) for c in filled])
+    dst = sa.table(tmp, *[sa.column(c) for c in [*carried, *filled]], schema=new.schema)
+    op.execute(dst.insert().from_select([*carried, *filled], select))
+    op.drop_table(old.name, schema=old.schema)
+    op.rename_table(tmp, new.name, schema=new.schema)
+    for name, index in new.indexes.items():
+        _create_index(new, name, index)
+    for name, sql, columns in extra:
+        if set(columns) <= set(new.columns):
+            bind.exec_driver_sql(sql)
+        else:
+            log.warning("Dropped index %s on %s: its columns %s are gone", name, new.name, columns)
+
+
+def _extra_sqlite_indexes(spec: TableSpec, own: set[str]) -> list[tuple[str, str, list[str]]]:
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"),
+        {"t": spec.name},
+    ).all()
+    out = []
+    for name, sql in rows:
+        if name in own:
+            continue
+        quoted = bind.dialect.identifier_preparer.quote(name)
+        columns = [r[2] for r in bind.exec_driver_sql(f"PRAGMA index_info({quoted})")]
+        out.append((name, sql, columns))
+    return out
+
+
+__all__ = ["Fill", "create_table", "drop_table", "evolve"]

@@ -1,0 +1,37 @@
+"""What a running migration knows about itself: names, backend, target, options.
+
+``env.py`` puts one :class:`RunState` into the migration context; the operations and the stamp hook read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alembic import op
+from alembic.runtime.migration import MigrationContext
+
+from agno_alembic.naming import Names
+
+RUN_STATE_KEY = "agno_run_state"
+
+
+@dataclass(frozen=True)
+class RunState:
+    names: Names
+    backend: str
+    target_version: str | None = None
+    """The schema version the caller asked for; stamps use it when given."""
+    allow_data_loss: bool = False
+    """Lets a downgrade drop columns or tables that hold data."""
+    offline: bool = False
+
+
+def state(context: MigrationContext | None = None) -> RunState:
+    """The run state of the migration in progress."""
+    ctx = context or op.get_context()
+    try:
+        return ctx.opts[RUN_STATE_KEY]
+    except KeyError:
+        raise RuntimeError(
+            "agno-alembic operations need agno-alembic's env.py (or agno_alembic.host.configure in yours)"
+        ) from None

@@ -1,0 +1,19 @@
+"""authz_roles 3.0.0: create agno_authz_roles as Agno 3.0.0 creates it (PostgreSQL, SQLite)
+"""
+
+from agno_alembic import ops
+
+revision = "agno_authz_roles_3_0_0"
+down_revision = None
+branch_labels = ('agno_authz_roles',)
+depends_on = ('agno_versions_2_3_0',)
+agno_table_type = "authz_roles"
+agno_version = "3.0.0"
+
+
+def upgrade() -> None:
+    ops.create_table("authz_roles", "3.0.0")
+
+
+def downgrade() -> None:
+    ops.drop_table("authz_roles", "3.0.0")

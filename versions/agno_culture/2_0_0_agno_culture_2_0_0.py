@@ -1,0 +1,19 @@
+"""culture 2.0.0: create agno_culture as Agno 2.0.0 creates it (PostgreSQL, SQLite, MySQL, SingleStore)
+"""
+
+from agno_alembic import ops
+
+revision = "agno_culture_2_0_0"
+down_revision = None
+branch_labels = ('agno_culture',)
+depends_on = None
+agno_table_type = "culture"
+agno_version = "2.0.0"
+
+
+def upgrade() -> None:
+    ops.create_table("culture", "2.0.0")
+
+
+def downgrade() -> None:
+    ops.drop_table("culture", "2.0.0")

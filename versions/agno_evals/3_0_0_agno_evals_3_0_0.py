@@ -1,0 +1,23 @@
+"""evals 3.0.0
+
+PostgreSQL, SQLite, MySQL, SingleStore:
+- add column user_id
+- add index idx_<table>_user_id
+"""
+
+from agno_alembic import ops
+
+revision = "agno_evals_3_0_0"
+down_revision = 'agno_evals_2_3_0'
+branch_labels = None
+depends_on = None
+agno_table_type = "evals"
+agno_version = "3.0.0"
+
+
+def upgrade() -> None:
+    ops.evolve("evals", "2.3.0", "3.0.0")
+
+
+def downgrade() -> None:
+    ops.evolve("evals", "3.0.0", "2.3.0")

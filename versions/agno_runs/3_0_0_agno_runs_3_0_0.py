@@ -1,0 +1,19 @@
+"""runs 3.0.0: create agno_runs as Agno 3.0.0 creates it (PostgreSQL, SQLite, MySQL, SingleStore)
+"""
+
+from agno_alembic import ops
+
+revision = "agno_runs_3_0_0"
+down_revision = None
+branch_labels = ('agno_runs',)
+depends_on = ('agno_sessions_2_0_0', 'agno_versions_2_3_0')
+agno_table_type = "runs"
+agno_version = "3.0.0"
+
+
+def upgrade() -> None:
+    ops.create_table("runs", "3.0.0")
+
+
+def downgrade() -> None:
+    ops.drop_table("runs", "3.0.0")

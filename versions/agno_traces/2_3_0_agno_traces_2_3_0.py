@@ -1,0 +1,19 @@
+"""traces 2.3.0: create agno_traces as Agno 2.3.0 creates it (PostgreSQL, SQLite, MySQL, SingleStore)
+"""
+
+from agno_alembic import ops
+
+revision = "agno_traces_2_3_0"
+down_revision = None
+branch_labels = ('agno_traces',)
+depends_on = ('agno_versions_2_3_0',)
+agno_table_type = "traces"
+agno_version = "2.3.0"
+
+
+def upgrade() -> None:
+    ops.create_table("traces", "2.3.0")
+
+
+def downgrade() -> None:
+    ops.drop_table("traces", "2.3.0")
