@@ -25,6 +25,8 @@ ATTR_CONNECTION = "connection"
 ATTR_NAMES = "agno_names"
 ATTR_TARGET = "agno_target_version"
 ATTR_ALLOW_DATA_LOSS = "agno_allow_data_loss"
+ATTR_SYNC_STAMPS = "agno_sync_stamps"
+"""Table types whose ``agno_schema_versions`` row is rewritten after the run even if no revision ran."""
 VERSION_NUM_LENGTH = 128
 """Our revision ids are up to 35 characters; Alembic's default column holds 32."""
 
@@ -123,11 +125,38 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
         _configure(context, state, connection=connection)
         with context.begin_transaction():
             context.run_migrations()
+        sync = context.config.attributes.get(ATTR_SYNC_STAMPS)
+        if sync:
+            with context.begin_transaction():
+                _sync_stamps(context, state, sync)
         if connection.in_transaction():
             connection.commit()
     finally:
         if restore is not None:
             restore()
+
+
+def _sync_stamps(context: EnvironmentContext, state: RunState, table_types: list[str]) -> None:
+    """Make each listed table's row say the version its branch position gives (under the run's target)."""
+    from agno_alembic import commands
+
+    ctx = context.get_context()
+    assert ctx.script is not None and ctx.connection is not None
+    heads = ctx.get_current_heads()
+    recorded = stamps.read(ctx.connection, state)
+    for name in table_types:
+        tt = registry.table_type(name)
+        if not tt.on(state.backend) or tt.name == "versions":
+            continue
+        table = state.names.table(tt.name)
+        position = commands.branch_position(ctx.script, heads, tt)
+        if position is None:
+            if table in recorded:
+                stamps.delete(ctx.connection, state, table)
+            continue
+        version = stamps.version_of(ctx, tt, position, state.target_version)
+        if recorded and recorded.get(table) != version:
+            stamps.write(ctx.connection, state, table, version)
 
 
 def _ensure_schema(connection: sa.Connection, state: RunState) -> None:

@@ -61,7 +61,8 @@ def drop_table(table_type: str, version: str) -> None:
     if not run.offline:
         if not _exists(spec.name, spec.schema):
             return
-        rows = _count(spec, None)
+        # Agno's own bookkeeping: rows saying 2.0.0 say what a missing row says, so they carry nothing.
+        rows = _count(spec, "version", registry.SCHEMA_VERSIONS[0]) if table_type == "versions" else _count(spec, None)
         if rows and not run.allow_data_loss:
             raise DowngradeRefusedError(
                 f"Refusing to drop {_qualified(spec)}: it holds {rows} row(s). Back them up, then allow data "

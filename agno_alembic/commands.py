@@ -1,0 +1,152 @@
+"""Small command functions over the script directory, shared by the facade, the CLI helpers and the tests.
+
+Like :mod:`alembic.command`, each function takes an :class:`alembic.config.Config`; :func:`make_config`
+builds one that needs no ``alembic.ini`` and no checkout (the revisions are package resources).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+
+from agno_alembic import environment, registry
+from agno_alembic.naming import Names
+
+
+def script_location() -> str:
+    return str(resources.files("agno_alembic"))
+
+
+def version_location() -> str:
+    return str(resources.files("agno_alembic.revisions"))
+
+
+def make_config(
+    url: str | sa.URL | None = None,
+    *,
+    connection: sa.Connection | None = None,
+    names: Names | None = None,
+    target_version: str | None = None,
+    allow_data_loss: bool | None = None,
+    ini: str | None = None,
+    **attributes: Any,
+) -> Config:
+    """An Alembic :class:`Config` for agno-alembic's revisions, from Python values."""
+    config = Config(ini) if ini else Config()
+    config.set_main_option("script_location", script_location())
+    config.set_main_option("version_locations", version_location())
+    config.set_main_option("recursive_version_locations", "true")
+    config.set_main_option("path_separator", "os")
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", sa.make_url(url).render_as_string(hide_password=False)
+                               .replace("%", "%%"))
+    attrs = config.attributes
+    if connection is not None:
+        attrs[environment.ATTR_CONNECTION] = connection
+    if names is not None:
+        attrs[environment.ATTR_NAMES] = names
+    if target_version is not None:
+        attrs[environment.ATTR_TARGET] = target_version
+    if allow_data_loss is not None:
+        attrs[environment.ATTR_ALLOW_DATA_LOSS] = allow_data_loss
+    attrs.update(attributes)
+    return config
+
+
+def script_directory(config: Config) -> ScriptDirectory:
+    return ScriptDirectory.from_config(config)
+
+
+def revisions_of(script: ScriptDirectory, table_type: registry.TableType) -> list[tuple[str, str]]:
+    """``(revision id, schema version)`` of one table type's branch, oldest first."""
+    label = table_type.label
+    revs = [r for r in script.revision_map.iterate_revisions(f"{label}@head", "base") if label in r.branch_labels]
+    pairs = [(r.revision, r.module.agno_version) for r in revs]
+    return sorted(pairs, key=lambda p: registry.version_index(p[1]))
+
+
+def revision_at(script: ScriptDirectory, table_type: registry.TableType, version: str) -> str | None:
+    """The revision of ``table_type``'s branch that gives its table the shape of schema ``version``.
+
+    ``None`` when the table does not exist yet at that version (its branch stays at base).
+    """
+    key = registry.version_index(version)
+    found = [rev for rev, v in revisions_of(script, table_type) if registry.version_index(v) <= key]
+    return found[-1] if found else None
+
+
+def branch_position(script: ScriptDirectory, heads: Iterable[str], table_type: registry.TableType) -> str | None:
+    """Where a table type's branch stands given the version table's heads (``None``: at base).
+
+    A branch's revision may be absent from the heads when another branch depends on it, so ancestors count.
+    """
+    ours = {rev for rev, _ in revisions_of(script, table_type)}
+    applied: set[str] = set()
+    for head in heads:
+        applied.update(r.revision for r in script.revision_map.iterate_revisions(head, "base") if r.revision in ours)
+    if not applied:
+        return None
+    order = [rev for rev, _ in revisions_of(script, table_type)]
+    return max(applied, key=order.index)
+
+
+def upgrade(config: Config, destinations: Sequence[str], *, sql: bool = False) -> None:
+    """Upgrade several branches in one run (``upgrade a@x b@y`` in one environment, one connection)."""
+    script = script_directory(config)
+    targets = _without_ancestors(script, destinations)
+
+    def steps(rev: Any, context: Any) -> list[Any]:
+        return script._upgrade_revs(targets, rev)  # noqa: SLF001  (Alembic's own multi-target path)
+
+    with EnvironmentContext(config, script, fn=steps, as_sql=sql, destination_rev=targets, tag=None):
+        script.run_env()
+
+
+def _without_ancestors(script: ScriptDirectory, destinations: Sequence[str]) -> tuple[str, ...]:
+    """Alembic refuses targets that overlap; a target another one depends on is implied by it."""
+    implied: set[str] = set()
+    for dest in destinations:
+        implied.update(r.revision for r in script.revision_map.iterate_revisions(dest, "base") if r.revision != dest)
+    return tuple(dict.fromkeys(d for d in destinations if d not in implied))
+
+
+def downgrade(config: Config, destination: str, *, sql: bool = False) -> None:
+    command.downgrade(config, destination, sql=sql)
+
+
+def downgrade_table(config: Config, table_type: registry.TableType, version: str, *, sql: bool = False) -> bool:
+    """Downgrade one table's branch to the revision of schema ``version``; never runs a step above its position.
+
+    Returns whether anything was to be done.
+    """
+    script = script_directory(config)
+    position = branch_position(script, current_heads(config), table_type)
+    target = revision_at(script, table_type, version)
+    if position is None:
+        return False
+    order = [rev for rev, _ in revisions_of(script, table_type)]
+    if target is not None and order.index(position) <= order.index(target):
+        return False
+    downgrade(config, target or f"{table_type.label}@base", sql=sql)
+    return True
+
+
+def current_heads(config: Config) -> tuple[str, ...]:
+    """The heads recorded in our version table."""
+    script = script_directory(config)
+    found: list[str] = []
+
+    def read(rev: Any, context: Any) -> list[Any]:
+        found.extend(context.get_current_heads())
+        return []
+
+    with EnvironmentContext(config, script, fn=read, dont_mutate=True):
+        script.run_env()
+    return tuple(found)
