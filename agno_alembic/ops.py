@@ -140,7 +140,8 @@ def evolve(
     """Bring ``table_type``'s table from its shape at ``from_version`` to its shape at ``to_version``.
 
     ``fill`` gives the value of an added NOT NULL column for existing rows.  A dropped column that holds data
-    (a value that is not NULL and not its ``empty`` value) is kept when named in ``keep_if_populated``;
+    (a value that is not NULL and not its ``empty`` value; a tuple there lists JSON texts that mean empty,
+    such as ``("null", "[]")``) is kept when named in ``keep_if_populated``;
     otherwise the step refuses unless data loss is explicitly allowed.
     """
     old, new = _spec(table_type, from_version), _spec(table_type, to_version)
@@ -150,11 +151,23 @@ def evolve(
     if d.empty:
         return
     run = runtime.state()
+    if not run.offline:
+        d = _skip_present_columns(d)
     d = _protect_dropped_columns(d, empty or {}, keep_if_populated, run)
     if run.backend == registry.SQLITE and d.needs_rebuild():
         _rebuild_sqlite(d, fill or {})
     else:
         _alter(d, fill or {})
+
+
+def _skip_present_columns(d: _Diff) -> _Diff:
+    """Columns a step adds that the table already has (a kept legacy column, a re-run) are left as they are."""
+    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(d.old.name, schema=d.old.schema)}
+    found = [c for c in d.add_columns if c in present]
+    if not found:
+        return d
+    old = replace(d.old, columns={**d.old.columns, **{c: d.new.columns[c] for c in found}})
+    return replace(d, old=old, add_columns=[c for c in d.add_columns if c not in present])
 
 
 def _protect_dropped_columns(
@@ -207,7 +220,9 @@ def _count(spec: TableSpec, column: str | None, empty: object = None) -> int:
     query = sa.select(sa.func.count()).select_from(t)
     if column is not None:
         query = query.where(t.c[column].is_not(None))
-        if empty is not None:
+        if isinstance(empty, tuple):  # JSON values that mean "nothing here", compared as text
+            query = query.where(sa.cast(t.c[column], sa.Text()).not_in(empty))
+        elif empty is not None:
             query = query.where(t.c[column] != sa.literal(empty))
     return int(op.get_bind().execute(query).scalar_one())
 

@@ -18,3 +18,7 @@ def updated_at_or_now(table: sa.TableClause) -> sa.ColumnElement:
 def unowned(table: sa.TableClause) -> sa.ColumnElement:
     """Agno 3.0.0's ``user_id`` for metrics rows that belong to no user: the empty string."""
     return sa.literal("", sa.String())
+
+
+#: The legacy ``sessions.runs`` values that hold no run: SQL NULL, JSON ``null`` and ``[]`` (compared as text).
+NO_RUNS = {"runs": ("null", "[]")}

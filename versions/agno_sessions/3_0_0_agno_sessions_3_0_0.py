@@ -4,7 +4,7 @@ PostgreSQL, SQLite, MySQL, SingleStore:
 - drop column runs
 """
 
-from agno_alembic import ops
+from agno_alembic import data, ops
 
 revision = "agno_sessions_3_0_0"
 down_revision = 'agno_sessions_2_5_0'
@@ -15,7 +15,7 @@ agno_version = "3.0.0"
 
 
 def upgrade() -> None:
-    ops.evolve("sessions", "2.5.0", "3.0.0", keep_if_populated={"runs"})
+    ops.evolve("sessions", "2.5.0", "3.0.0", keep_if_populated={"runs"}, empty=data.NO_RUNS)
 
 
 def downgrade() -> None:
