@@ -75,3 +75,9 @@ def test_every_label_has_one_base_and_one_head():
         assert bases == [tt.revision_id(tt.since)], tt.name
         assert len(heads) == 1, (tt.name, heads)
         assert revs[-1][1] in registry.SCHEMA_VERSIONS
+
+
+def test_async_driver_upgrade_equals_agno_fresh_create(backend):
+    commands.upgrade(commands.make_config(backend.async_url(), names=backend.names), ["heads"])
+    problems = _compare(backend, registry.LATEST_VERSION)
+    assert not problems, "\n".join(problems)
