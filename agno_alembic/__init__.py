@@ -8,10 +8,12 @@ from agno_alembic.errors import (
     AgnoAlembicError,
     ConfigurationError,
     DowngradeRefusedError,
+    MigrationError,
     UnknownTableTypeError,
     UnknownVersionError,
     UnsupportedBackendError,
 )
+from agno_alembic.manager import MigrationManager, SyncMigrationManager, TableChange, TableStatus
 from agno_alembic.registry import LATEST_VERSION, SCHEMA_VERSIONS, TABLE_TYPES, TableType
 
 __version__ = "0.1.0.dev0"
@@ -23,6 +25,11 @@ __all__ = [
     "AgnoAlembicError",
     "ConfigurationError",
     "DowngradeRefusedError",
+    "MigrationError",
+    "MigrationManager",
+    "SyncMigrationManager",
+    "TableChange",
+    "TableStatus",
     "TableType",
     "UnknownTableTypeError",
     "UnknownVersionError",

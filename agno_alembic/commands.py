@@ -6,7 +6,7 @@ builds one that needs no ``alembic.ini`` and no checkout (the revisions are pack
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -16,8 +16,14 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 
-from agno_alembic import environment, registry
+from agno_alembic import environment, plan, registry
 from agno_alembic.naming import Names
+from agno_alembic.plan import branch_position, revision_at, revisions_of
+
+__all__ = [
+    "branch_position", "current_heads", "downgrade", "downgrade_table", "make_config", "revision_at",
+    "revisions_of", "script_directory", "upgrade",
+]
 
 
 def script_location() -> str:
@@ -64,46 +70,13 @@ def script_directory(config: Config) -> ScriptDirectory:
     return ScriptDirectory.from_config(config)
 
 
-def revisions_of(script: ScriptDirectory, table_type: registry.TableType) -> list[tuple[str, str]]:
-    """``(revision id, schema version)`` of one table type's branch, oldest first."""
-    label = table_type.label
-    revs = [r for r in script.revision_map.iterate_revisions(f"{label}@head", "base") if label in r.branch_labels]
-    pairs = [(r.revision, r.module.agno_version) for r in revs]
-    return sorted(pairs, key=lambda p: registry.version_index(p[1]))
-
-
-def revision_at(script: ScriptDirectory, table_type: registry.TableType, version: str) -> str | None:
-    """The revision of ``table_type``'s branch that gives its table the shape of schema ``version``.
-
-    ``None`` when the table does not exist yet at that version (its branch stays at base).
-    """
-    key = registry.version_index(version)
-    found = [rev for rev, v in revisions_of(script, table_type) if registry.version_index(v) <= key]
-    return found[-1] if found else None
-
-
-def branch_position(script: ScriptDirectory, heads: Iterable[str], table_type: registry.TableType) -> str | None:
-    """Where a table type's branch stands given the version table's heads (``None``: at base).
-
-    A branch's revision may be absent from the heads when another branch depends on it, so ancestors count.
-    """
-    ours = {rev for rev, _ in revisions_of(script, table_type)}
-    applied: set[str] = set()
-    for head in heads:
-        applied.update(r.revision for r in script.revision_map.iterate_revisions(head, "base") if r.revision in ours)
-    if not applied:
-        return None
-    order = [rev for rev, _ in revisions_of(script, table_type)]
-    return max(applied, key=order.index)
-
-
 def upgrade(config: Config, destinations: Sequence[str], *, sql: bool = False) -> None:
     """Upgrade several branches in one run (``upgrade a@x b@y`` in one environment, one connection)."""
     script = script_directory(config)
     targets = _without_ancestors(script, destinations)
 
     def steps(rev: Any, context: Any) -> list[Any]:
-        return script._upgrade_revs(targets, rev)  # noqa: SLF001  (Alembic's own multi-target path)
+        return script._upgrade_revs(targets, rev)
 
     with EnvironmentContext(config, script, fn=steps, as_sql=sql, destination_rev=targets, tag=None):
         script.run_env()
@@ -117,6 +90,18 @@ def _without_ancestors(script: ScriptDirectory, destinations: Sequence[str]) -> 
     return tuple(dict.fromkeys(d for d in destinations if d not in implied))
 
 
+def stamp(config: Config, revision: str) -> None:
+    """Record a branch at ``revision`` (``<label>@base`` to clear it) without running it."""
+    command.stamp(config, revision)
+
+
+def sync_stamps(config: Config) -> None:
+    """Run the environment with nothing to migrate: only its stamp synchronisation (``ATTR_SYNC_STAMPS``)."""
+    script = script_directory(config)
+    with EnvironmentContext(config, script, fn=lambda rev, context: []):
+        script.run_env()
+
+
 def downgrade(config: Config, destination: str, *, sql: bool = False) -> None:
     command.downgrade(config, destination, sql=sql)
 
@@ -127,12 +112,9 @@ def downgrade_table(config: Config, table_type: registry.TableType, version: str
     Returns whether anything was to be done.
     """
     script = script_directory(config)
-    position = branch_position(script, current_heads(config), table_type)
-    target = revision_at(script, table_type, version)
-    if position is None:
-        return False
-    order = [rev for rev, _ in revisions_of(script, table_type)]
-    if target is not None and order.index(position) <= order.index(target):
+    position = plan.branch_position(script, current_heads(config), table_type)
+    target = plan.revision_at(script, table_type, version)
+    if plan.order(script, table_type, position) <= plan.order(script, table_type, target):
         return False
     downgrade(config, target or f"{table_type.label}@base", sql=sql)
     return True

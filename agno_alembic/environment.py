@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
-from agno_alembic import dialects, naming, registry, stamps
+from agno_alembic import dialects, naming, plan, registry, stamps
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
 
@@ -102,7 +102,7 @@ def _configure(context: EnvironmentContext, state: RunState, **kw: Any) -> None:
         **{RUN_STATE_KEY: state},
         **kw,
     )
-    context.get_context()._version.c.version_num.type.length = VERSION_NUM_LENGTH  # noqa: SLF001
+    context.get_context()._version.c.version_num.type.length = VERSION_NUM_LENGTH
 
 
 def _run_offline(context: EnvironmentContext) -> None:
@@ -138,8 +138,6 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
 
 def _sync_stamps(context: EnvironmentContext, state: RunState, table_types: list[str]) -> None:
     """Make each listed table's row say the version its branch position gives (under the run's target)."""
-    from agno_alembic import commands
-
     ctx = context.get_context()
     assert ctx.script is not None and ctx.connection is not None
     heads = ctx.get_current_heads()
@@ -149,12 +147,12 @@ def _sync_stamps(context: EnvironmentContext, state: RunState, table_types: list
         if not tt.on(state.backend) or tt.name == "versions":
             continue
         table = state.names.table(tt.name)
-        position = commands.branch_position(ctx.script, heads, tt)
+        position = plan.branch_position(ctx.script, heads, tt)
         if position is None:
             if table in recorded:
                 stamps.delete(ctx.connection, state, table)
             continue
-        version = stamps.version_of(ctx, tt, position, state.target_version)
+        version = plan.version_at(ctx.script, tt, position, state.target_version)
         if recorded and recorded.get(table) != version:
             stamps.write(ctx.connection, state, table, version)
 

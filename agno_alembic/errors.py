@@ -8,6 +8,7 @@ __all__ = [
     "AgnoAlembicError",
     "ConfigurationError",
     "DowngradeRefusedError",
+    "MigrationError",
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
@@ -64,3 +65,7 @@ class DowngradeRefusedError(AgnoAlembicError):
         self.would_destroy = would_destroy
         self.allow_option = allow_option
         super().__init__(message)
+
+
+class MigrationError(AgnoAlembicError):
+    """A migration step failed in Alembic or in the database; the original error is its ``__cause__``."""

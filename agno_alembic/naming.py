@@ -6,6 +6,8 @@ into revisions.  Defaults are Agno's.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -25,7 +27,28 @@ class Names:
     schema: str | None = None
     tables: Mapping[str, str] = field(default_factory=dict)
     """Configured table names by canonical table type; missing types use Agno's defaults."""
-    alembic_version_table: str = DEFAULT_ALEMBIC_VERSION_TABLE
+    version_table: str | None = None
+    """Our Alembic version table; by default see :attr:`alembic_version_table`."""
+
+    @property
+    def alembic_version_table(self) -> str:
+        """Our Alembic version table: ``agno_alembic_version`` for Agno's default names.
+
+        A configuration with its own table names gets its own version table, ``agno_alembic_version_<8 hex>``
+        (a digest of those names), so two Agno configurations in one database migrate independently.
+        """
+        if self.version_table:
+            return self.version_table
+        custom = {k: v for k, v in sorted(self.tables.items()) if v != self._default(k)}
+        if not custom:
+            return DEFAULT_ALEMBIC_VERSION_TABLE
+        digest = hashlib.sha1(json.dumps(custom, sort_keys=True).encode()).hexdigest()[:8]
+        return f"{DEFAULT_ALEMBIC_VERSION_TABLE}_{digest}"
+
+    def _default(self, table_type: str) -> str:
+        tt = registry.table_type(table_type)
+        return tt.default_table.format(sessions=self.table("sessions")) if "{sessions}" in tt.default_table \
+            else tt.default_table
 
     def table(self, table_type: str) -> str:
         """The actual table name of a table type."""
@@ -60,7 +83,7 @@ def from_options(options: Mapping[str, str], backend: str) -> Names:
     """
     tables: dict[str, str] = {}
     schema: str | None = default_schema(backend)
-    version_table = DEFAULT_ALEMBIC_VERSION_TABLE
+    version_table: str | None = None
     for key, value in options.items():
         if key in ("url", "sqlalchemy.url", "agno_version", "allow_data_loss"):
             continue
@@ -76,7 +99,7 @@ def from_options(options: Mapping[str, str], backend: str) -> Names:
                 "allow_data_loss, <table type>_table (e.g. session_table, memory_table)",
                 option=key,
             )
-    return Names(schema=schema, tables=tables, alembic_version_table=version_table)
+    return Names(schema=schema, tables=tables, version_table=version_table)
 
 
 def _checked(option: str, value: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import sqlalchemy as sa
 from alembic import op
 
-from agno_alembic import registry, runtime, shapes
+from agno_alembic import dialects, registry, runtime, shapes
 from agno_alembic.errors import DowngradeRefusedError
 from agno_alembic.shapes._dsl import ForeignKey, Index, TableSpec, Unique
 
@@ -47,7 +47,9 @@ def create_table(table_type: str, version: str) -> None:
     if table_type == "versions" and not run.offline and _exists(spec.name, spec.schema):
         log.info("%s already exists (Agno creates it on first use); keeping it", spec.name)
         return
-    op.create_table(spec.name, *spec.sa_columns(), *spec.sa_constraints(), schema=spec.schema)
+    op.create_table(
+        spec.name, *spec.sa_columns(), *spec.sa_constraints(), schema=spec.schema, **dialects.table_options(spec)
+    )
     for name, index in spec.indexes.items():
         _create_index(spec, name, index)
 
@@ -87,6 +89,8 @@ class _Diff:
     drop_indexes: dict[str, Index] = field(default_factory=dict)
     add_fks: list[ForeignKey] = field(default_factory=list)
     drop_fks: list[ForeignKey] = field(default_factory=list)
+    reflected: dict[str, Mapping[str, object]] = field(default_factory=dict)
+    """Columns already present whose reflected definition differs from the shape (see :func:`_reconcile`)."""
 
     @property
     def pk_changed(self) -> bool:
@@ -152,7 +156,9 @@ def evolve(
         return
     run = runtime.state()
     if not run.offline:
-        d = _skip_present_columns(d)
+        d = _reconcile(d)
+        if d.empty:
+            return
     d = _protect_dropped_columns(d, empty or {}, keep_if_populated, run)
     if run.backend == registry.SQLITE and d.needs_rebuild():
         _rebuild_sqlite(d, fill or {})
@@ -160,14 +166,54 @@ def evolve(
         _alter(d, fill or {})
 
 
-def _skip_present_columns(d: _Diff) -> _Diff:
-    """Columns a step adds that the table already has (a kept legacy column, a re-run) are left as they are."""
-    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(d.old.name, schema=d.old.schema)}
-    found = [c for c in d.add_columns if c in present]
-    if not found:
-        return d
-    old = replace(d.old, columns={**d.old.columns, **{c: d.new.columns[c] for c in found}})
-    return replace(d, old=old, add_columns=[c for c in d.add_columns if c not in present])
+def _reconcile(d: _Diff) -> _Diff:
+    """Fit the planned changes to the table as it is: skip what is already there, fix what is there but differs.
+
+    This is what makes a step safe to re-run, and what repairs a table Agno's own migration left unlike its fresh
+    create (a column of the wrong type or with a leftover default, an index under another name).
+    """
+    bind = op.get_bind()
+    insp = sa.inspect(bind)
+    name, schema = d.old.name, d.old.schema
+    actual = {c["name"]: c for c in insp.get_columns(name, schema=schema)}
+    indexes = {i["name"] for i in insp.get_indexes(name, schema=schema)}
+    uniques = {u["name"] for u in insp.get_unique_constraints(name, schema=schema)} | indexes
+    pk = tuple(insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
+    old_columns = dict(d.old.columns)
+    add, alter = [], list(d.alter_columns)
+    for c in d.add_columns:
+        if c not in actual:
+            add.append(c)
+            continue
+        old_columns[c] = d.new.columns[c]
+        if not _column_matches(actual[c], d.new, c, bind.dialect):
+            alter.append(c)
+            d.reflected[c] = actual[c]
+    legacy = {
+        i.replaces.format(T=d.new.name): i
+        for i in d.new.indexes.values()
+        if i.replaces and i.replaces.format(T=d.new.name) in indexes
+    }
+    return replace(
+        d,
+        old=replace(d.old, columns=old_columns, primary_key=pk),
+        add_columns=add,
+        alter_columns=alter,
+        drop_columns=[c for c in d.drop_columns if c in actual],
+        add_uniques={n: u for n, u in d.add_uniques.items() if n not in uniques},
+        drop_uniques={n: u for n, u in d.drop_uniques.items() if n in uniques},
+        add_indexes={n: i for n, i in d.add_indexes.items() if n not in indexes},
+        drop_indexes={**{n: i for n, i in d.drop_indexes.items() if n in indexes}, **legacy},
+    )
+
+
+def _column_matches(reflected: Mapping[str, object], spec: TableSpec, name: str, dialect: sa.engine.Dialect) -> bool:
+    col = spec.columns[name]
+    return (
+        dialects.type_matches(reflected["type"], col.type.on(spec.backend, spec.version), dialect)  # type: ignore[arg-type]
+        and bool(reflected["nullable"]) == col.is_nullable(spec.backend)
+        and reflected.get("default") is None
+    )
 
 
 def _protect_dropped_columns(
@@ -235,7 +281,7 @@ def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
     for name in d.add_columns:
         _add_column(new, name, fill.get(name))
     for name in d.alter_columns:
-        _alter_column(old, new, name)
+        _alter_column(old, new, name, d.reflected.get(name))
     for name, unique in d.add_uniques.items():
         op.create_unique_constraint(name, new.name, list(unique.columns), schema=new.schema)
     for name, index in d.add_indexes.items():
@@ -269,18 +315,26 @@ def _add_column(spec: TableSpec, name: str, fill: Fill | None) -> None:
     op.alter_column(spec.name, name, nullable=False, existing_type=column.type, schema=spec.schema)
 
 
-def _alter_column(old: TableSpec, new: TableSpec, name: str) -> None:
-    old_type = old.columns[name].type.on(old.backend, old.version)
+def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[str, object] | None = None) -> None:
     new_type = new.columns[name].type.on(new.backend, new.version)
     kw: dict[str, object] = {}
-    if repr(old_type) != repr(new_type):
+    if reflected is not None:
+        old_type = reflected["type"]
+        old_nullable = bool(reflected["nullable"])
+        if reflected.get("default") is not None:
+            kw["server_default"] = None
+    else:
+        old_type = old.columns[name].type.on(old.backend, old.version)
+        old_nullable = old.columns[name].is_nullable(old.backend)
+    dialect = op.get_context().dialect
+    if not dialects.type_matches(old_type, new_type, dialect):  # type: ignore[arg-type]
         kw["type_"] = new_type
         if new.backend == registry.POSTGRESQL:
             quoted = op.get_context().dialect.identifier_preparer.quote(name)
-            kw["postgresql_using"] = f"{quoted}::{new_type.compile(dialect=op.get_context().dialect)}"
+            kw["postgresql_using"] = f"{quoted}::{new_type.compile(dialect=dialect)}"
     op.alter_column(
         new.name, name, existing_type=old_type, nullable=new.columns[name].is_nullable(new.backend),
-        existing_nullable=old.columns[name].is_nullable(old.backend), schema=new.schema, **kw,
+        existing_nullable=old_nullable, schema=new.schema, **kw,
     )
 
 
@@ -314,7 +368,7 @@ def _rebuild_sqlite(d: _Diff, fill: Mapping[str, Fill]) -> None:
     old, new = d.old, d.new
     bind = op.get_bind()
     run = runtime.state()
-    own_indexes = set(old.indexes) | set(new.indexes)
+    own_indexes = set(old.indexes) | set(new.indexes) | set(d.drop_indexes)
     extra = [] if run.offline else _extra_sqlite_indexes(old, own_indexes)
     tmp = f"_agno_alembic_rebuild_{new.name}"
     op.create_table(tmp, *new.sa_columns(), *new.sa_constraints(), schema=new.schema)

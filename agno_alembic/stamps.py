@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from agno_alembic import registry, runtime, shapes
+from agno_alembic import plan, registry, runtime, shapes
 
 log = logging.getLogger("agno_alembic")
 
@@ -39,51 +39,34 @@ def read(connection: sa.Connection, state: runtime.RunState) -> dict[str, str]:
 
 def write(connection: sa.Connection, state: runtime.RunState, table_name: str, version: str) -> None:
     """Record that ``table_name`` is at schema ``version``, keeping ``created_at`` of an existing row."""
+    connection.execute(upsert(state, table_name, version))
+
+
+def upsert(state: runtime.RunState, table_name: str, version: str) -> sa.Executable:
+    """The statement recording ``table_name`` at ``version``, in the backend's own upsert form."""
     t = _versions_table(state)
     now = _now()
     values = {"table_name": table_name, "version": version, "created_at": now, "updated_at": now}
-    update = {"version": version, "updated_at": now}
+    # The update takes the new row's values (no bound parameters, so --sql output is complete).
     if state.backend == registry.POSTGRESQL:
-        stmt = postgresql.insert(t).values(values).on_conflict_do_update(index_elements=["table_name"], set_=update)
+        ins = postgresql.insert(t).values(values)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["table_name"], set_={"version": ins.excluded.version, "updated_at": ins.excluded.updated_at}
+        )
     elif state.backend == registry.SQLITE:
-        stmt = sqlite.insert(t).values(values).on_conflict_do_update(index_elements=["table_name"], set_=update)
+        ins = sqlite.insert(t).values(values)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["table_name"], set_={"version": ins.excluded.version, "updated_at": ins.excluded.updated_at}
+        )
     else:
-        stmt = mysql.insert(t).values(values).on_duplicate_key_update(update)
-    connection.execute(stmt)
+        ins = mysql.insert(t).values(values)
+        stmt = ins.on_duplicate_key_update(version=ins.inserted.version, updated_at=ins.inserted.updated_at)
+    return stmt
 
 
 def delete(connection: sa.Connection, state: runtime.RunState, table_name: str) -> None:
     t = _versions_table(state)
     connection.execute(t.delete().where(t.c.table_name == table_name))
-
-
-def _revision_versions(ctx: MigrationContext, label: str) -> list[tuple[str, str]]:
-    """``(revision id, schema version)`` of a branch, oldest first."""
-    script = ctx.script
-    assert script is not None
-    revs = [r for r in script.revision_map.iterate_revisions(f"{label}@head", "base") if label in r.branch_labels]
-    out = [(r.revision, getattr(r.module, "agno_version")) for r in revs]
-    return sorted(out, key=lambda rv: registry.version_index(rv[1]))
-
-
-def version_of(ctx: MigrationContext, table_type: registry.TableType, revision: str, target: str | None) -> str:
-    """The schema version a table is at once its branch stands at ``revision``.
-
-    A revision gives its table the shape of every schema version from its own up to the next revision's; the
-    table is at the newest of those, or at the caller's target when that lies in the range.
-    """
-    revs = _revision_versions(ctx, table_type.label)
-    ids = [r for r, _ in revs]
-    i = ids.index(revision)
-    first = revs[i][1]
-    top = (
-        table_type.last_version
-        if i + 1 == len(revs)
-        else registry.SCHEMA_VERSIONS[registry.version_index(revs[i + 1][1]) - 1]
-    )
-    if target is not None and registry.version_index(first) <= registry.version_index(target):
-        return target if registry.version_index(target) <= registry.version_index(top) else top
-    return top
 
 
 def on_version_apply(ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict) -> None:
@@ -93,28 +76,58 @@ def on_version_apply(ctx: MigrationContext, step: MigrationInfo, heads: set[str]
     together or not at all.
     """
     state = runtime.state(ctx)
+    if state.offline:
+        _offline(ctx, step, state)
+        return
     for table_type, revision in _positions(ctx, step):
         if not table_type.on(state.backend) or table_type.name == "versions":
             continue
         name = state.names.table(table_type.name)
         connection = ctx.connection
         assert connection is not None
-        has_versions = state.offline or sa.inspect(connection).has_table(
+        has_versions = sa.inspect(connection).has_table(
             state.names.versions_table, schema=state.names.schema
         )
         if revision is None:
             if has_versions:
                 delete(connection, state, name)
             continue
-        version = version_of(ctx, table_type, revision, state.target_version)
+        assert ctx.script is not None
+        version = plan.version_at(ctx.script, table_type, revision, state.target_version)
         if has_versions:
             write(connection, state, name, version)
         elif version != registry.SCHEMA_VERSIONS[0]:
             log.warning("%s is at %s but %s does not exist; not recorded", name, version, state.names.versions_table)
 
 
+def _offline(ctx: MigrationContext, step: MigrationInfo, state: runtime.RunState) -> None:
+    """``--sql``: emit the stamp writes into the script (with values inlined) instead of running them.
+
+    A table at 2.0.0 gets no row: before 2.3.0 there is no versions table, and a missing row means 2.0.0.
+    """
+    assert ctx.script is not None
+    versions = state.names.versions_table
+    for table_type, revision in _positions(ctx, step):
+        if not table_type.on(state.backend) or table_type.name == "versions":
+            continue
+        name = state.names.table(table_type.name)
+        if revision is None:
+            t = _versions_table(state)
+            ctx.impl.execute(t.delete().where(t.c.table_name == name))
+            continue
+        version = plan.version_at(ctx.script, table_type, revision, state.target_version)
+        if version == registry.SCHEMA_VERSIONS[0]:
+            ctx.impl.static_output(f"-- {name} is at 2.0.0: no row in {versions} (a missing row means 2.0.0)")
+            continue
+        ctx.impl.execute(upsert(state, name, version))
+
+
 def _positions(ctx: MigrationContext, step: MigrationInfo) -> list[tuple[registry.TableType, str | None]]:
     """The branch position each table of ``step`` ends at (``None``: its table no longer exists)."""
+    if step.is_stamp:
+        moved = {tt.name: tt for rev in (*step.up_revisions, *step.down_revisions) if (tt := _table_type_of(rev))}
+        dest = {tt.name: rev.revision for rev in step.destination_revisions if rev and (tt := _table_type_of(rev))}
+        return [(tt, dest.get(name)) for name, tt in moved.items()]
     out = []
     for rev in step.up_revisions:
         tt = _table_type_of(rev)

@@ -109,7 +109,7 @@ def _need(kind: str) -> str:
 
 
 @contextlib.contextmanager
-def make_backend(kind: str, tmp_path) -> Iterator[Backend]:  # noqa: ANN001
+def make_backend(kind: str, tmp_path) -> Iterator[Backend]:
     tag = uuid.uuid4().hex[:10]
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'agno.db'}"
@@ -137,12 +137,12 @@ def make_backend(kind: str, tmp_path) -> Iterator[Backend]:  # noqa: ANN001
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mysql"])
-def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:  # noqa: ANN001
+def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
     with make_backend(request.param, tmp_path) as b:
         yield b
 
 
 @pytest.fixture
-def sqlite_backend(tmp_path) -> Iterator[Backend]:  # noqa: ANN001
+def sqlite_backend(tmp_path) -> Iterator[Backend]:
     with make_backend("sqlite", tmp_path) as b:
         yield b

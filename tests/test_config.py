@@ -32,7 +32,9 @@ def test_cli_upgrade_heads_with_x_options_creates_custom_names(backend, tmp_path
     done = _alembic(*args, "upgrade", "heads", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     tables = _tables(backend.engine, backend.schema)
-    assert {"my_sessions", "My Memories", "agno_runs", "agno_alembic_version", "agno_schema_versions"} <= tables
+    own = Names(tables={"sessions": "my_sessions", "memories": "My Memories"}).alembic_version_table
+    assert own.startswith("agno_alembic_version_")  # a configuration with its own names has its own version table
+    assert {"my_sessions", "My Memories", "agno_runs", own, "agno_schema_versions"} <= tables
     assert "agno_sessions" not in tables and "agno_memories" not in tables
     if backend.kind == "postgres":
         assert "my_sessions_sandbox_bindings" in tables  # Agno's default follows the sessions table name

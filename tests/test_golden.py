@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from agno_alembic import commands, registry
+from agno_alembic import commands, plan, registry
 from agno_alembic.environment import ATTR_SYNC_STAMPS
 from tests.golden.reflect import diff, load_snapshot, reflect
 
@@ -43,7 +43,7 @@ def _config(backend, version: str | None = None, **kw):
 def _upgrade_to(backend, version: str) -> None:
     config = _config(backend, version)
     script = commands.script_directory(config)
-    destinations = [r for tt in registry.TABLE_TYPES if (r := commands.revision_at(script, tt, version))]
+    destinations = [r for tt in registry.TABLE_TYPES if (r := plan.revision_at(script, tt, version))]
     commands.upgrade(config, destinations)
 
 
@@ -68,7 +68,7 @@ def test_downgrade_from_head_to_every_version_equals_agno_fresh_create(backend):
 def test_every_label_has_one_base_and_one_head():
     script = commands.script_directory(commands.make_config())
     for tt in registry.TABLE_TYPES:
-        revs = commands.revisions_of(script, tt)
+        revs = plan.revisions_of(script, tt)
         assert revs, tt.name
         bases = [r for r, _ in revs if script.get_revision(r).down_revision is None]
         heads = [r for r, _ in revs if not script.get_revision(r).nextrev]

@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from agno_alembic import commands, registry, shapes
+from agno_alembic import commands, plan, registry, shapes
 from agno_alembic.errors import DowngradeRefusedError
 
 ROWS = {
@@ -47,7 +47,7 @@ def _upgrade(backend, version: str | None) -> None:
         commands.upgrade(config, ["heads"])
         return
     script = commands.script_directory(config)
-    commands.upgrade(config, [r for tt in registry.TABLE_TYPES if (r := commands.revision_at(script, tt, version))])
+    commands.upgrade(config, [r for tt in registry.TABLE_TYPES if (r := plan.revision_at(script, tt, version))])
 
 
 def _rows(backend, table_type: str, version: str, order_by: str) -> list[dict]:

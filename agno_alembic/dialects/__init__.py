@@ -130,3 +130,30 @@ def capabilities(backend: str) -> Capabilities:
 
 def is_mysql_like(backend: str) -> bool:
     return backend in (registry.MYSQL, registry.SINGLESTORE)
+
+
+_EQUIVALENT_TYPES = {
+    # MariaDB keeps JSON as LONGTEXT (with a json_valid check); MySQL reflects BOOL and BIGINT with widths.
+    "LONGTEXT": "JSON",
+    "TINYINT(1)": "BOOL",
+    "BOOLEAN": "BOOL",
+    "BIGINT(20)": "BIGINT",
+    "INTEGER(11)": "INTEGER",
+    "INT(11)": "INTEGER",
+}
+
+
+def _type_text(type_: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:
+    text = type_.compile(dialect=dialect).upper()
+    text = text.split(" CHARACTER SET ")[0].split(" COLLATE ")[0]
+    return _EQUIVALENT_TYPES.get(text, text)
+
+
+def type_matches(reflected: sa.types.TypeEngine, declared: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> bool:
+    """Whether a reflected column type is the declared one, as this backend stores it."""
+    return _type_text(reflected, dialect) == _type_text(declared, dialect)
+
+
+# Last, as it builds on the above: registers Alembic's implementation for the "singlestoredb" dialect.
+# table_options: the backend-only sqlalchemy.Table arguments a CREATE TABLE needs (SingleStore's SHARD KEY).
+from agno_alembic.dialects.singlestore import table_options as table_options  # noqa: E402

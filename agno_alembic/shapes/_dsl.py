@@ -84,6 +84,8 @@ class Index(Element):
     unique: bool
     where: str | None
     mysql_length: int | None
+    replaces: str | None
+    """The name under which Agno's own migration created this index; a step that creates it drops that one."""
 
     def __init__(
         self,
@@ -92,6 +94,7 @@ class Index(Element):
         unique: bool = False,
         where: str | None = None,
         mysql_length: int | None = None,
+        replaces: str | None = None,
         **kw: object,
     ) -> None:
         object.__setattr__(self, "columns", columns)
@@ -99,6 +102,7 @@ class Index(Element):
         object.__setattr__(self, "unique", unique)
         object.__setattr__(self, "where", where)
         object.__setattr__(self, "mysql_length", mysql_length)
+        object.__setattr__(self, "replaces", replaces)
         Element.__init__(self, **kw)  # type: ignore[arg-type]
 
 

@@ -1,4 +1,4 @@
-"""Shapes: auth_tokens, service_accounts, mcp_oauth_clients, mcp_oauth_transactions, mcp_oauth_codes, mcp_oauth_refresh_tokens, mcp_oauth_keys, authz_policy, authz_grouping, authz_roles, authz_users, authz_audit, authz_decisions."""
+"""Shapes of the authentication and authorization tables: auth tokens, service accounts, MCP OAuth, authz."""
 
 from agno_alembic.dialects import BIGINT, BOOL, JSON, STR, TEXT
 from agno_alembic.shapes._dsl import Column, Index, Shape, Unique

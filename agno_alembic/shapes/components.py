@@ -55,7 +55,10 @@ COMPONENT_LINKS = Shape(
     Column("updated_at", BIGINT),
     PrimaryKey("parent_component_id", "parent_version", "link_kind", "link_key", backends=PG),
     PrimaryKey("parent_component_id", "parent_version", "link_kind", "link_key", backends=SQLITE, since="2.5.0"),
-    Unique("parent_component_id", "parent_version", "link_kind", "link_key", name="{T}_uq_link_parent_kind_key", backends=SQLITE, until="2.5.0"),
+    Unique(
+        "parent_component_id", "parent_version", "link_kind", "link_key",
+        name="{T}_uq_link_parent_kind_key", backends=SQLITE, until="2.5.0",
+    ),
     Index("created_at"),
     Index("link_kind"),
     ForeignKey("child_component_id", refers="components.component_id", backends=PG),

@@ -1,7 +1,22 @@
 """Shapes: sessions, runs, memories, metrics, evals, knowledge, culture, versions, learnings."""
 
-from agno_alembic.dialects import BIGINT, BOOL, DATE, ID, JSON, JSONB, LONGSTR, STR, STR10, STR20, STR255, STR50
-from agno_alembic.shapes._dsl import MYSQL, PG, SQLITE, Column, ForeignKey, Index, PrimaryKey, Shape, Unique
+from agno_alembic import registry
+from agno_alembic.dialects import BIGINT, BOOL, DATE, ID, JSON, JSONB, LONGSTR, STR, STR10, STR20, STR50, STR255
+from agno_alembic.shapes._dsl import (
+    MYSQL,
+    PG,
+    SINGLESTORE,
+    SQLITE,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKey,
+    Shape,
+    Unique,
+)
+
+_NOT_SINGLESTORE = (*PG, *SQLITE, registry.MYSQL)
+"""Every backend but SingleStore, for the elements SingleStore declares differently (or not at all)."""
 
 SESSIONS = Shape(
     "sessions",
@@ -22,7 +37,8 @@ SESSIONS = Shape(
     Column("updated_at", BIGINT),
     PrimaryKey("session_id", backends=PG+MYSQL, since="2.5.0"),
     PrimaryKey("session_id", backends=SQLITE),
-    Unique("session_id", name="{T}_uq_session_id", backends=PG+MYSQL, until="2.5.0"),
+    Unique("session_id", name="{T}_uq_session_id", backends=(*PG, registry.MYSQL), until="2.5.0"),
+    Unique("session_id", "session_type", name="uq_session_type", backends=SINGLESTORE, until="2.5.6"),
     Index("created_at"),
     Index("session_type"),
 )
@@ -42,6 +58,7 @@ RUNS = Shape(
     Column("run_data", JSON, nullable=False),
     Column("created_at", BIGINT, nullable=False),
     Column("updated_at", BIGINT),
+    PrimaryKey("run_id", "session_id", backends=SINGLESTORE),
     Index("agent_id"),
     Index("created_at"),
     Index("run_type"),
@@ -52,7 +69,7 @@ RUNS = Shape(
     Index("user_id"),
     Index("workflow_id"),
     Index("session_id", "run_index", name="{T}_runs_session_id_run_index", backends=MYSQL),
-    ForeignKey("session_id", refers="sessions.session_id", ondelete="CASCADE"),
+    ForeignKey("session_id", refers="sessions.session_id", ondelete="CASCADE", backends=_NOT_SINGLESTORE),
 )
 
 MEMORIES = Shape(
@@ -90,9 +107,11 @@ METRICS = Shape(
     Column("updated_at", BIGINT),
     Column("completed", BOOL, nullable=False),
     Column("user_id", ID, nullable=False, since="3.0.0"),
-    Unique("date", "aggregation_period", name="{T}_uq_metrics_date_period", until="3.0.0"),
-    Unique("user_id", "date", "aggregation_period", name="{T}_uq_metrics_user_date_period", since="3.0.0"),
-    Index("aggregation_period", backends=SQLITE),
+    Unique("date", "aggregation_period", name="{T}_uq_metrics_date_period", until="3.0.0",
+           backends=_NOT_SINGLESTORE),
+    Unique("user_id", "date", "aggregation_period", name="{T}_uq_metrics_user_date_period", since="3.0.0",
+           backends=_NOT_SINGLESTORE),
+    Index("aggregation_period", backends=SQLITE+SINGLESTORE),
     Index("date"),
     Index("user_id", since="3.0.0"),
 )
@@ -108,7 +127,8 @@ EVALS = Shape(
     Column("team_id", ID),
     Column("workflow_id", ID),
     Column("model_id", ID),
-    Column("model_provider", ID),
+    Column("model_provider", ID, backends=_NOT_SINGLESTORE),
+    Column("model_provider", STR50, backends=SINGLESTORE),
     Column("evaluated_component_name", STR255),
     Column("created_at", BIGINT, nullable=False),
     Column("updated_at", BIGINT),

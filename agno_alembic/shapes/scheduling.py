@@ -99,7 +99,7 @@ APPROVALS = Shape(
     Index("created_at"),
     Index("pause_type"),
     Index("run_id"),
-    Index("run_status", since="2.5.6"),
+    Index("run_status", since="2.5.6", replaces="ix_{T}_run_status"),  # Agno 2.5.6 migration's name
     Index("schedule_id"),
     Index("schedule_run_id"),
     Index("session_id"),
@@ -136,8 +136,14 @@ JOBS = Shape(
     Index("session_id"),
     Index("status"),
     Index("status", "available_at"),
-    Index("idempotency_key", "user_id", name="{T}_uq_jobs_idempotency_key", unique=True, where="idempotency_key IS NOT NULL"),
-    Index("idempotency_key", name="{T}_uq_jobs_idempotency_key_anon", unique=True, where="idempotency_key IS NOT NULL AND user_id IS NULL"),
+    Index(
+        "idempotency_key", "user_id", name="{T}_uq_jobs_idempotency_key", unique=True,
+        where="idempotency_key IS NOT NULL",
+    ),
+    Index(
+        "idempotency_key", name="{T}_uq_jobs_idempotency_key_anon", unique=True,
+        where="idempotency_key IS NOT NULL AND user_id IS NULL",
+    ),
 )
 
 SANDBOX_BINDINGS = Shape(

@@ -7,7 +7,7 @@ PostgreSQL, SQLite, MySQL, SingleStore:
 from agno_alembic import data, ops
 
 revision = "agno_sessions_3_0_0"
-down_revision = 'agno_sessions_2_5_0'
+down_revision = 'agno_sessions_2_5_6'
 branch_labels = None
 depends_on = ('agno_runs_3_0_0',)
 agno_table_type = "sessions"

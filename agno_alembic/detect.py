@@ -1,0 +1,103 @@
+"""Detect a table's schema version by inspecting the table itself.
+
+Agno stamps steps that did nothing, so ``agno_schema_versions`` is never trusted alone: a table is at the newest
+revision whose changes are all present in it (columns with their types, nullability and no leftover default,
+primary key, unique constraints and indexes by name, dropped columns and keys gone).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+
+from agno_alembic import dialects, plan, registry, shapes
+from agno_alembic.naming import Names
+from agno_alembic.ops import _diff
+from agno_alembic.shapes._dsl import TableSpec
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a table looks like in the database."""
+
+    name: str
+    schema: str | None
+    columns: dict[str, dict]
+    primary_key: tuple[str, ...]
+    uniques: frozenset[str]
+    indexes: frozenset[str]
+
+    @classmethod
+    def read(cls, connection: sa.Connection, name: str, schema: str | None) -> Observed | None:
+        insp = sa.inspect(connection)
+        if not insp.has_table(name, schema=schema):
+            return None
+        indexes = frozenset(i["name"] for i in insp.get_indexes(name, schema=schema) if i.get("name"))
+        uniques = frozenset(u["name"] for u in insp.get_unique_constraints(name, schema=schema) if u.get("name"))
+        return cls(
+            name=name,
+            schema=schema,
+            columns={c["name"]: c for c in insp.get_columns(name, schema=schema)},
+            primary_key=tuple(insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or ()),
+            uniques=uniques | indexes,
+            indexes=indexes,
+        )
+
+
+#: Steps whose completion shows outside the table's own shape: (table type, version) -> check.
+#: sessions 3.0.0 keeps the legacy ``runs`` column while it holds runs; Agno's step created the runs table.
+_SPECIAL: dict[tuple[str, str], Callable[[sa.Connection, Observed, Names], bool]] = {
+    ("sessions", "3.0.0"): lambda conn, seen, names: "runs" not in seen.columns
+    or sa.inspect(conn).has_table(names.table("runs"), schema=names.schema),
+}
+
+
+def _column_ok(seen: Observed, spec: TableSpec, name: str, dialect: sa.engine.Dialect) -> bool:
+    col = seen.columns.get(name)
+    want = spec.columns[name]
+    return (
+        col is not None
+        and dialects.type_matches(col["type"], want.type.on(spec.backend, spec.version), dialect)
+        and bool(col["nullable"]) == want.is_nullable(spec.backend)
+        and col.get("default") is None
+    )
+
+
+def step_applied(connection: sa.Connection, seen: Observed, old: TableSpec, new: TableSpec, names: Names) -> bool:
+    """Whether every change from ``old`` to ``new`` is present in the observed table."""
+    special = _SPECIAL.get((new.table_type, new.version))
+    d = _diff(old, new)
+    dialect = connection.dialect
+    checks = [
+        all(_column_ok(seen, new, c, dialect) for c in [*d.add_columns, *d.alter_columns]),
+        special(connection, seen, names) if special else not any(c in seen.columns for c in d.drop_columns),
+        not d.pk_changed or seen.primary_key == new.primary_key,
+        all(n in seen.uniques for n in d.add_uniques),
+        not any(n in seen.uniques for n in d.drop_uniques),
+        all(n in seen.indexes for n in d.add_indexes),
+        not any(n in seen.indexes for n in d.drop_indexes),
+        not any(i.replaces and i.replaces.format(T=new.name) in seen.indexes for i in new.indexes.values()),
+    ]
+    return all(checks)
+
+
+def detect_revision(
+    connection: sa.Connection, script: ScriptDirectory, backend: str, names: Names, table_type: registry.TableType
+) -> str | None:
+    """The revision the table is at, judged from the table; ``None`` when it does not exist."""
+    seen = Observed.read(connection, names.table(table_type.name), names.schema)
+    if seen is None:
+        return None
+    revisions = plan.revisions_of(script, table_type)
+    found = revisions[0][0]
+    for (_, before), (rev, version) in itertools.pairwise(revisions):
+        old = shapes.spec(table_type.name, backend, before, names)
+        new = shapes.spec(table_type.name, backend, version, names)
+        if not step_applied(connection, seen, old, new, names):
+            break
+        found = rev
+    return found

@@ -1,0 +1,70 @@
+"""Where each table's branch is and where it goes: revisions, their schema versions, positions.
+
+Pure functions over Alembic's script directory; the commands, the stamp hook and the facade share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from alembic.script import ScriptDirectory
+
+from agno_alembic import registry
+
+
+def revisions_of(script: ScriptDirectory, table_type: registry.TableType) -> list[tuple[str, str]]:
+    """``(revision id, schema version)`` of one table type's branch, oldest first."""
+    label = table_type.label
+    revs = [r for r in script.revision_map.iterate_revisions(f"{label}@head", "base") if label in r.branch_labels]
+    pairs = [(r.revision, r.module.agno_version) for r in revs]
+    return sorted(pairs, key=lambda p: registry.version_index(p[1]))
+
+
+def revision_at(script: ScriptDirectory, table_type: registry.TableType, version: str) -> str | None:
+    """The revision of ``table_type``'s branch that gives its table the shape of schema ``version``.
+
+    ``None`` when the table does not exist yet at that version (its branch stays at base).
+    """
+    key = registry.version_index(version)
+    found = [rev for rev, v in revisions_of(script, table_type) if registry.version_index(v) <= key]
+    return found[-1] if found else None
+
+
+def order(script: ScriptDirectory, table_type: registry.TableType, revision: str | None) -> int:
+    """A revision's place in its branch: -1 for base, 0 for the first revision, and so on."""
+    if revision is None:
+        return -1
+    return [rev for rev, _ in revisions_of(script, table_type)].index(revision)
+
+
+def branch_position(script: ScriptDirectory, heads: Iterable[str], table_type: registry.TableType) -> str | None:
+    """Where a table type's branch stands given the version table's heads (``None``: at base).
+
+    A branch's revision may be absent from the heads when another branch depends on it, so ancestors count.
+    """
+    ours = [rev for rev, _ in revisions_of(script, table_type)]
+    applied: set[str] = set()
+    for head in heads:
+        applied.update(r.revision for r in script.revision_map.iterate_revisions(head, "base") if r.revision in ours)
+    return max(applied, key=ours.index) if applied else None
+
+
+def coverage(script: ScriptDirectory, table_type: registry.TableType, revision: str) -> tuple[str, str]:
+    """The schema versions whose shape ``revision`` gives its table: from its own to just before the next one."""
+    revs = revisions_of(script, table_type)
+    ids = [r for r, _ in revs]
+    i = ids.index(revision)
+    if i + 1 == len(revs):
+        return revs[i][1], table_type.last_version
+    return revs[i][1], registry.SCHEMA_VERSIONS[registry.version_index(revs[i + 1][1]) - 1]
+
+
+def version_at(script: ScriptDirectory, table_type: registry.TableType, revision: str, target: str | None) -> str:
+    """The schema version a table is at once its branch stands at ``revision``.
+
+    The newest version the revision's shape covers, or the caller's ``target`` when it lies in that range.
+    """
+    first, top = coverage(script, table_type, revision)
+    if target is not None and registry.version_index(first) <= registry.version_index(target):
+        return target if registry.version_index(target) <= registry.version_index(top) else top
+    return top
