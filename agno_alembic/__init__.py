@@ -6,6 +6,7 @@ Agno's schema versions.  The public API is listed in ``__all__``; everything els
 
 from agno_alembic.errors import (
     AgnoAlembicError,
+    BlockedByDataError,
     ConfigurationError,
     DowngradeRefusedError,
     MigrationError,
@@ -23,6 +24,7 @@ __all__ = [
     "SCHEMA_VERSIONS",
     "TABLE_TYPES",
     "AgnoAlembicError",
+    "BlockedByDataError",
     "ConfigurationError",
     "DowngradeRefusedError",
     "MigrationError",

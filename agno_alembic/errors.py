@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AgnoAlembicError",
+    "BlockedByDataError",
     "ConfigurationError",
     "DowngradeRefusedError",
     "MigrationError",
@@ -69,3 +70,15 @@ class DowngradeRefusedError(AgnoAlembicError):
 
 class MigrationError(AgnoAlembicError):
     """A migration step failed in Alembic or in the database; the original error is its ``__cause__``."""
+
+
+class BlockedByDataError(AgnoAlembicError):
+    """A step cannot run on the data as it is (duplicates where a key is coming, NULLs...); nothing was changed.
+
+    ``examples`` holds a few of the offending values; the message says how to fix them.
+    """
+
+    def __init__(self, message: str, *, table: str, examples: list[object]) -> None:
+        self.table = table
+        self.examples = examples
+        super().__init__(message)

@@ -24,6 +24,8 @@ log = logging.getLogger("agno_alembic")
 
 #: A fill computes a new NOT NULL column's value for existing rows from the table's other columns.
 Fill = Callable[[sa.TableClause], sa.ColumnElement]
+#: A data rule of a step: a check before it, or a change to rows after it (:mod:`agno_alembic.data.checks`).
+DataRule = Callable[[sa.Connection, TableSpec], object]
 
 
 def _spec(table_type: str, version: str) -> TableSpec | None:
@@ -54,8 +56,15 @@ def create_table(table_type: str, version: str) -> None:
         _create_index(spec, name, index)
 
 
-def drop_table(table_type: str, version: str) -> None:
-    """Drop ``table_type``'s table; refused while it holds rows, unless data loss is explicitly allowed."""
+#: Counts what dropping a table would lose, where not every row is loss (see :func:`drop_table`).
+LossCount = Callable[[sa.Connection, runtime.RunState], int]
+
+
+def drop_table(table_type: str, version: str, *, lost: LossCount | None = None) -> None:
+    """Drop ``table_type``'s table; refused while it holds rows, unless data loss is explicitly allowed.
+
+    ``lost`` counts the rows that would really be lost, for a table whose rows are kept elsewhere.
+    """
     spec = _spec(table_type, version)
     if spec is None:
         return
@@ -63,8 +72,13 @@ def drop_table(table_type: str, version: str) -> None:
     if not run.offline:
         if not _exists(spec.name, spec.schema):
             return
-        # Agno's own bookkeeping: rows saying 2.0.0 say what a missing row says, so they carry nothing.
-        rows = _count(spec, "version", registry.SCHEMA_VERSIONS[0]) if table_type == "versions" else _count(spec, None)
+        if lost is not None:
+            rows = lost(op.get_bind(), run)
+        elif table_type == "versions":
+            # Agno's own bookkeeping: rows saying 2.0.0 say what a missing row says, so they carry nothing.
+            rows = _count(spec, "version", registry.SCHEMA_VERSIONS[0])
+        else:
+            rows = _count(spec, None)
         if rows and not run.allow_data_loss:
             raise DowngradeRefusedError(
                 f"Refusing to drop {_qualified(spec)}: it holds {rows} row(s). Back them up, then allow data "
@@ -140,6 +154,8 @@ def evolve(
     fill: Mapping[str, Fill] | None = None,
     empty: Mapping[str, object] | None = None,
     keep_if_populated: Collection[str] = (),
+    before: DataRule | None = None,
+    after: DataRule | None = None,
 ) -> None:
     """Bring ``table_type``'s table from its shape at ``from_version`` to its shape at ``to_version``.
 
@@ -147,14 +163,19 @@ def evolve(
     (a value that is not NULL and not its ``empty`` value; a tuple there lists JSON texts that mean empty,
     such as ``("null", "[]")``) is kept when named in ``keep_if_populated``;
     otherwise the step refuses unless data loss is explicitly allowed.
+
+    ``before`` runs on the live table before any change (a check that may refuse the step), ``after`` once the
+    table has its new shape (a data rule of the step); offline, both are left out with a comment.
     """
     old, new = _spec(table_type, from_version), _spec(table_type, to_version)
     if old is None or new is None:
         return
+    run = runtime.state()
+    _data_rule(before, old, "check")
     d = _diff(old, new)
     if d.empty:
+        _data_rule(after, new, "data rule")
         return
-    run = runtime.state()
     if not run.offline:
         d = _reconcile(d)
         if d.empty:
@@ -164,6 +185,16 @@ def evolve(
         _rebuild_sqlite(d, fill or {})
     else:
         _alter(d, fill or {})
+    _data_rule(after, new, "data rule")
+
+
+def _data_rule(rule: DataRule | None, spec: TableSpec, what: str) -> None:
+    if rule is None:
+        return
+    if runtime.state().offline:
+        op.execute(f"-- {spec.name}: {getattr(rule, '__name__', what)} ({what}) needs a live connection")
+        return
+    rule(op.get_bind(), spec)
 
 
 def _reconcile(d: _Diff) -> _Diff:
@@ -406,3 +437,63 @@ def _extra_sqlite_indexes(spec: TableSpec, own: set[str]) -> list[tuple[str, str
 
 
 __all__ = ["Fill", "create_table", "drop_table", "evolve"]
+
+
+# -- data steps --------------------------------------------------------------------------------------------
+
+
+def _data_specs(sessions_version: str) -> tuple[TableSpec, TableSpec] | None:
+    sessions, runs = _spec("sessions", sessions_version), _spec("runs", registry.LATEST_VERSION)
+    return None if sessions is None or runs is None else (sessions, runs)
+
+
+def copy_legacy_runs(sessions_version: str) -> None:
+    """Copy every legacy ``sessions.runs`` entry into the runs table by Agno's rules (:mod:`agno_alembic.data.runs`).
+
+    When the runs table starts empty on PostgreSQL or SQLite, its secondary indexes are built after the copy.
+    """
+    from agno_alembic.data import runs as runs_data
+
+    specs = _data_specs(sessions_version)
+    if specs is None:
+        return
+    sessions, runs = specs
+    run = runtime.state()
+    if run.offline:
+        op.execute(f"-- {sessions.name}.runs -> {runs.name}: the copy needs a live connection (chunked by session)")
+        return
+    bind = op.get_bind()
+    present = {c["name"] for c in sa.inspect(bind).get_columns(sessions.name, schema=sessions.schema)}
+    if "runs" not in present:
+        return
+    defer = run.backend in (registry.POSTGRESQL, registry.SQLITE) and _count(runs, None) == 0
+    if defer:
+        for name in runs.indexes:
+            op.drop_index(name, table_name=runs.name, schema=runs.schema)
+    copied = runs_data.copy_runs(bind, run.backend, sessions, runs)
+    if defer:
+        for name, index in runs.indexes.items():
+            _create_index(runs, name, index)
+    log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+
+
+def merge_legacy_runs(sessions_version: str) -> None:
+    """Put the runs table's rows back into the legacy ``sessions.runs`` lists, by ``run_id``, losing nothing."""
+    from agno_alembic.data import runs as runs_data
+
+    specs = _data_specs(sessions_version)
+    if specs is None or runtime.state().offline or not _exists(specs[1].name, specs[1].schema):
+        return
+    merged = runs_data.merge_back(op.get_bind(), *specs)
+    log.info("Merged the runs of %d session(s) back into %s.runs", merged, specs[0].name)
+
+
+def runs_not_in_sessions(connection: sa.Connection, run: runtime.RunState) -> int:
+    """What dropping the runs table would lose: its rows that are not in their session's legacy list."""
+    from agno_alembic.data import runs as runs_data
+
+    sessions = shapes.spec("sessions", run.backend, "2.5.6", run.names)
+    runs = shapes.spec("runs", run.backend, registry.LATEST_VERSION, run.names)
+    if not sa.inspect(connection).has_table(sessions.name, schema=sessions.schema):
+        return _count(runs, None)
+    return runs_data.unpreserved_runs(connection, sessions, runs)

@@ -90,8 +90,11 @@ def _legacy_run_ids(target: Target) -> list[str]:
 def _row_problems(backend, target: Target, seeded: Seeded, before: dict[str, int]) -> list[str]:
     after = harness.row_counts(target)
     skip = {VERSIONS, backend.names.alembic_version_table}
-    problems = [f"{t}: {n} row(s) before, {after.get(t, 'table gone')} after"
-                for t, n in before.items() if t not in skip and after.get(t) != n]
+    # Schema 3.0.0 removes the newest metrics day while it is unfinished and unowned, exactly as Agno's own step
+    # does (it is recounted per user); the seed leaves one such row (two completed days, the newest still open).
+    expected = {**before, "agno_metrics": before["agno_metrics"] - 1} if "agno_metrics" in before else before
+    problems = [f"{t}: {n} row(s) before, {after.get(t, 'table gone')} after (expected {expected[t]})"
+                for t, n in before.items() if t not in skip and after.get(t) != expected[t]]
     for t in sorted(after.keys() - before.keys() - skip):
         if t == RUNS_TABLE and after[t] == len(seeded.run_ids) > 0:
             continue  # the legacy runs were copied, as Agno's 3.0.0 migration does

@@ -9,6 +9,10 @@ import time
 
 import sqlalchemy as sa
 
+from agno_alembic.data import checks, runs
+
+__all__ = ["NO_RUNS", "checks", "runs", "unowned", "updated_at_or_now"]
+
 
 def updated_at_or_now(table: sa.TableClause) -> sa.ColumnElement:
     """Agno 2.3.0's ``created_at`` backfill for memories: ``COALESCE(updated_at, <migration time>)``."""

@@ -5,6 +5,8 @@ PostgreSQL, SQLite, MySQL, SingleStore:
 - add unique <table>_uq_metrics_user_date_period
 - drop unique <table>_uq_metrics_date_period
 - add index idx_<table>_user_id
+Existing rows become unowned (user_id = ''); the newest day, if unfinished and unowned, is removed so it
+recalculates per user (as Agno does). Downgrade refused while any row is owned.
 """
 
 from agno_alembic import data, ops
@@ -18,7 +20,9 @@ agno_version = "3.0.0"
 
 
 def upgrade() -> None:
-    ops.evolve("metrics", "2.3.0", "3.0.0", fill={"user_id": data.unowned})
+    ops.evolve(
+        "metrics", "2.3.0", "3.0.0", fill={"user_id": data.unowned}, after=data.checks.drop_newest_unfinished_metrics_day
+    )
 
 
 def downgrade() -> None:

@@ -1,4 +1,7 @@
 """runs 3.0.0: create agno_runs as Agno 3.0.0 creates it (PostgreSQL, SQLite, MySQL, SingleStore)
+
+Downgrade: dropped once every row is back in its session's legacy runs list (the sessions 3.0.0 downgrade,
+which depends on this revision, runs first and puts them there); refused while any row would be lost.
 """
 
 from agno_alembic import ops
@@ -16,4 +19,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    ops.drop_table("runs", "3.0.0")
+    ops.drop_table("runs", "3.0.0", lost=ops.runs_not_in_sessions)

@@ -16,9 +16,10 @@ PostgreSQL, SQLite:
 - add index idx_<table>_user_id_enabled_next_run_at
 - add index <table>_uq_unowned_name
 - add index <table>_uq_user_name
+Refused, listing them, while several schedules share a name (they would all be unowned).
 """
 
-from agno_alembic import ops
+from agno_alembic import data, ops
 
 revision = "agno_schedules_3_0_0"
 down_revision = 'agno_schedules_2_5_0'
@@ -29,7 +30,7 @@ agno_version = "3.0.0"
 
 
 def upgrade() -> None:
-    ops.evolve("schedules", "2.5.0", "3.0.0")
+    ops.evolve("schedules", "2.5.0", "3.0.0", before=data.checks.unique_schedule_names)
 
 
 def downgrade() -> None:

@@ -1,0 +1,324 @@
+"""Schema 3.0.0's data step for sessions: copy every legacy ``sessions.runs`` entry into the runs table.
+
+Agno's rules (its ``_build_run_rows``), applied by the database itself, set-based, in chunks of sessions keyed by
+``session_id`` so memory stays flat whatever the table's size:
+
+* ``run_index`` is the entry's position in the list, skipped entries included;
+* an entry is copied only when it is an object with a non-null ``run_id``;
+* ``run_type`` is ``agent`` when ``agent_id`` is set (non-empty), else ``team`` when ``team_id`` is, else
+  ``workflow``;
+* ``user_id`` comes from the session row, not from the run; ``run_data`` is the entry itself;
+* ``created_at`` is the run's own (when it is a non-zero number) or the migration time; ``updated_at`` is the
+  migration time;
+* SQLite blobs that were JSON-encoded twice are decoded;
+* a row already in the runs table wins (``ON CONFLICT DO NOTHING``).
+
+PostgreSQL uses ``jsonb_array_elements WITH ORDINALITY``, MySQL/MariaDB ``JSON_TABLE``, SQLite ``json_each``.
+SingleStore, whose JSON functions differ, runs the same rules in Python over the same chunks.
+
+The downgrade (:func:`merge_back`) puts runs-table rows back into the legacy list by ``run_id``, keeping the
+entries the table lacks, so nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from agno_alembic import registry
+from agno_alembic.shapes._dsl import TableSpec
+
+log = logging.getLogger("agno_alembic")
+
+CHUNK_SESSIONS = 2000
+"""Sessions per chunk: big enough for set-based speed, small enough to keep memory and locks short."""
+
+RUN_COLUMNS = (
+    "run_id", "session_id", "run_type", "agent_id", "team_id", "workflow_id", "user_id", "parent_run_id",
+    "status", "run_index", "run_data", "created_at", "updated_at",
+)
+
+
+class _Names:
+    """Quoted identifiers of the two tables, quoted by the dialect's own preparer."""
+
+    def __init__(self, dialect: sa.engine.Dialect, sessions: TableSpec, runs: TableSpec) -> None:
+        q = dialect.identifier_preparer
+        self.sessions = q.format_table(sa.table(sessions.name, schema=sessions.schema))
+        self.runs = q.format_table(sa.table(runs.name, schema=runs.schema))
+        self.c = {name: q.quote(name) for name in {*RUN_COLUMNS, "runs"}}
+
+
+def _run_type(agent: str, team: str) -> str:
+    return (
+        f"CASE WHEN {agent} IS NOT NULL AND {agent} <> '' THEN 'agent' "
+        f"WHEN {team} IS NOT NULL AND {team} <> '' THEN 'team' ELSE 'workflow' END"
+    )
+
+
+def _postgresql(n: _Names) -> str:
+    c = n.c
+    e = "e.value"
+    return f"""
+INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
+SELECT {e}->>'run_id', s.{c["session_id"]}, {_run_type(f"{e}->>'agent_id'", f"{e}->>'team_id'")},
+       {e}->>'agent_id', {e}->>'team_id', {e}->>'workflow_id', s.{c["user_id"]}, {e}->>'parent_run_id',
+       {e}->>'status', e.ordinality - 1, {e},
+       CASE WHEN jsonb_typeof({e}->'created_at') = 'number' AND ({e}->>'created_at')::numeric <> 0
+            THEN round(({e}->>'created_at')::numeric)::bigint ELSE :now END,
+       :now
+FROM {n.sessions} AS s
+CROSS JOIN LATERAL jsonb_array_elements(
+    CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
+) WITH ORDINALITY AS e(value, ordinality)
+WHERE s.{c["runs"]} IS NOT NULL AND s.{c["session_id"]} > :after AND s.{c["session_id"]} <= :upto
+  AND jsonb_typeof({e}) = 'object' AND {e}->'run_id' IS NOT NULL AND jsonb_typeof({e}->'run_id') <> 'null'
+ORDER BY s.{c["session_id"]}, e.ordinality
+ON CONFLICT ({c["run_id"]}) DO NOTHING"""
+
+
+def _sqlite(n: _Names) -> str:
+    c = n.c
+    # A blob stored as a JSON string holding JSON text (encoded twice) is decoded once more.
+    runs = f"CASE WHEN json_type(s.{c['runs']}) = 'text' THEN json_extract(s.{c['runs']}, '$') ELSE s.{c['runs']} END"
+    v = "e.value"
+    return f"""
+INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
+SELECT json_extract({v}, '$.run_id'), s.{c["session_id"]},
+       {_run_type(f"json_extract({v}, '$.agent_id')", f"json_extract({v}, '$.team_id')")},
+       json_extract({v}, '$.agent_id'), json_extract({v}, '$.team_id'), json_extract({v}, '$.workflow_id'),
+       s.{c["user_id"]}, json_extract({v}, '$.parent_run_id'), json_extract({v}, '$.status'), e.key, json({v}),
+       CASE WHEN json_type({v}, '$.created_at') IN ('integer', 'real') AND json_extract({v}, '$.created_at') <> 0
+            THEN CAST(round(json_extract({v}, '$.created_at')) AS INTEGER) ELSE :now END,
+       :now
+FROM {n.sessions} AS s, json_each(CASE WHEN json_valid({runs}) THEN {runs} ELSE '[]' END) AS e
+WHERE s.{c["runs"]} IS NOT NULL AND s.{c["session_id"]} > :after AND s.{c["session_id"]} <= :upto
+  AND json_valid({runs}) AND json_type({runs}) = 'array'
+  AND e.type = 'object' AND json_type({v}, '$.run_id') IS NOT NULL AND json_type({v}, '$.run_id') <> 'null'
+ORDER BY s.{c["session_id"]}, e.key
+ON CONFLICT ({c["run_id"]}) DO NOTHING"""
+
+
+def _mysql(n: _Names) -> str:
+    c = n.c
+    element = f"JSON_EXTRACT(s.{c['runs']}, CONCAT('$[', j.idx - 1, ']'))"
+    return f"""
+INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
+SELECT j.run_id, s.{c["session_id"]}, {_run_type("j.agent_id", "j.team_id")},
+       j.agent_id, j.team_id, j.workflow_id, s.{c["user_id"]}, j.parent_run_id, j.status, j.idx - 1, {element},
+       CASE WHEN JSON_TYPE(JSON_EXTRACT({element}, '$.created_at')) IN ('INTEGER', 'DOUBLE', 'DECIMAL')
+                 AND j.created_at <> 0
+            THEN CAST(ROUND(j.created_at) AS SIGNED) ELSE :now END,
+       :now
+FROM {n.sessions} AS s,
+     JSON_TABLE(s.{c["runs"]}, '$[*]' COLUMNS (
+         idx FOR ORDINALITY,
+         run_id VARCHAR(128) PATH '$.run_id',
+         agent_id VARCHAR(128) PATH '$.agent_id',
+         team_id VARCHAR(128) PATH '$.team_id',
+         workflow_id VARCHAR(128) PATH '$.workflow_id',
+         parent_run_id VARCHAR(128) PATH '$.parent_run_id',
+         status VARCHAR(50) PATH '$.status',
+         created_at DOUBLE PATH '$.created_at' NULL ON ERROR
+     )) AS j
+WHERE s.{c["runs"]} IS NOT NULL AND JSON_TYPE(s.{c["runs"]}) = 'ARRAY'
+  AND s.{c["session_id"]} > :after AND s.{c["session_id"]} <= :upto
+  AND JSON_TYPE({element}) = 'OBJECT' AND j.run_id IS NOT NULL
+ORDER BY s.{c["session_id"]}, j.idx
+ON DUPLICATE KEY UPDATE {c["run_id"]} = {n.runs}.{c["run_id"]}"""
+
+
+_STATEMENTS = {registry.POSTGRESQL: _postgresql, registry.SQLITE: _sqlite, registry.MYSQL: _mysql}
+
+
+def decode(value: Any) -> Any:
+    """A legacy blob as Agno reads it: bytes and JSON text decoded, twice when it was encoded twice."""
+    for _ in range(2):
+        if isinstance(value, bytes | bytearray):
+            value = value.decode()
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return None
+    return value
+
+
+def build_rows(runs: Any, session_id: str, user_id: str | None, now: int) -> list[dict[str, Any]]:
+    """Agno's rules in Python: the runs-table rows of one session's legacy list."""
+    runs = decode(runs)
+    if not isinstance(runs, list):
+        return []
+    rows = []
+    for index, run in enumerate(runs):
+        if not isinstance(run, dict) or run.get("run_id") is None:
+            continue
+        created = run.get("created_at")
+        rows.append(
+            {
+                "run_id": str(run["run_id"]),
+                "session_id": session_id,
+                "run_type": "agent" if run.get("agent_id") else "team" if run.get("team_id") else "workflow",
+                "agent_id": run.get("agent_id"),
+                "team_id": run.get("team_id"),
+                "workflow_id": run.get("workflow_id"),
+                "user_id": user_id,
+                "parent_run_id": run.get("parent_run_id"),
+                "status": run.get("status"),
+                "run_index": index,
+                "run_data": run,
+                "created_at": round(created) if isinstance(created, int | float) and created else now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def _chunks(connection: sa.Connection, sessions: TableSpec, size: int) -> Iterator[tuple[str, str]]:
+    """``(after, upto]`` ranges of session ids holding a legacy list, ``size`` sessions each, in key order."""
+    t = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), schema=sessions.schema)
+    after = ""
+    while True:
+        ids = connection.execute(
+            sa.select(t.c.session_id)
+            .where(t.c.runs.is_not(None), t.c.session_id > after)
+            .order_by(t.c.session_id)
+            .limit(size)
+        ).scalars().all()
+        if not ids:
+            return
+        yield after, ids[-1]
+        after = ids[-1]
+
+
+def copy_runs(
+    connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, *, chunk: int = CHUNK_SESSIONS
+) -> int:
+    """Copy every legacy run into the runs table; returns the number of rows inserted."""
+    now = int(time.time())
+    total = _count_sessions(connection, sessions)
+    done = inserted = 0
+    statement = _STATEMENTS.get(backend)
+    sql = sa.text(statement(_Names(connection.dialect, sessions, runs))) if statement else None
+    started = time.monotonic()
+    for after, upto in _chunks(connection, sessions, chunk):
+        if sql is not None:
+            inserted += connection.execute(sql, {"now": now, "after": after, "upto": upto}).rowcount or 0
+        else:
+            inserted += _copy_in_python(connection, sessions, runs, after, upto, now)
+        done += chunk
+        log.info(
+            "%s: copied runs of %d/%d sessions into %s (%.1fs)",
+            sessions.name, min(done, total), total, runs.name, time.monotonic() - started,
+        )
+    return inserted
+
+
+def _count_sessions(connection: sa.Connection, sessions: TableSpec) -> int:
+    t = sa.table(sessions.name, sa.column("runs"), schema=sessions.schema)
+    return int(connection.execute(sa.select(sa.func.count()).select_from(t).where(t.c.runs.is_not(None))).scalar_one())
+
+
+def _copy_in_python(
+    connection: sa.Connection, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int
+) -> int:
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column("user_id"), sa.column("runs"),
+                 schema=sessions.schema)
+    rows = []
+    for sid, uid, blob in connection.execute(
+        sa.select(s.c.session_id, s.c.user_id, s.c.runs)
+        .where(s.c.runs.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
+        .order_by(s.c.session_id)
+    ):
+        rows.extend(build_rows(blob, sid, uid, now))
+    if not rows:
+        return 0
+    table = runs.sa_table()
+    existing = set(
+        connection.execute(sa.select(table.c.run_id).where(table.c.run_id.in_([r["run_id"] for r in rows]))).scalars()
+    )
+    fresh: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["run_id"] not in existing and row["run_id"] not in fresh:
+            fresh[row["run_id"]] = row
+    if fresh:
+        connection.execute(table.insert(), list(fresh.values()))
+    return len(fresh)
+
+
+def merge_back(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, chunk: int = CHUNK_SESSIONS) -> int:
+    """Put runs-table rows back into each session's legacy list; returns the sessions rewritten.
+
+    Entries with a ``run_id`` the table holds are replaced by the table's row (the table is newer); entries the
+    table lacks stay where they are; table rows the list lacks are appended in ``run_index``, ``created_at``
+    order.  Agno's own revert replaced the whole list with the table's rows, losing the rest.
+    """
+    r = runs.sa_table()
+    s = sessions.sa_table()
+    rewritten = 0
+    after = ""
+    while True:
+        ids = connection.execute(
+            sa.select(r.c.session_id).where(r.c.session_id > after).group_by(r.c.session_id)
+            .order_by(r.c.session_id).limit(chunk)
+        ).scalars().all()
+        if not ids:
+            return rewritten
+        table_rows: dict[str, list[Mapping[str, Any]]] = {}
+        for row in connection.execute(
+            sa.select(r.c.session_id, r.c.run_id, r.c.run_data)
+            .where(r.c.session_id.in_(ids))
+            .order_by(r.c.session_id, r.c.run_index, r.c.created_at)
+        ):
+            entry = {"run_id": row.run_id, "run_data": decode_json(row.run_data)}
+            table_rows.setdefault(row.session_id, []).append(entry)
+        legacy = dict(connection.execute(sa.select(s.c.session_id, s.c.runs).where(s.c.session_id.in_(ids))).all())
+        for sid in ids:
+            merged = merge_lists(decode(legacy.get(sid)), table_rows.get(sid, []))
+            connection.execute(s.update().where(s.c.session_id == sid).values(runs=merged))
+            rewritten += 1
+        after = ids[-1]
+
+
+def decode_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes | bytearray) else value
+
+
+def merge_lists(legacy: Any, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The legacy list with the table's rows merged in by ``run_id`` (see :func:`merge_back`)."""
+    by_id = {row["run_id"]: row["run_data"] for row in rows}
+    merged: list[Any] = []
+    seen: set[str] = set()
+    for entry in legacy if isinstance(legacy, list) else []:
+        run_id = entry.get("run_id") if isinstance(entry, dict) else None
+        if run_id is not None and str(run_id) in by_id:
+            merged.append(by_id[str(run_id)])
+            seen.add(str(run_id))
+        else:
+            merged.append(entry)
+    merged.extend(row["run_data"] for row in rows if row["run_id"] not in seen)
+    return merged
+
+
+def unpreserved_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> int:
+    """How many runs-table rows are not in their session's legacy list (what dropping the table would lose)."""
+    s = sessions.sa_table()
+    r = runs.sa_table()
+    if "runs" not in s.c:
+        return int(connection.execute(sa.select(sa.func.count()).select_from(r)).scalar_one())
+    missing = 0
+    legacy: dict[str, set[str]] = {}
+    for sid, blob in connection.execute(sa.select(s.c.session_id, s.c.runs).where(s.c.runs.is_not(None))):
+        entries = decode(blob)
+        legacy[sid] = {
+            str(e["run_id"]) for e in (entries if isinstance(entries, list) else [])
+            if isinstance(e, dict) and e.get("run_id") is not None
+        }
+    for sid, run_id in connection.execute(sa.select(r.c.session_id, r.c.run_id)):
+        missing += run_id not in legacy.get(sid, set())
+    return missing
