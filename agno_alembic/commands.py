@@ -90,9 +90,17 @@ def _without_ancestors(script: ScriptDirectory, destinations: Sequence[str]) -> 
     return tuple(dict.fromkeys(d for d in destinations if d not in implied))
 
 
-def stamp(config: Config, revision: str) -> None:
-    """Record a branch at ``revision`` (``<label>@base`` to clear it) without running it."""
-    command.stamp(config, revision)
+def stamp(config: Config, revision: str | Sequence[str], *, purge: bool = False) -> None:
+    """Record branches at ``revision`` (``<label>@base`` to clear one) without running anything.
+
+    With ``purge``, the version table is emptied first and holds exactly the given revisions afterwards (those
+    implied by another one's dependencies are left out, as Alembic requires).
+    """
+    if isinstance(revision, str):
+        command.stamp(config, revision, purge=purge)
+        return
+    targets = list(_without_ancestors(script_directory(config), revision))
+    command.stamp(config, targets or "base", purge=purge)
 
 
 def sync_stamps(config: Config) -> None:

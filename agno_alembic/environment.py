@@ -7,6 +7,7 @@ SQLite's transactional DDL, our wide version table) and installs the ``agno_sche
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
-from agno_alembic import dialects, naming, plan, registry, stamps
+from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
 
@@ -25,8 +26,14 @@ ATTR_CONNECTION = "connection"
 ATTR_NAMES = "agno_names"
 ATTR_TARGET = "agno_target_version"
 ATTR_ALLOW_DATA_LOSS = "agno_allow_data_loss"
+ATTR_STAMP_TABLES = "agno_stamp_tables"
+"""Table types whose ``agno_schema_versions`` rows an ``alembic stamp`` rewrites (adoption); default: all stamped."""
 ATTR_SYNC_STAMPS = "agno_sync_stamps"
 """Table types whose ``agno_schema_versions`` row is rewritten after the run even if no revision ran."""
+ATTR_LOCK_TIMEOUT = "agno_lock_timeout"
+"""Seconds to wait for the migration lock (``-x lock_timeout=``); :data:`agno_alembic.lock.DEFAULT_TIMEOUT`."""
+ATTR_LOCK_TTL = "agno_lock_ttl"
+"""SingleStore: seconds a lock row lives without its heartbeat (``-x lock_ttl=``)."""
 VERSION_NUM_LENGTH = 128
 """Our revision ids are up to 35 characters; Alembic's default column holds 32."""
 
@@ -82,7 +89,7 @@ def _url(context: EnvironmentContext) -> str:
 def state_for(context: EnvironmentContext, backend: str, *, offline: bool) -> RunState:
     """The :class:`RunState` of this run, from ``config.attributes`` and ``-x`` arguments."""
     attrs: Mapping[str, Any] = context.config.attributes
-    x = _x(context)
+    x = {k: v for k, v in _x(context).items() if k not in lock.OPTIONS}
     names = attrs.get(ATTR_NAMES) or naming.from_options(x, backend)
     target = attrs.get(ATTR_TARGET) or x.get("agno_version")
     if target is not None:
@@ -90,15 +97,35 @@ def state_for(context: EnvironmentContext, backend: str, *, offline: bool) -> Ru
     allow = attrs.get(ATTR_ALLOW_DATA_LOSS)
     if allow is None:
         allow = x.get("allow_data_loss", "").lower() in _TRUE
-    return RunState(names=names, backend=backend, target_version=target, allow_data_loss=bool(allow), offline=offline)
+    only = attrs.get(ATTR_STAMP_TABLES)
+    return RunState(
+        names=names, backend=backend, target_version=target, allow_data_loss=bool(allow), offline=offline,
+        stamp_tables=frozenset(only) if only is not None else None,
+    )
 
 
-def _configure(context: EnvironmentContext, state: RunState, **kw: Any) -> None:
+def _opts(context: EnvironmentContext) -> dict[str, Any]:
+    """The command's options (``fn``, ``dont_mutate``...): ``alembic.context`` is a proxy of the EnvironmentContext."""
+    return getattr(getattr(context, "_proxy", context), "context_opts", {})
+
+
+def _lock_setting(context: EnvironmentContext, attribute: str, option: str) -> float | None:
+    value = context.config.attributes.get(attribute)
+    return lock.parse_seconds(_x(context).get(option) if value is None else value, option)
+
+
+def _configure(
+    context: EnvironmentContext, state: RunState, tracker: lock.StepTracker | None = None, **kw: Any
+) -> None:
+    hooks: list[Any] = [stamps.on_version_apply]
+    if tracker is not None:  # DDL commits by itself here: know the step in progress and what of it committed
+        hooks.append(tracker.after_step)
+        kw["fn"] = tracker.wrap(_opts(context).get("fn"))
     context.configure(
         version_table=state.names.alembic_version_table,
         version_table_schema=state.names.schema,
         transaction_per_migration=True,
-        on_version_apply=stamps.on_version_apply,
+        on_version_apply=hooks,
         **{RUN_STATE_KEY: state},
         **kw,
     )
@@ -109,6 +136,7 @@ def _run_offline(context: EnvironmentContext) -> None:
     url = sa.make_url(_url(context))
     backend = dialects.backend_of(url.get_backend_name())
     state = state_for(context, backend, offline=True)
+    identifiers.check(state.names, backend)
     _configure(context, state, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"})
     with context.begin_transaction():
         if state.names.schema and backend == registry.POSTGRESQL:
@@ -119,21 +147,33 @@ def _run_offline(context: EnvironmentContext) -> None:
 def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -> None:
     backend = dialects.backend_of(connection.dialect)
     state = state_for(context, backend, offline=False)
-    _ensure_schema(connection, state)
-    restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
-    try:
-        _configure(context, state, connection=connection)
-        with context.begin_transaction():
-            context.run_migrations()
-        sync = context.config.attributes.get(ATTR_SYNC_STAMPS)
-        if sync:
-            with context.begin_transaction():
-                _sync_stamps(context, state, sync)
-        if connection.in_transaction():
-            connection.commit()
-    finally:
-        if restore is not None:
-            restore()
+    identifiers.check(state.names, backend)  # before any DDL, the schema's creation included
+    timeout = _lock_setting(context, ATTR_LOCK_TIMEOUT, "lock_timeout")
+    ttl = _lock_setting(context, ATTR_LOCK_TTL, "lock_ttl")
+    # Everything that may change the database runs under the migration lock (reentrant: the facade holds it
+    # already on its connection); a read-only run (``alembic current``, ``dont_mutate``) does not wait for it.
+    guarded = contextlib.nullcontext() if _opts(context).get("dont_mutate") else lock.hold(
+        connection, schema=state.names.schema, backend=backend, timeout=timeout, ttl=ttl
+    )
+    with guarded:
+        _ensure_schema(connection, state)
+        transactional = dialects.capabilities(backend).transactional_ddl
+        tracker = None if transactional else lock.StepTracker(connection, backend)
+        restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
+        try:
+            _configure(context, state, tracker, connection=connection)
+            with tracker.watching() if tracker is not None else contextlib.nullcontext(), \
+                    context.begin_transaction():
+                context.run_migrations()
+            sync = context.config.attributes.get(ATTR_SYNC_STAMPS)
+            if sync:
+                with context.begin_transaction():
+                    _sync_stamps(context, state, sync)
+            if connection.in_transaction():
+                connection.commit()
+        finally:
+            if restore is not None:
+                restore()
 
 
 def _sync_stamps(context: EnvironmentContext, state: RunState, table_types: list[str]) -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agno_alembic.lock import LockHolder
 
 __all__ = [
     "AgnoAlembicError",
     "BlockedByDataError",
     "ConfigurationError",
     "DowngradeRefusedError",
+    "LockError",
+    "LockTimeoutError",
     "MigrationError",
+    "PartiallyAppliedError",
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
@@ -81,4 +88,34 @@ class BlockedByDataError(AgnoAlembicError):
     def __init__(self, message: str, *, table: str, examples: list[object]) -> None:
         self.table = table
         self.examples = examples
+        super().__init__(message)
+
+
+class LockError(AgnoAlembicError):
+    """The migration lock could not be taken or cleared; ``holder`` (a :class:`agno_alembic.lock.LockHolder`, or
+    ``None`` when unknown) says who holds it."""
+
+    def __init__(self, message: str, *, holder: LockHolder | None) -> None:
+        self.holder = holder
+        super().__init__(message)
+
+
+class LockTimeoutError(LockError):
+    """Another migration held the lock for longer than ``timeout`` seconds; ``holder`` names it."""
+
+    def __init__(self, message: str, *, holder: LockHolder | None, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(message, holder=holder)
+
+
+class PartiallyAppliedError(MigrationError):
+    """A step failed on a backend whose DDL commits by itself (MySQL, MariaDB, SingleStore) after part of it had
+    committed.  ``step`` names it (``upgrade agno_metrics_3_0_0``), ``committed`` lists the statements that
+    committed; the step is not recorded as applied, and running the migration again completes it.  The original
+    error is the ``__cause__``."""
+
+    def __init__(self, message: str, *, step: str, committed: Sequence[str], backend: str) -> None:
+        self.step = step
+        self.committed = tuple(committed)
+        self.backend = backend
         super().__init__(message)

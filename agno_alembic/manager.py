@@ -9,16 +9,17 @@ turns ``(table_type, target_version, force)`` into Alembic commands on one conne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic.util import CommandError
 
-from agno_alembic import commands, detect, dialects, naming, plan, registry, stamps
-from agno_alembic.environment import ATTR_SYNC_STAMPS
+from agno_alembic import commands, detect, dialects, identifiers, lock, naming, plan, registry, shapes, stamps
+from agno_alembic.environment import ATTR_STAMP_TABLES, ATTR_SYNC_STAMPS
 from agno_alembic.errors import AgnoAlembicError, ConfigurationError, MigrationError
 from agno_alembic.naming import Names
 from agno_alembic.runtime import RunState
@@ -74,17 +75,24 @@ class _Source:
         return bool(self.url.get_dialect().is_async)
 
 
+def _url(value: Any) -> sa.URL:
+    try:
+        return sa.make_url(value)
+    except (sa.exc.ArgumentError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"Not a database URL: {value!r} ({exc})", option="url") from None
+
+
 def _read_source(db: Any, db_schema: str | None, version_table: str | None, tables: dict[str, str | None]) -> _Source:
     configured: tuple[str, ...] | None = None
     table_names: dict[str, str] = {}
     schema_given = db_schema
     if isinstance(db, str | sa.URL):
-        engine, url = None, sa.make_url(db)
+        engine, url = None, _url(db)
     elif hasattr(db, "dialect") and (isinstance(db, sa.Engine) or hasattr(db, "sync_engine")):
         engine, url = db, None
     elif hasattr(db, "db_engine") or hasattr(db, "db_url"):
         engine = getattr(db, "db_engine", None)
-        url = None if engine is not None else sa.make_url(db.db_url)
+        url = None if engine is not None else _url(db.db_url)
         if schema_given is None:
             schema_given = getattr(db, "db_schema", None) or ""
         found = []
@@ -102,6 +110,12 @@ def _read_source(db: Any, db_schema: str | None, version_table: str | None, tabl
         )
     dialect_name = engine.dialect.name if engine is not None else url.get_backend_name()  # type: ignore[union-attr]
     backend = dialects.backend_of(dialect_name)
+    if url is not None:
+        try:
+            url.get_dialect()
+        except (sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise ConfigurationError(f"No driver for {url.drivername!r} in this environment: {exc}",
+                                     option="url") from None
     for key, value in tables.items():
         if value is not None:
             table_names[registry.table_type(key[: -len("_table")]).name] = naming._checked(key, value)
@@ -113,10 +127,12 @@ def _read_source(db: Any, db_schema: str | None, version_table: str | None, tabl
 class _Core:
     """The shared, synchronous core: every operation runs on one sync connection."""
 
-    def __init__(self, source: _Source) -> None:
+    def __init__(self, source: _Source, lock_timeout: float | None = None) -> None:
         self.source = source
         self.names = source.names
         self.backend = source.backend
+        self.lock_timeout = lock_timeout
+        """Seconds to wait for the migration lock (:data:`agno_alembic.lock.DEFAULT_TIMEOUT` when ``None``)."""
 
     # -- selection and versions --------------------------------------------------------------------------
 
@@ -169,37 +185,56 @@ class _Core:
         """Record each table's branch where the table really is, judged by inspecting it.
 
         Without ``force`` only branches with no record are adopted (and records of missing tables cleared);
-        with ``force`` every selected table is re-detected and re-recorded.
+        with ``force`` every selected table is re-detected and re-recorded.  All records are written at once
+        (one purging stamp of every branch's position), so re-recording one branch never moves another that
+        depended on it.
         """
         config = self.config(connection)
         script = commands.script_directory(config)
-        positions = self._positions(connection, [*types, registry.table_type("versions")])
         versions_tt = registry.table_type("versions")
-        if positions["versions"] is None and sa.inspect(connection).has_table(
-            self.names.versions_table, schema=self.names.schema
-        ):
-            commands.stamp(config, versions_tt.revision_id(versions_tt.since))
-        moves: list[tuple[registry.TableType, str | None, str | None]] = []
+        every = [t for t in registry.TABLE_TYPES if t.on(self.backend)]
+        positions = self._positions(connection, every)
+        insp = sa.inspect(connection)
+        desired = dict(positions)
+        has_versions = insp.has_table(self.names.versions_table, schema=self.names.schema)
+        desired["versions"] = versions_tt.revision_id(versions_tt.since) if has_versions else None
+        moved: list[str] = []
         for tt in types:
             if tt.name == "versions":
                 continue
             position = positions[tt.name]
-            exists = sa.inspect(connection).has_table(self.names.table(tt.name), schema=self.names.schema)
+            exists = insp.has_table(self.names.table(tt.name), schema=self.names.schema)
             if position is not None and exists and not force:
                 continue
             found = detect.detect_revision(connection, script, self.backend, self.names, tt)
             if found != position:
-                moves.append((tt, position, found))
+                log.info("Adopting %s: recorded %s, found %s", self.names.table(tt.name), position, found)
+                desired[tt.name] = found
+                moved.append(tt.name)
+        if desired == positions:
+            return
         first_versioned = registry.version_index("2.3.0")
         needs_versions = any(
-            found is not None and registry.version_index(dict(plan.revisions_of(script, tt))[found]) >= first_versioned
-            for tt, _, found in moves
+            rev is not None
+            and registry.version_index(dict(plan.revisions_of(script, registry.table_type(name)))[rev])
+            >= first_versioned
+            for name, rev in desired.items()
+            if name != "versions"
         )
-        if needs_versions and not sa.inspect(connection).has_table(self.names.versions_table, schema=self.names.schema):
-            commands.upgrade(self.config(connection), [f"{versions_tt.label}@head"])
-        for tt, before, found in moves:
-            log.info("Adopting %s: recorded %s, found %s", self.names.table(tt.name), before, found)
-            commands.stamp(self.config(connection), found or f"{tt.label}@base")
+        if needs_versions and not has_versions:
+            # Every revision from 2.3.0 on stands on the versions table; create it as its base revision would.
+            spec = shapes.spec("versions", self.backend, versions_tt.since, self.names)
+            if connection.in_transaction():
+                connection.commit()
+            with connection.begin():
+                spec.sa_table().create(connection, checkfirst=True)
+            desired["versions"] = versions_tt.revision_id(versions_tt.since)
+        stamp_config = self.config(connection, **{ATTR_STAMP_TABLES: moved})
+        commands.stamp(stamp_config, [rev for rev in desired.values() if rev], purge=True)
+        # A branch moved back to base has no table: its row goes (the hook only writes for stamped revisions).
+        gone = [name for name in moved if desired[name] is None]
+        if gone:
+            commands.sync_stamps(self.config(connection, **{ATTR_SYNC_STAMPS: gone}))
 
     # -- the verbs ---------------------------------------------------------------------------------------------
 
@@ -280,6 +315,43 @@ class _Core:
             )
         return out
 
+    def cleanup_legacy_runs_column(self, connection: sa.Connection, allow_data_loss: bool) -> bool:
+        """Drop ``sessions.runs`` once every run it holds is in the runs table; returns whether it was dropped."""
+        from agno_alembic.data import runs as runs_data
+        from agno_alembic.errors import DowngradeRefusedError
+
+        sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
+        runs = shapes.spec("runs", self.backend, registry.LATEST_VERSION, self.names)
+        insp = sa.inspect(connection)
+        if not insp.has_table(sessions.name, schema=sessions.schema) or "runs" not in {
+            c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)
+        }:
+            return False
+        missing = runs_data.runs_missing_from_table(connection, sessions, runs)
+        if missing and not allow_data_loss:
+            raise DowngradeRefusedError(
+                f"Refusing to drop {sessions.name}.runs: {missing} legacy run(s) there are not in {runs.name}. "
+                "Run up() first (it copies them), or allow data loss explicitly (allow_data_loss=True).",
+                table=sessions.name,
+                would_destroy=f"{missing} legacy run(s)",
+                allow_option="allow_data_loss",
+            )
+        q = connection.dialect.identifier_preparer
+        table = q.format_table(sa.table(sessions.name, schema=sessions.schema))
+        if connection.in_transaction():
+            connection.commit()
+        with connection.begin():
+            connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {q.quote('runs')}")
+        return True
+
+    def import_v1(self, connection: sa.Connection, tables: dict[str, str | None], v1_schema: str | None,
+                  batch: int) -> Any:
+        """Bring every table to the latest version, then import Agno 1.x storage tables (:mod:`agno_alembic.v1`)."""
+        from agno_alembic import v1
+
+        self.up(connection, registry.LATEST_VERSION, self.select(["sessions", "runs", "memories"]), False)
+        return v1.import_v1(connection, self.backend, self.names, v1_schema=v1_schema, batch=batch, **tables)
+
     def history(self) -> dict[str, list[tuple[str, str]]]:
         script = commands.script_directory(commands.make_config())
         return {tt.label: plan.revisions_of(script, tt) for tt in registry.TABLE_TYPES}
@@ -293,8 +365,8 @@ class _Core:
         if owned:
             engine = sa.create_engine(self.source.url, poolclass=sa.pool.NullPool)  # type: ignore[arg-type]
         try:
-            with engine.connect() as connection:  # type: ignore[union-attr]
-                return _mapped(fn, connection)
+            with _connecting(), engine.connect() as connection:  # type: ignore[union-attr]
+                return _mapped(self._locked(fn), connection)
         finally:
             if owned:
                 engine.dispose()  # type: ignore[union-attr]
@@ -308,11 +380,34 @@ class _Core:
         if owned:
             engine = create_async_engine(self.source.url, poolclass=sa.pool.NullPool)  # type: ignore[arg-type]
         try:
-            async with engine.connect() as connection:  # type: ignore[union-attr]
-                return await connection.run_sync(lambda sync: _mapped(fn, sync))
+            with _connecting():
+                async with engine.connect() as connection:  # type: ignore[union-attr]
+                    return await connection.run_sync(lambda sync: _mapped(self._locked(fn), sync))
         finally:
             if owned:
                 await engine.dispose()  # type: ignore[union-attr]
+
+
+    def _locked(self, fn: Callable[[sa.Connection], T]) -> Callable[[sa.Connection], T]:
+        """``fn`` under the migration lock on its connection, unless it only reads (``status()``)."""
+        if getattr(fn, "read_only", False):
+            return fn
+
+        def locked(connection: sa.Connection) -> T:
+            identifiers.check(self.names, self.backend)  # before anything, even the lock (a table on SingleStore)
+            with lock.hold(connection, schema=self.names.schema, backend=self.backend, timeout=self.lock_timeout):
+                return fn(connection)
+
+        return locked
+
+
+@contextlib.contextmanager
+def _connecting() -> Iterator[None]:
+    """Errors of connecting (and of closing) the connection, as :class:`MigrationError`."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        raise MigrationError(f"Database connection failed: {exc}") from exc
 
 
 def _mapped(fn: Callable[[sa.Connection], T], connection: sa.Connection) -> T:
@@ -323,6 +418,12 @@ def _mapped(fn: Callable[[sa.Connection], T], connection: sa.Connection) -> T:
         raise
     except (CommandError, sa.exc.SQLAlchemyError) as exc:
         raise MigrationError(f"Migration failed: {exc}") from exc
+
+
+def _flag(option: str, value: object) -> None:
+    """``force=`` and ``allow_data_loss=`` take True or False: ``allow_data_loss="no"`` must not allow data loss."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{option} must be True or False, got {value!r}", option=option)
 
 
 def _target(target_version: object, *, required: bool) -> str:
@@ -340,6 +441,7 @@ class _Front:
         *,
         db_schema: str | None = None,
         version_table: str | None = None,
+        lock_timeout: float | None = None,
         **table_names: str | None,
     ) -> None:
         unknown = [k for k in table_names if not k.endswith("_table")]
@@ -349,7 +451,8 @@ class _Front:
                 "and <table type>_table= (session_table=, memory_table=, ...)",
                 option=unknown[0],
             )
-        self._core = _Core(_read_source(db, db_schema, version_table, table_names))
+        timeout = lock.parse_seconds(lock_timeout, "lock_timeout")
+        self._core = _Core(_read_source(db, db_schema, version_table, table_names), lock_timeout=timeout)
 
     @property
     def names(self) -> Names:
@@ -361,6 +464,7 @@ class _Front:
         return self._core.history()
 
     def _up(self, target_version: object, table_type: Any, force: bool) -> Callable[[sa.Connection], Any]:
+        _flag("force", force)
         target = _target(target_version, required=False)
         types = self._core.select(table_type)
         return lambda conn: self._core.up(conn, target, types, bool(force))
@@ -368,13 +472,20 @@ class _Front:
     def _down(
         self, target_version: object, table_type: Any, force: bool, allow_data_loss: bool
     ) -> Callable[[sa.Connection], Any]:
+        _flag("force", force)
+        _flag("allow_data_loss", allow_data_loss)
         target = _target(target_version, required=True)
         types = self._core.select(table_type)
         return lambda conn: self._core.down(conn, target, types, bool(force), bool(allow_data_loss))
 
     def _status(self, table_type: Any) -> Callable[[sa.Connection], Any]:
         types = self._core.select(table_type)
-        return lambda conn: self._core.status(conn, types)
+
+        def read(conn: sa.Connection) -> list[TableStatus]:
+            return self._core.status(conn, types)
+
+        read.read_only = True  # type: ignore[attr-defined]  # no migration lock: status never waits for one
+        return read
 
 
 class MigrationManager(_Front):
@@ -386,9 +497,10 @@ class MigrationManager(_Front):
     """
 
     async def _run(self, fn: Callable[[sa.Connection], T]) -> T:
-        if self._core.source.is_async:
-            return await self._core.run_async(fn)
-        return await asyncio.to_thread(self._core.run_sync, fn)
+        async with lock.process_lock_async(self._core.lock_timeout):  # Alembic's proxies are process-global
+            if self._core.source.is_async:
+                return await self._core.run_async(fn)
+            return await asyncio.to_thread(self._core.run_sync, fn)
 
     async def up(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, force: bool = False
@@ -411,14 +523,39 @@ class MigrationManager(_Front):
         """Per table: name, existence, revision, recorded and detected versions, pending revisions."""
         return await self._run(self._status(table_type))
 
+    async def import_v1(
+        self,
+        *,
+        agent_sessions: str | None = None,
+        team_sessions: str | None = None,
+        workflow_sessions: str | None = None,
+        memories: str | None = None,
+        v1_schema: str | None = None,
+        batch: int = 1000,
+    ) -> Any:
+        """Import Agno 1.x sessions (with their runs) and memories into the current tables; idempotent.
+
+        Table names are the v1 tables' (``agent_sessions=``, ``team_sessions=``, ``workflow_sessions=``,
+        ``memories=``); the v1 tables are only read.  Returns an ``ImportSummary`` of rows read, written and
+        skipped, with reasons.
+        """
+        tables = {"agent_sessions": agent_sessions, "team_sessions": team_sessions,
+                  "workflow_sessions": workflow_sessions, "memories": memories}
+        return await self._run(lambda conn: self._core.import_v1(conn, tables, v1_schema, batch))
+
+    async def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
+        """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""
+        return await self._run(lambda conn: self._core.cleanup_legacy_runs_column(conn, allow_data_loss))
+
 
 class SyncMigrationManager(_Front):
     """The synchronous twin of :class:`MigrationManager`: the same calls, without ``await``."""
 
     def _run(self, fn: Callable[[sa.Connection], T]) -> T:
-        if self._core.source.is_async:
-            return asyncio.run(self._core.run_async(fn))
-        return self._core.run_sync(fn)
+        with lock.process_lock(self._core.lock_timeout):  # Alembic's proxies are process-global
+            if self._core.source.is_async:
+                return asyncio.run(self._core.run_async(fn))
+            return self._core.run_sync(fn)
 
     def up(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, force: bool = False
@@ -440,3 +577,27 @@ class SyncMigrationManager(_Front):
     def status(self, table_type: str | Sequence[str] | None = None) -> list[TableStatus]:
         """Per table: name, existence, revision, recorded and detected versions, pending revisions."""
         return self._run(self._status(table_type))
+
+    def import_v1(
+        self,
+        *,
+        agent_sessions: str | None = None,
+        team_sessions: str | None = None,
+        workflow_sessions: str | None = None,
+        memories: str | None = None,
+        v1_schema: str | None = None,
+        batch: int = 1000,
+    ) -> Any:
+        """Import Agno 1.x sessions (with their runs) and memories into the current tables; idempotent.
+
+        Table names are the v1 tables' (``agent_sessions=``, ``team_sessions=``, ``workflow_sessions=``,
+        ``memories=``); the v1 tables are only read.  Returns an ``ImportSummary`` of rows read, written and
+        skipped, with reasons.
+        """
+        tables = {"agent_sessions": agent_sessions, "team_sessions": team_sessions,
+                  "workflow_sessions": workflow_sessions, "memories": memories}
+        return self._run(lambda conn: self._core.import_v1(conn, tables, v1_schema, batch))
+
+    def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
+        """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""
+        return self._run(lambda conn: self._core.cleanup_legacy_runs_column(conn, allow_data_loss))

@@ -10,6 +10,7 @@ looks like at each version, and these operations compute and apply the differenc
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -49,11 +50,37 @@ def create_table(table_type: str, version: str) -> None:
     if table_type == "versions" and not run.offline and _exists(spec.name, spec.schema):
         log.info("%s already exists (Agno creates it on first use); keeping it", spec.name)
         return
+    if not run.offline and not dialects.capabilities(run.backend).transactional_ddl \
+            and _exists(spec.name, spec.schema) and _resume_create(spec):
+        return
     op.create_table(
         spec.name, *spec.sa_columns(), *spec.sa_constraints(), schema=spec.schema, **dialects.table_options(spec)
     )
     for name, index in spec.indexes.items():
         _create_index(spec, name, index)
+
+
+def _resume_create(spec: TableSpec) -> bool:
+    """MySQL, SingleStore: finish a CREATE TABLE step an interrupted run left half done (DDL commits by itself).
+
+    The table is taken as the step's own only when its columns and primary key are exactly the shape's; then the
+    indexes it lacks are created.  Anything else is left to fail as "table exists".
+    """
+    insp = sa.inspect(op.get_bind())
+    actual = {c["name"]: c for c in insp.get_columns(spec.name, schema=spec.schema)}
+    pk = tuple(insp.get_pk_constraint(spec.name, schema=spec.schema).get("constrained_columns") or ())
+    dialect = op.get_bind().dialect
+    if set(actual) != set(spec.columns) or set(pk) != set(spec.primary_key) or not all(
+        _column_matches(actual[c], spec, c, dialect) for c in spec.columns
+    ):
+        return False
+    present = {i["name"] for i in insp.get_indexes(spec.name, schema=spec.schema)}
+    missing = {n: i for n, i in spec.indexes.items() if n not in present}
+    log.warning("%s exists with this step's shape (an interrupted run created it); creating its %d missing "
+                "index(es)", _qualified(spec), len(missing))
+    for name, index in missing.items():
+        _create_index(spec, name, index)
+    return True
 
 
 #: Counts what dropping a table would lose, where not every row is loss (see :func:`drop_table`).
@@ -69,6 +96,9 @@ def drop_table(table_type: str, version: str, *, lost: LossCount | None = None) 
     if spec is None:
         return
     run = runtime.state()
+    if run.offline and lost is not None:
+        op.execute(f"-- {spec.name}: dropping it needs a live connection (to check that none of its rows is lost)")
+        return
     if not run.offline:
         if not _exists(spec.name, spec.schema):
             return
@@ -154,6 +184,7 @@ def evolve(
     fill: Mapping[str, Fill] | None = None,
     empty: Mapping[str, object] | None = None,
     keep_if_populated: Collection[str] = (),
+    may_exist: Collection[str] = (),
     before: DataRule | None = None,
     after: DataRule | None = None,
 ) -> None:
@@ -166,6 +197,8 @@ def evolve(
 
     ``before`` runs on the live table before any change (a check that may refuse the step), ``after`` once the
     table has its new shape (a data rule of the step); offline, both are left out with a comment.
+    ``may_exist`` names columns an offline script cannot know the presence of (kept by ``keep_if_populated`` on
+    the way up): offline, the script says so instead of adding them.
     """
     old, new = _spec(table_type, from_version), _spec(table_type, to_version)
     if old is None or new is None:
@@ -180,6 +213,10 @@ def evolve(
         d = _reconcile(d)
         if d.empty:
             return
+    elif may_exist and any(c in may_exist for c in d.add_columns):
+        for c in (c for c in d.add_columns if c in may_exist):
+            op.execute(f"-- {new.name}.{c}: add it if it is missing (a live run checks); it may have been kept")
+        d = replace(d, add_columns=[c for c in d.add_columns if c not in may_exist])
     d = _protect_dropped_columns(d, empty or {}, keep_if_populated, run)
     if run.backend == registry.SQLITE and d.needs_rebuild():
         _rebuild_sqlite(d, fill or {})
@@ -312,6 +349,11 @@ def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
     for name in d.add_columns:
         _add_column(new, name, fill.get(name))
     for name in d.alter_columns:
+        if name in d.reflected and name in fill and not new.columns[name].is_nullable(new.backend):
+            # present but still nullable: an interrupted run added it (MySQL commits each ALTER) and may not have
+            # filled it yet
+            t = _table_clause(new, new.columns)
+            op.execute(t.update().where(t.c[name].is_(None)).values({name: fill[name](t)}))
         _alter_column(old, new, name, d.reflected.get(name))
     for name, unique in d.add_uniques.items():
         op.create_unique_constraint(name, new.name, list(unique.columns), schema=new.schema)
@@ -460,7 +502,11 @@ def copy_legacy_runs(sessions_version: str) -> None:
     sessions, runs = specs
     run = runtime.state()
     if run.offline:
-        op.execute(f"-- {sessions.name}.runs -> {runs.name}: the copy needs a live connection (chunked by session)")
+        sql = runs_data.whole_table_statement(op.get_context().dialect, run.backend, sessions, runs)
+        if sql is None:
+            op.execute(f"-- {sessions.name}.runs -> {runs.name}: this copy needs a live connection")
+        else:
+            op.execute(sa.text(sql).bindparams(now=int(time.time())))
         return
     bind = op.get_bind()
     present = {c["name"] for c in sa.inspect(bind).get_columns(sessions.name, schema=sessions.schema)}
@@ -482,7 +528,12 @@ def merge_legacy_runs(sessions_version: str) -> None:
     from agno_alembic.data import runs as runs_data
 
     specs = _data_specs(sessions_version)
-    if specs is None or runtime.state().offline or not _exists(specs[1].name, specs[1].schema):
+    if specs is None:
+        return
+    if runtime.state().offline:
+        op.execute(f"-- {specs[1].name} -> {specs[0].name}.runs: merging runs back needs a live connection")
+        return
+    if not _exists(specs[1].name, specs[1].schema):
         return
     merged = runs_data.merge_back(op.get_bind(), *specs)
     log.info("Merged the runs of %d session(s) back into %s.runs", merged, specs[0].name)

@@ -24,6 +24,8 @@ class RunState:
     allow_data_loss: bool = False
     """Lets a downgrade drop columns or tables that hold data."""
     offline: bool = False
+    stamp_tables: frozenset[str] | None = None
+    """When set, an ``alembic stamp`` writes ``agno_schema_versions`` rows only for these table types."""
 
 
 def state(context: MigrationContext | None = None) -> RunState:

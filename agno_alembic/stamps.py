@@ -103,7 +103,8 @@ def on_version_apply(ctx: MigrationContext, step: MigrationInfo, heads: set[str]
 def _offline(ctx: MigrationContext, step: MigrationInfo, state: runtime.RunState) -> None:
     """``--sql``: emit the stamp writes into the script (with values inlined) instead of running them.
 
-    A table at 2.0.0 gets no row: before 2.3.0 there is no versions table, and a missing row means 2.0.0.
+    A table brought up (or stamped) to 2.0.0 gets no row: before 2.3.0 there is no versions table, and a missing
+    row means 2.0.0.  One brought down to 2.0.0 had a row, which is rewritten.
     """
     assert ctx.script is not None
     versions = state.names.versions_table
@@ -116,18 +117,21 @@ def _offline(ctx: MigrationContext, step: MigrationInfo, state: runtime.RunState
             ctx.impl.execute(t.delete().where(t.c.table_name == name))
             continue
         version = plan.version_at(ctx.script, table_type, revision, state.target_version)
-        if version == registry.SCHEMA_VERSIONS[0]:
+        if version == registry.SCHEMA_VERSIONS[0] and (step.is_upgrade or step.is_stamp):
             ctx.impl.static_output(f"-- {name} is at 2.0.0: no row in {versions} (a missing row means 2.0.0)")
             continue
+        # A downgrade to 2.0.0 comes from a version that had a row (the versions table outlives every revision
+        # depending on it): it is rewritten, as online.
         ctx.impl.execute(upsert(state, name, version))
 
 
 def _positions(ctx: MigrationContext, step: MigrationInfo) -> list[tuple[registry.TableType, str | None]]:
     """The branch position each table of ``step`` ends at (``None``: its table no longer exists)."""
     if step.is_stamp:
+        only = runtime.state(ctx).stamp_tables
         moved = {tt.name: tt for rev in (*step.up_revisions, *step.down_revisions) if (tt := _table_type_of(rev))}
         dest = {tt.name: rev.revision for rev in step.destination_revisions if rev and (tt := _table_type_of(rev))}
-        return [(tt, dest.get(name)) for name, tt in moved.items()]
+        return [(tt, dest.get(name)) for name, tt in moved.items() if only is None or name in only]
     out = []
     for rev in step.up_revisions:
         tt = _table_type_of(rev)

@@ -210,6 +210,27 @@ def agno_up(target: Target) -> AgnoUpReport:
     return result
 
 
+def agno_migrate_tables(
+    target: Target,
+    table_types: list[str] | tuple[str, ...],
+    *,
+    down: bool = False,
+    target_version: str | None = None,
+    configs: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """agno 3.1.10's ``MigrationManager(db).up(target_version, table_type=t)`` (``down=True``: ``down``) for each
+    table type, once per Db configuration (extra Db keyword arguments, e.g. ``{"metrics_table": "m1"}``).
+
+    Returns one entry per configuration: ``{"config", "ok", "error"?}`` (Agno's exception is reported, not raised).
+    """
+    extra: list[str] = [arg for t in table_types for arg in ("--table-type", t)]
+    if target_version is not None:
+        extra += ["--target-version", target_version]
+    extra += [arg for c in (configs or [{}]) for arg in ("--db-config", json.dumps(c))]
+    mode = "agno-down-tables" if down else "agno-up-tables"
+    return _raise_on_error(AGNO_LATEST, mode, run_worker(AGNO_LATEST, mode, target, *extra))["results"]
+
+
 # ------------------------------------------------------------------ Agno 3.1.10's validation
 
 

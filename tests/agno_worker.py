@@ -11,6 +11,9 @@ Modes, each writing a JSON report to ``--out``:
 * ``agno-up``: ``asyncio.run(MigrationManager(db).up())`` (``agno.db.migrations.manager``).
 * ``validate``: Agno's own checks of existing tables: ``is_valid_table`` and ``_get_table(t)`` for every table
   type, then ``_create_all_tables()``, the call AgentOS makes at startup.
+* ``agno-up-tables`` / ``agno-down-tables``: ``MigrationManager(db).up(target_version, table_type=t)`` (or
+  ``down``) for each ``--table-type`` in turn, once per ``--db-config`` (a JSON object of extra keyword arguments of
+  the Db class, such as ``{"metrics_table": "m_open"}``); each configuration's outcome is reported separately.
 
 Only Agno's public behaviour is exercised; no Agno code is copied.
 """
@@ -239,6 +242,47 @@ def agno_up(db: Any) -> dict[str, Any]:
     return {}
 
 
+def make_configured_db(backend: str, target: str, db_schema: str | None, options: dict[str, Any]) -> Any:
+    """Like :func:`make_db`, with extra keyword arguments for the Db class (custom table names)."""
+    if backend == "sqlite":
+        from agno.db.sqlite import SqliteDb
+
+        return SqliteDb(db_file=target, **options)
+    if backend == "postgres":
+        from agno.db.postgres import PostgresDb
+
+        return PostgresDb(db_url=target, db_schema=db_schema, **options)
+    if backend == "mysql":
+        from agno.db.mysql import MySQLDb
+
+        return MySQLDb(db_url=target, db_schema=db_schema, **options)
+    raise ValueError(backend)
+
+
+def agno_migrate_tables(
+    backend: str, target: str, db_schema: str | None, *, direction: str, table_types: list[str],
+    target_version: str | None, configs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """``MigrationManager(db).up/down(...)`` per table type, per Db configuration; errors reported, not raised."""
+    from agno.db.migrations.manager import MigrationManager
+
+    results = []
+    for options in configs:
+        entry: dict[str, Any] = {"config": options, "ok": True}
+        try:
+            db = make_configured_db(backend, target, db_schema, options)
+            for table_type in table_types:
+                manager = MigrationManager(db)
+                if direction == "up":
+                    asyncio.run(manager.up(target_version=target_version, table_type=table_type))
+                else:
+                    asyncio.run(manager.down(target_version=target_version, table_type=table_type))
+        except Exception as exc:
+            entry = {**entry, "ok": False, "error": _error(exc)}
+        results.append(entry)
+    return {"results": results}
+
+
 def _error(exc: BaseException) -> dict[str, str]:
     return {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(limit=-12)}
 
@@ -301,12 +345,16 @@ def _table_name(db: Any, table_type: str) -> str | None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="agno_worker.py")
-    parser.add_argument("mode", choices=("seed", "agno-up", "validate"))
+    parser.add_argument("mode", choices=("seed", "agno-up", "validate", "agno-up-tables", "agno-down-tables"))
     parser.add_argument("--backend", required=True, choices=BACKENDS)
     parser.add_argument("--target", required=True, help="sqlite file or database URL")
     parser.add_argument("--db-schema")
     parser.add_argument("--no-runs", action="store_true", help="seed sessions with runs = NULL")
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--table-type", action="append", default=[], help="agno-up/down-tables: a table type")
+    parser.add_argument("--target-version", help="agno-up/down-tables: the target schema version")
+    parser.add_argument("--db-config", action="append", default=[], type=json.loads,
+                        help="agno-up/down-tables: a JSON object of Db keyword arguments (repeatable)")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"ok": True}
     try:
@@ -314,6 +362,11 @@ def main(argv: list[str]) -> int:
             report |= seed(make_db(args.backend, args.target, args.db_schema), not args.no_runs)
         elif args.mode == "agno-up":
             report |= agno_up(make_db(args.backend, args.target, args.db_schema))
+        elif args.mode in ("agno-up-tables", "agno-down-tables"):
+            report |= agno_migrate_tables(
+                args.backend, args.target, args.db_schema, direction=args.mode.split("-")[1],
+                table_types=args.table_type, target_version=args.target_version, configs=args.db_config or [{}],
+            )
         else:
             report |= validate(args.backend, args.target, args.db_schema)
     except Exception as exc:

@@ -139,3 +139,27 @@ def test_unowned_metrics_downgrade_and_upgrade_again_keeps_rows(backend):
     assert [m["id"] for m in _rows(backend, "metrics", "2.5.6", "id")] == ["x1"]
     _upgrade(backend, None)
     assert [(m["id"], m["user_id"]) for m in _rows(backend, "metrics", "3.0.0", "id")] == [("x1", "")]
+
+
+def test_legacy_runs_are_copied_and_the_column_dropped_only_on_request(backend):
+    from agno_alembic import SyncMigrationManager
+
+    _upgrade(backend, "2.0.0")
+    _seed(backend)
+    mm = SyncMigrationManager(backend.url, db_schema=backend.schema or "")
+    mm.up()
+    runs = _rows(backend, "runs", "3.0.0", "run_id")
+    assert [(r["run_id"], r["session_id"], r["run_type"], r["user_id"], r["run_index"]) for r in runs] == [
+        ("r1", "s1", "agent", "u1", 0)
+    ]
+    # The legacy column still holds the runs (a backup, as in Agno) until asked to go.
+    assert "runs" in {c["name"] for c in sa.inspect(backend.engine).get_columns("agno_sessions", schema=backend.schema)}
+    with backend.engine.begin() as c:
+        c.execute(sa.delete(_table(backend, "runs", "3.0.0")))
+    with pytest.raises(DowngradeRefusedError, match="1 legacy run"):
+        mm.cleanup_legacy_runs_column()
+    mm.up(force=True)  # re-detects: sessions is at 3.0.0 only while the runs table holds the copies
+    assert mm.cleanup_legacy_runs_column() is True
+    assert "runs" not in {c["name"] for c in sa.inspect(backend.engine).get_columns(
+        "agno_sessions", schema=backend.schema)}
+    assert not mm.cleanup_legacy_runs_column()

@@ -35,6 +35,7 @@ from agno_alembic import commands, plan, registry
 from agno_alembic.dialects import singlestore
 from agno_alembic.environment import ATTR_SYNC_STAMPS
 from agno_alembic.errors import DowngradeRefusedError
+from agno_alembic.lock import LOCK_TABLE
 from agno_alembic.naming import Names
 from tests.conftest import REQUIRED, server_url
 
@@ -434,6 +435,8 @@ def _reflect(url: str) -> tuple[dict[str, Table], dict[str, str] | None, str]:
             insp = sa.inspect(conn)
             tables = {}
             for name in insp.get_table_names():
+                if name == LOCK_TABLE:  # the migration lock row's table (agno_alembic.lock), not Agno's
+                    continue
                 t = Table(f"{SCHEMA}.{name}")
                 for col in insp.get_columns(name):
                     text = str(col["type"].compile(dialect=conn.dialect))

@@ -9,9 +9,9 @@ import time
 
 import sqlalchemy as sa
 
-from agno_alembic.data import checks, runs
+from agno_alembic.data import checks, learnings, runs
 
-__all__ = ["NO_RUNS", "checks", "runs", "unowned", "updated_at_or_now"]
+__all__ = ["NO_RUNS", "checks", "learnings", "runs", "unowned", "updated_at_or_now"]
 
 
 def updated_at_or_now(table: sa.TableClause) -> sa.ColumnElement:

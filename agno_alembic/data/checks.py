@@ -32,6 +32,7 @@ def unique_session_ids(connection: sa.Connection, sessions: TableSpec) -> None:
     nulls = connection.execute(sa.select(sa.func.count()).select_from(t).where(t.c.session_id.is_(None))).scalar()
     dupes = connection.execute(
         sa.select(t.c.session_id, sa.func.count().label("n"))
+        .where(t.c.session_id.is_not(None))
         .group_by(t.c.session_id)
         .having(sa.func.count() > 1)
         .order_by(sa.func.count().desc(), t.c.session_id)

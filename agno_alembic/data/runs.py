@@ -8,8 +8,9 @@ Agno's rules (its ``_build_run_rows``), applied by the database itself, set-base
 * ``run_type`` is ``agent`` when ``agent_id`` is set (non-empty), else ``team`` when ``team_id`` is, else
   ``workflow``;
 * ``user_id`` comes from the session row, not from the run; ``run_data`` is the entry itself;
-* ``created_at`` is the run's own (when it is a non-zero number) or the migration time; ``updated_at`` is the
-  migration time;
+* ``created_at`` is the run's own (when it is a non-zero number) or the migration time, stored as the database
+  stores the number Agno hands it (a fraction: PostgreSQL rounds half to even, MySQL half away from zero, SQLite
+  keeps it); ``updated_at`` is the migration time;
 * SQLite blobs that were JSON-encoded twice are decoded;
 * a row already in the runs table wins (``ON CONFLICT DO NOTHING``).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -49,9 +51,16 @@ class _Names:
 
     def __init__(self, dialect: sa.engine.Dialect, sessions: TableSpec, runs: TableSpec) -> None:
         q = dialect.identifier_preparer
-        self.sessions = q.format_table(sa.table(sessions.name, schema=sessions.schema))
-        self.runs = q.format_table(sa.table(runs.name, schema=runs.schema))
-        self.c = {name: q.quote(name) for name in {*RUN_COLUMNS, "runs"}}
+        # For "format"/"pyformat" drivers the preparer doubles each % of a name, and sa.text() doubles every %
+        # of the statement again: undo the first, or a name holding % reaches the database as %% (agno-alembic#6).
+        once = (lambda text: text.replace("%%", "%")) if dialect.paramstyle in ("format", "pyformat") else str
+        self.sessions = once(q.format_table(sa.table(sessions.name, schema=sessions.schema)))
+        self.runs = once(q.format_table(sa.table(runs.name, schema=runs.schema)))
+        self.c = {name: once(q.quote(name)) for name in {*RUN_COLUMNS, "runs"}}
+
+
+def _range(c: Mapping[str, str]) -> str:
+    return f" AND s.{c['session_id']} > :after AND s.{c['session_id']} <= :upto"
 
 
 def _run_type(agent: str, team: str) -> str:
@@ -70,13 +79,13 @@ SELECT {e}->>'run_id', s.{c["session_id"]}, {_run_type(f"{e}->>'agent_id'", f"{e
        {e}->>'agent_id', {e}->>'team_id', {e}->>'workflow_id', s.{c["user_id"]}, {e}->>'parent_run_id',
        {e}->>'status', e.ordinality - 1, {e},
        CASE WHEN jsonb_typeof({e}->'created_at') = 'number' AND ({e}->>'created_at')::numeric <> 0
-            THEN round(({e}->>'created_at')::numeric)::bigint ELSE :now END,
+            THEN ({e}->>'created_at')::double precision::bigint ELSE :now END,
        :now
 FROM {n.sessions} AS s
 CROSS JOIN LATERAL jsonb_array_elements(
     CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
 ) WITH ORDINALITY AS e(value, ordinality)
-WHERE s.{c["runs"]} IS NOT NULL AND s.{c["session_id"]} > :after AND s.{c["session_id"]} <= :upto
+WHERE s.{c["runs"]} IS NOT NULL{_range(c)}
   AND jsonb_typeof({e}) = 'object' AND {e}->'run_id' IS NOT NULL AND jsonb_typeof({e}->'run_id') <> 'null'
 ORDER BY s.{c["session_id"]}, e.ordinality
 ON CONFLICT ({c["run_id"]}) DO NOTHING"""
@@ -94,10 +103,10 @@ SELECT json_extract({v}, '$.run_id'), s.{c["session_id"]},
        json_extract({v}, '$.agent_id'), json_extract({v}, '$.team_id'), json_extract({v}, '$.workflow_id'),
        s.{c["user_id"]}, json_extract({v}, '$.parent_run_id'), json_extract({v}, '$.status'), e.key, json({v}),
        CASE WHEN json_type({v}, '$.created_at') IN ('integer', 'real') AND json_extract({v}, '$.created_at') <> 0
-            THEN CAST(round(json_extract({v}, '$.created_at')) AS INTEGER) ELSE :now END,
+            THEN json_extract({v}, '$.created_at') ELSE :now END,
        :now
 FROM {n.sessions} AS s, json_each(CASE WHEN json_valid({runs}) THEN {runs} ELSE '[]' END) AS e
-WHERE s.{c["runs"]} IS NOT NULL AND s.{c["session_id"]} > :after AND s.{c["session_id"]} <= :upto
+WHERE s.{c["runs"]} IS NOT NULL{_range(c)}
   AND json_valid({runs}) AND json_type({runs}) = 'array'
   AND e.type = 'object' AND json_type({v}, '$.run_id') IS NOT NULL AND json_type({v}, '$.run_id') <> 'null'
 ORDER BY s.{c["session_id"]}, e.key
@@ -107,6 +116,8 @@ ON CONFLICT ({c["run_id"]}) DO NOTHING"""
 def _mysql(n: _Names) -> str:
     c = n.c
     element = f"JSON_EXTRACT(s.{c['runs']}, CONCAT('$[', j.idx - 1, ']'))"
+    # JSON_TABLE columns are LONGTEXT so nothing is cut here: a value too long for the runs table fails the INSERT
+    # (strict mode), as Agno's does, instead of being stored truncated.
     return f"""
 INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
 SELECT j.run_id, s.{c["session_id"]}, {_run_type("j.agent_id", "j.team_id")},
@@ -118,22 +129,29 @@ SELECT j.run_id, s.{c["session_id"]}, {_run_type("j.agent_id", "j.team_id")},
 FROM {n.sessions} AS s,
      JSON_TABLE(s.{c["runs"]}, '$[*]' COLUMNS (
          idx FOR ORDINALITY,
-         run_id VARCHAR(128) PATH '$.run_id',
-         agent_id VARCHAR(128) PATH '$.agent_id',
-         team_id VARCHAR(128) PATH '$.team_id',
-         workflow_id VARCHAR(128) PATH '$.workflow_id',
-         parent_run_id VARCHAR(128) PATH '$.parent_run_id',
-         status VARCHAR(50) PATH '$.status',
+         run_id LONGTEXT PATH '$.run_id',
+         agent_id LONGTEXT PATH '$.agent_id',
+         team_id LONGTEXT PATH '$.team_id',
+         workflow_id LONGTEXT PATH '$.workflow_id',
+         parent_run_id LONGTEXT PATH '$.parent_run_id',
+         status LONGTEXT PATH '$.status',
          created_at DOUBLE PATH '$.created_at' NULL ON ERROR
      )) AS j
-WHERE s.{c["runs"]} IS NOT NULL AND JSON_TYPE(s.{c["runs"]}) = 'ARRAY'
-  AND s.{c["session_id"]} > :after AND s.{c["session_id"]} <= :upto
+WHERE s.{c["runs"]} IS NOT NULL AND JSON_TYPE(s.{c["runs"]}) = 'ARRAY'{_range(c)}
   AND JSON_TYPE({element}) = 'OBJECT' AND j.run_id IS NOT NULL
 ORDER BY s.{c["session_id"]}, j.idx
 ON DUPLICATE KEY UPDATE {c["run_id"]} = {n.runs}.{c["run_id"]}"""
 
 
 _STATEMENTS = {registry.POSTGRESQL: _postgresql, registry.SQLITE: _sqlite, registry.MYSQL: _mysql}
+
+
+def whole_table_statement(dialect: sa.engine.Dialect, backend: str, sessions: TableSpec, runs: TableSpec) -> str | None:
+    """The copy as one statement over the whole table (``--sql`` scripts), or ``None`` where SQL cannot say it."""
+    statement = _STATEMENTS.get(backend)
+    if statement is None:
+        return None
+    return statement(_Names(dialect, sessions, runs)).replace(_range(_Names(dialect, sessions, runs).c), "")
 
 
 def decode(value: Any) -> Any:
@@ -172,11 +190,16 @@ def build_rows(runs: Any, session_id: str, user_id: str | None, now: int) -> lis
                 "status": run.get("status"),
                 "run_index": index,
                 "run_data": run,
-                "created_at": round(created) if isinstance(created, int | float) and created else now,
+                "created_at": _as_mysql_bigint(created) if isinstance(created, int | float) and created else now,
                 "updated_at": now,
             }
         )
     return rows
+
+
+def _as_mysql_bigint(value: float) -> int:
+    """What MySQL and SingleStore store for a number put into BIGINT: rounded half away from zero."""
+    return int(value) if isinstance(value, int) else int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
 def _chunks(connection: sa.Connection, sessions: TableSpec, size: int) -> Iterator[tuple[str, str]]:
@@ -296,8 +319,8 @@ def merge_lists(legacy: Any, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     seen: set[str] = set()
     for entry in legacy if isinstance(legacy, list) else []:
         run_id = entry.get("run_id") if isinstance(entry, dict) else None
-        if run_id is not None and str(run_id) in by_id:
-            merged.append(by_id[str(run_id)])
+        if run_id is not None and str(run_id) in by_id and str(run_id) not in seen:
+            merged.append(by_id[str(run_id)])  # the first entry with a run_id is the one the copy took
             seen.add(str(run_id))
         else:
             merged.append(entry)
@@ -321,4 +344,25 @@ def unpreserved_runs(connection: sa.Connection, sessions: TableSpec, runs: Table
         }
     for sid, run_id in connection.execute(sa.select(r.c.session_id, r.c.run_id)):
         missing += run_id not in legacy.get(sid, set())
+    return missing
+
+
+def runs_missing_from_table(connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> int:
+    """How many legacy runs (objects with a ``run_id``) have no row in the runs table; streamed in chunks."""
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), schema=sessions.schema)
+    r = sa.table(runs.name, sa.column("run_id"), schema=runs.schema)
+    missing = 0
+    for after, upto in _chunks(connection, sessions, CHUNK_SESSIONS):
+        ids: set[str] = set()
+        for (blob,) in connection.execute(
+            sa.select(s.c.runs).where(s.c.runs.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
+        ):
+            entries = decode(blob)
+            ids.update(
+                str(e["run_id"]) for e in (entries if isinstance(entries, list) else [])
+                if isinstance(e, dict) and e.get("run_id") is not None
+            )
+        if ids:
+            found = set(connection.execute(sa.select(r.c.run_id).where(r.c.run_id.in_(ids))).scalars())
+            missing += len(ids - found)
     return missing

@@ -22,5 +22,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    ops.evolve("sessions", "3.0.0", "2.5.6")
+    ops.evolve("sessions", "3.0.0", "2.5.6", may_exist={"runs"})
     ops.merge_legacy_runs("2.5.6")

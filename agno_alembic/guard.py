@@ -1,0 +1,311 @@
+"""What every ``env.py`` running agno-alembic's revisions does around Alembic: ours, and a host's.
+
+Alembic's own messages are poor at three points where a plugin with one branch per table type hurts, and this
+module catches each before anything runs:
+
+* a plain ``head`` (``alembic upgrade head``) with one head per table type: :class:`PlainHeadError`, naming
+  ``heads`` and ``<label>@head``;
+* version rows that no version location provides (a newer agno-alembic wrote them, or another project shares the
+  version table): :class:`UnknownRevisionsError`, naming each row and its branch instead of Alembic's
+  "Can't locate revision";
+* ``alembic check`` / ``revision --autogenerate`` in agno-alembic's own environment: Agno's tables at their heads
+  are the target metadata, and only Agno's tables are compared.
+
+:func:`install` puts the checks around the command's work function; our ``env.py`` calls it, and so does
+:func:`agno_alembic.host.configure` in a host project's.  :func:`command_line_errors` turns agno-alembic's own
+errors into Alembic's ``CommandError`` when a command line runs the environment, so ``alembic`` prints
+``FAILED: <message>`` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+
+from agno_alembic import dialects, registry, runtime, shapes
+from agno_alembic.errors import AgnoAlembicError
+from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
+
+__all__ = [
+    "PlainHeadError",
+    "UnknownRevisionsError",
+    "agno_metadata",
+    "agno_table_names",
+    "command_line_errors",
+    "environment_context",
+    "install",
+]
+
+_OUR_REVISION = re.compile(r"^(?P<label>agno_[a-z0-9_]+?)_(?P<version>\d+_\d+_\d+)$")
+_GUARDED = "_agno_alembic_guarded"
+
+
+class PlainHeadError(CommandError):
+    """``head`` was asked for where there is one head per table type."""
+
+
+class UnknownRevisionsError(CommandError):
+    """The version table holds revisions that no version location provides."""
+
+    def __init__(self, message: str, *, revisions: Iterable[str], version_table: str) -> None:
+        super().__init__(message)
+        self.revisions = tuple(revisions)
+        self.version_table = version_table
+
+
+def environment_context(context: Any) -> EnvironmentContext | None:
+    """The :class:`EnvironmentContext` behind ``alembic.context`` (or ``context`` itself if it is one)."""
+    if isinstance(context, EnvironmentContext):
+        return context
+    found = getattr(context, "_proxy", None)
+    return found if isinstance(found, EnvironmentContext) else None
+
+
+# -- plain "head" --------------------------------------------------------------------------------------------
+
+
+def check_destination(script: ScriptDirectory, destination: object) -> None:
+    """Refuse a plain ``head`` (``head``, ``head-1``, ``x:head``) when the history has several heads."""
+    if destination is None:
+        return
+    wanted = [destination] if isinstance(destination, str) else list(destination)  # type: ignore[call-overload]
+    plain = [d for d in wanted if isinstance(d, str) and re.fullmatch(r"head(?:[+-]\d+)?", d.strip())]
+    if not plain:
+        return
+    heads = script.get_heads()
+    if len(heads) < 2:
+        return
+    labels = sorted({label for h in heads for label in (script.get_revision(h).branch_labels or ())})
+    example = next((lb for lb in labels if lb == "agno_sessions"), labels[0] if labels else "<label>")
+    raise PlainHeadError(
+        f"'{plain[0]}' is ambiguous here: there are {len(heads)} heads, one per branch (every Agno table type is "
+        f"its own branch). Use 'heads' for every branch (alembic upgrade heads) or '<label>@head' for one "
+        f"(alembic upgrade {example}@head); 'alembic heads' lists them."
+    )
+
+
+# -- unknown revisions ---------------------------------------------------------------------------------------
+
+
+def _installed_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("agno-alembic")
+    except Exception:  # pragma: no cover - not installed as a distribution
+        return "unknown"
+
+
+def check_known(
+    script: ScriptDirectory, heads: Iterable[str | None], version_table: str, *, own_environment: bool = False
+) -> None:
+    """Raise :class:`UnknownRevisionsError` naming every row of the version table no version location provides.
+
+    ``own_environment``: agno-alembic's own ``env.py`` runs, whose version table should hold nothing but ours.
+    """
+    rows = [h for h in heads if h]
+    if not rows:
+        return
+    known = {r.revision for r in script.walk_revisions("base", "heads")}
+    unknown = [r for r in rows if r not in known]
+    if not unknown:
+        return
+    lines = []
+    for rev in unknown:
+        m = _OUR_REVISION.match(rev)
+        tt = registry.by_label(m["label"]) if m else None
+        if tt is not None:
+            ours = [r.revision for r in script.walk_revisions("base", "heads")
+                    if getattr(getattr(r, "module", None), "agno_table_type", None) == tt.name]
+            if ours:
+                newest = max(ours, key=lambda r: tuple(int(p) for p in r.rsplit("_", 3)[-3:]))
+                lines.append(
+                    f"  {rev}: branch {tt.label} of agno-alembic, but not a revision of the installed agno-alembic "
+                    f"{_installed_version()} (its newest is {newest}); a newer agno-alembic migrated this database: "
+                    "install that version or a later one"
+                )
+            else:
+                lines.append(
+                    f"  {rev}: branch {tt.label} of agno-alembic, whose revisions are not in version_locations: "
+                    "add 'agno_alembic.revisions:' (with path_separator = space and recursive_version_locations = "
+                    "true), or call agno_alembic.host.configure() in env.py"
+                )
+        elif m:
+            lines.append(
+                f"  {rev}: branch {m['label']}, which the installed agno-alembic {_installed_version()} does not have "
+                "(a newer agno-alembic added it): install that version or a later one"
+            )
+        elif own_environment:
+            lines.append(f"  {rev}: not an agno-alembic revision; another Alembic project wrote it")
+        else:
+            lines.append(
+                f"  {rev}: not an agno-alembic revision; the project that wrote it is not installed or not in "
+                f"version_locations. Add its version location; if that branch was removed for good, delete its row "
+                f"(DELETE FROM {version_table} WHERE version_num = '{rev}')"
+            )
+    advice = ""
+    if own_environment and any(not _OUR_REVISION.match(r) for r in unknown):
+        advice = (
+            f"\n{version_table} is shared with another Alembic project: give agno-alembic a version table of its own "
+            f"(-x version_table=..., default {DEFAULT_ALEMBIC_VERSION_TABLE}), or merge agno-alembic's branches into "
+            "that project (agno_alembic.host.configure)."
+        )
+    raise UnknownRevisionsError(
+        f"{version_table} holds {len(unknown)} revision(s) that no version location here provides, so nothing "
+        "was run:\n" + "\n".join(lines) + advice,
+        revisions=unknown,
+        version_table=version_table,
+    )
+
+
+# -- Agno's tables, as metadata and as names -----------------------------------------------------------------
+
+
+def agno_table_names(names: Names, backend: str) -> set[str]:
+    """The actual names of every Agno table on ``backend``, Agno's bookkeeping table included."""
+    return {names.table(tt.name) for tt in registry.TABLE_TYPES if tt.on(backend)}
+
+
+def agno_metadata(names: Names, backend: str, *, schema: str | bool | None = True) -> sa.MetaData:
+    """Every Agno table of ``backend`` as agno-alembic's heads leave it (Agno's fresh create at its last version).
+
+    ``schema=True`` keeps ``names.schema``; anything else replaces it (``None``: the connection's default schema).
+    """
+    if schema is not True:
+        names = names.with_schema(schema)  # type: ignore[arg-type]
+    metadata = sa.MetaData()
+    # Registry order puts every foreign key's parent before its children, so no stub table is ever needed.
+    for tt in registry.TABLE_TYPES:
+        if tt.on(backend):
+            shapes.spec(tt.name, backend, tt.last_version, names).sa_table(metadata)
+    return metadata
+
+
+def _compare_type(names: Names, backend: str) -> Callable[..., bool | None]:
+    def compare(context: MigrationContext, inspected: sa.Column, metadata: sa.Column, *_: Any) -> bool | None:
+        assert context.dialect is not None
+        return not dialects.type_matches(inspected.type, metadata.type, context.dialect)
+
+    return compare
+
+
+def _own_autogenerate(context: MigrationContext) -> None:
+    """Make Agno's tables at their heads the target of ``alembic check`` in agno-alembic's own environment."""
+    if context.opts.get("target_metadata") is not None:
+        return
+    state = runtime.state(context)
+    names, backend = state.names, state.backend
+    assert context.connection is not None
+    default = context.connection.dialect.default_schema_name
+    schema = None if names.schema in (None, default) else names.schema
+    tables = agno_table_names(names, backend)
+
+    def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+        if type_ == "schema":
+            return name == schema
+        if type_ == "table":
+            return name in tables
+        return True
+
+    context.opts["target_metadata"] = agno_metadata(names, backend, schema=schema)
+    context.opts["include_schemas"] = schema is not None
+    context.opts["include_name"] = include_name
+    context._user_compare_type = _compare_type(names, backend)
+
+
+# -- a stable order of steps -----------------------------------------------------------------------------------
+
+
+def _key(script: Any) -> tuple[int, int, str]:
+    tt_name = getattr(getattr(script, "module", None), "agno_table_type", None)
+    version = getattr(getattr(script, "module", None), "agno_version", None)
+    if tt_name is None or version not in registry.SCHEMA_VERSIONS:
+        return (len(registry.TABLE_TYPES), 0, script.revision)
+    return (registry.TABLE_TYPES.index(registry.table_type(tt_name)), registry.version_index(version),
+            script.revision)
+
+
+def stable_order(steps: Any) -> Any:
+    """The same steps in one reproducible order: each branch's steps together, in registry order, every step
+    after what it depends on (before, for downgrades).
+
+    Alembic orders the revisions of independent branches by set iteration, which changes from run to run; a
+    reproducible order makes ``--sql`` scripts diffable and logs comparable.  Anything but a list of revision
+    steps all going one way (stamps, mixed directions) is returned as it is.
+    """
+    if not isinstance(steps, list) or len(steps) < 2:
+        return steps
+    if any(type(s).__name__ != "RevisionStep" for s in steps):
+        return steps
+    directions = {bool(s.is_upgrade) for s in steps}
+    if len(directions) != 1:
+        return steps
+    by_rev = {s.revision.revision: s for s in steps}
+    if len(by_rev) != len(steps):
+        return steps
+    ordered: list[Any] = []
+    done: set[str] = set()
+
+    def visit(rev: str) -> None:
+        if rev in done:
+            return
+        done.add(rev)
+        script = by_rev[rev].revision
+        deps = [d for d in script._all_down_revisions if d in by_rev]
+        for dep in sorted(deps, key=lambda d: _key(by_rev[d].revision)):
+            visit(dep)
+        ordered.append(by_rev[rev])
+
+    for rev in sorted(by_rev, key=lambda r: _key(by_rev[r].revision)):
+        visit(rev)
+    return ordered if directions == {True} else list(reversed(ordered))
+
+
+# -- putting it together -------------------------------------------------------------------------------------
+
+
+def install(context: Any, *, own_environment: bool = False) -> None:
+    """Put the checks of this module around the running command (call it before ``context.configure``).
+
+    ``own_environment``: this is agno-alembic's own ``env.py``, so ``alembic check`` compares Agno's tables.
+    """
+    env = environment_context(context)
+    if env is None:
+        return
+    check_destination(env.script, env.context_opts.get("destination_rev"))
+    work = env.context_opts.get("fn")
+    if work is None or getattr(work, _GUARDED, False):
+        return
+
+    def guarded(heads: Any, migration_context: MigrationContext) -> Any:
+        script = migration_context.script or env.script
+        check_known(script, heads if isinstance(heads, tuple | list) else [heads], migration_context.version_table,
+                    own_environment=own_environment)
+        if own_environment and env.context_opts.get("revision_context") is not None:
+            _own_autogenerate(migration_context)
+        return stable_order(work(heads, migration_context))
+
+    setattr(guarded, _GUARDED, True)
+    env.context_opts["fn"] = guarded
+
+
+@contextlib.contextmanager
+def command_line_errors(context: Any) -> Iterator[None]:
+    """Under a command line, re-raise agno-alembic's errors as ``CommandError`` (``FAILED: <message>``, no traceback).
+
+    The Python API (``config.cmd_opts`` unset) keeps the typed errors.
+    """
+    try:
+        yield
+    except AgnoAlembicError as exc:
+        if getattr(context.config, "cmd_opts", None) is None:
+            raise
+        raise CommandError(str(exc)) from exc

@@ -1,0 +1,1 @@
+"""The example application (its models only)."""

@@ -1,0 +1,539 @@
+CREATE TABLE agno_alembic_version (
+    version_num VARCHAR(128) NOT NULL
+);
+
+-- Running upgrade  -> agno_sessions_2_0_0
+
+CREATE TABLE agno_sessions (
+    session_id VARCHAR(128) NOT NULL, 
+    session_type VARCHAR(20) NOT NULL, 
+    agent_id VARCHAR(128), 
+    team_id VARCHAR(128), 
+    workflow_id VARCHAR(128), 
+    user_id VARCHAR(128), 
+    session_data JSON, 
+    agent_data JSON, 
+    team_data JSON, 
+    workflow_data JSON, 
+    metadata JSON, 
+    runs JSON, 
+    summary JSON, 
+    created_at BIGINT NOT NULL, 
+    updated_at BIGINT, 
+    UNIQUE KEY uq_session_type (session_id, session_type),
+    SHARD KEY (session_id)
+);
+
+CREATE INDEX idx_agno_sessions_created_at ON agno_sessions (created_at);
+
+CREATE INDEX idx_agno_sessions_session_type ON agno_sessions (session_type);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_sessions_2_0_0');
+
+-- agno_sessions is at 2.0.0: no row in agno_schema_versions (a missing row means 2.0.0)
+
+-- Running upgrade  -> agno_versions_2_3_0
+
+CREATE TABLE agno_schema_versions (
+    table_name VARCHAR(128) NOT NULL, 
+    version VARCHAR(10) NOT NULL, 
+    created_at VARCHAR(128) NOT NULL, 
+    updated_at VARCHAR(128), 
+    PRIMARY KEY (table_name)
+);
+
+CREATE INDEX idx_agno_schema_versions_created_at ON agno_schema_versions (created_at);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_versions_2_3_0');
+
+-- Running upgrade agno_sessions_2_0_0 -> agno_sessions_2_3_0
+
+DELETE FROM agno_alembic_version WHERE agno_alembic_version.version_num = 'agno_sessions_2_0_0';
+
+UPDATE agno_alembic_version SET version_num='agno_sessions_2_3_0' WHERE agno_alembic_version.version_num = 'agno_versions_2_3_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_sessions', '2.3.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
+
+-- agno_sessions: unique_session_ids (check) needs a live connection;
+
+ALTER TABLE agno_sessions ADD PRIMARY KEY (session_id);
+
+UPDATE agno_alembic_version SET version_num='agno_sessions_2_5_0' WHERE agno_alembic_version.version_num = 'agno_sessions_2_3_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_sessions', '2.5.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade agno_sessions_2_5_0 -> agno_sessions_2_5_6
+
+ALTER TABLE agno_sessions DROP INDEX uq_session_type;
+
+UPDATE agno_alembic_version SET version_num='agno_sessions_2_5_6' WHERE agno_alembic_version.version_num = 'agno_sessions_2_5_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_sessions', '2.5.6', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_runs_3_0_0
+
+CREATE TABLE agno_runs (
+    run_id VARCHAR(128) NOT NULL, 
+    session_id VARCHAR(128) NOT NULL, 
+    run_type VARCHAR(20) NOT NULL, 
+    agent_id VARCHAR(128), 
+    team_id VARCHAR(128), 
+    workflow_id VARCHAR(128), 
+    user_id VARCHAR(128), 
+    parent_run_id VARCHAR(128), 
+    status VARCHAR(50), 
+    run_index BIGINT, 
+    run_data JSON NOT NULL, 
+    created_at BIGINT NOT NULL, 
+    updated_at BIGINT, 
+    PRIMARY KEY (run_id, session_id),
+    SHARD KEY (session_id)
+);
+
+CREATE INDEX idx_agno_runs_agent_id ON agno_runs (agent_id);
+
+CREATE INDEX idx_agno_runs_created_at ON agno_runs (created_at);
+
+CREATE INDEX idx_agno_runs_run_type ON agno_runs (run_type);
+
+CREATE INDEX idx_agno_runs_session_id ON agno_runs (session_id);
+
+CREATE INDEX idx_agno_runs_status ON agno_runs (status);
+
+CREATE INDEX idx_agno_runs_team_id ON agno_runs (team_id);
+
+CREATE INDEX idx_agno_runs_user_id ON agno_runs (user_id);
+
+CREATE INDEX idx_agno_runs_workflow_id ON agno_runs (workflow_id);
+
+CREATE INDEX agno_runs_runs_session_id_run_index ON agno_runs (session_id, run_index);
+
+UPDATE agno_alembic_version SET version_num='agno_runs_3_0_0' WHERE agno_alembic_version.version_num = 'agno_sessions_2_5_6';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_runs', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
+
+-- agno_sessions.runs -> agno_runs: this copy needs a live connection;
+
+-- agno-alembic keeps agno_sessions.runs: whether it holds data needs a live connection;
+
+UPDATE agno_alembic_version SET version_num='agno_sessions_3_0_0' WHERE agno_alembic_version.version_num = 'agno_runs_3_0_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_sessions', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_memories_2_0_0
+
+CREATE TABLE agno_memories (
+    memory_id VARCHAR(128) NOT NULL, 
+    memory JSON NOT NULL, 
+    input TEXT, 
+    agent_id VARCHAR(128), 
+    team_id VARCHAR(128), 
+    user_id VARCHAR(128), 
+    topics JSON, 
+    updated_at BIGINT, 
+    PRIMARY KEY (memory_id)
+);
+
+CREATE INDEX idx_agno_memories_updated_at ON agno_memories (updated_at);
+
+CREATE INDEX idx_agno_memories_user_id ON agno_memories (user_id);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_memories_2_0_0');
+
+-- agno_memories is at 2.0.0: no row in agno_schema_versions (a missing row means 2.0.0)
+
+-- Running upgrade agno_memories_2_0_0 -> agno_memories_2_3_0
+
+ALTER TABLE agno_memories ADD COLUMN feedback TEXT;
+
+ALTER TABLE agno_memories ADD COLUMN created_at BIGINT;
+
+UPDATE agno_memories SET created_at=coalesce(agno_memories.updated_at, <epoch>);
+
+ALTER TABLE agno_memories MODIFY created_at BIGINT NOT NULL;
+
+CREATE INDEX idx_agno_memories_created_at ON agno_memories (created_at);
+
+UPDATE agno_alembic_version SET version_num='agno_memories_2_3_0' WHERE agno_alembic_version.version_num = 'agno_memories_2_0_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_memories', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_metrics_2_0_0
+
+CREATE TABLE agno_metrics (
+    id VARCHAR(128) NOT NULL, 
+    agent_runs_count BIGINT NOT NULL, 
+    team_runs_count BIGINT NOT NULL, 
+    workflow_runs_count BIGINT NOT NULL, 
+    agent_sessions_count BIGINT NOT NULL, 
+    team_sessions_count BIGINT NOT NULL, 
+    workflow_sessions_count BIGINT NOT NULL, 
+    users_count BIGINT NOT NULL, 
+    token_metrics JSON NOT NULL, 
+    model_metrics JSON NOT NULL, 
+    date DATE NOT NULL, 
+    aggregation_period VARCHAR(20) NOT NULL, 
+    created_at BIGINT NOT NULL, 
+    updated_at BIGINT, 
+    completed BOOL NOT NULL, 
+    PRIMARY KEY (id)
+);
+
+CREATE INDEX idx_agno_metrics_aggregation_period ON agno_metrics (aggregation_period);
+
+CREATE INDEX idx_agno_metrics_date ON agno_metrics (date);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_metrics_2_0_0');
+
+-- agno_metrics is at 2.0.0: no row in agno_schema_versions (a missing row means 2.0.0)
+
+-- Running upgrade agno_metrics_2_0_0 -> agno_metrics_2_3_0
+
+UPDATE agno_alembic_version SET version_num='agno_metrics_2_3_0' WHERE agno_alembic_version.version_num = 'agno_metrics_2_0_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_metrics', '2.5.6', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade agno_metrics_2_3_0 -> agno_metrics_3_0_0
+
+ALTER TABLE agno_metrics ADD COLUMN user_id VARCHAR(128);
+
+UPDATE agno_metrics SET user_id='';
+
+ALTER TABLE agno_metrics MODIFY user_id VARCHAR(128) NOT NULL;
+
+CREATE INDEX idx_agno_metrics_user_id ON agno_metrics (user_id);
+
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) needs a live connection;
+
+UPDATE agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE agno_alembic_version.version_num = 'agno_metrics_2_3_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_metrics', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_evals_2_0_0
+
+CREATE TABLE agno_eval_runs (
+    run_id VARCHAR(128) NOT NULL, 
+    eval_type VARCHAR(50) NOT NULL, 
+    eval_data JSON NOT NULL, 
+    eval_input JSON NOT NULL, 
+    name VARCHAR(255), 
+    agent_id VARCHAR(128), 
+    team_id VARCHAR(128), 
+    workflow_id VARCHAR(128), 
+    model_id VARCHAR(128), 
+    model_provider VARCHAR(50), 
+    evaluated_component_name VARCHAR(255), 
+    created_at BIGINT NOT NULL, 
+    updated_at BIGINT, 
+    PRIMARY KEY (run_id)
+);
+
+CREATE INDEX idx_agno_eval_runs_created_at ON agno_eval_runs (created_at);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_evals_2_0_0');
+
+-- agno_eval_runs is at 2.0.0: no row in agno_schema_versions (a missing row means 2.0.0)
+
+-- Running upgrade agno_evals_2_0_0 -> agno_evals_2_3_0
+
+UPDATE agno_alembic_version SET version_num='agno_evals_2_3_0' WHERE agno_alembic_version.version_num = 'agno_evals_2_0_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_eval_runs', '2.5.6', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade agno_evals_2_3_0 -> agno_evals_3_0_0
+
+ALTER TABLE agno_eval_runs ADD COLUMN user_id VARCHAR(128);
+
+CREATE INDEX idx_agno_eval_runs_user_id ON agno_eval_runs (user_id);
+
+UPDATE agno_alembic_version SET version_num='agno_evals_3_0_0' WHERE agno_alembic_version.version_num = 'agno_evals_2_3_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_eval_runs', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_knowledge_2_0_0
+
+CREATE TABLE agno_knowledge (
+    id VARCHAR(128) NOT NULL, 
+    name VARCHAR(255) NOT NULL, 
+    description TEXT NOT NULL, 
+    metadata JSON, 
+    type VARCHAR(50), 
+    size BIGINT, 
+    linked_to VARCHAR(128), 
+    access_count BIGINT, 
+    status VARCHAR(50), 
+    status_message TEXT, 
+    created_at BIGINT, 
+    updated_at BIGINT, 
+    external_id VARCHAR(128), 
+    PRIMARY KEY (id)
+);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_knowledge_2_0_0');
+
+-- agno_knowledge is at 2.0.0: no row in agno_schema_versions (a missing row means 2.0.0)
+
+-- Running upgrade agno_knowledge_2_0_0 -> agno_knowledge_2_3_0
+
+UPDATE agno_alembic_version SET version_num='agno_knowledge_2_3_0' WHERE agno_alembic_version.version_num = 'agno_knowledge_2_0_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_knowledge', '2.5.6', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade agno_knowledge_2_3_0 -> agno_knowledge_3_0_0
+
+ALTER TABLE agno_knowledge ADD COLUMN user_id VARCHAR(128);
+
+CREATE INDEX idx_agno_knowledge_user_id ON agno_knowledge (user_id);
+
+UPDATE agno_alembic_version SET version_num='agno_knowledge_3_0_0' WHERE agno_alembic_version.version_num = 'agno_knowledge_2_3_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_knowledge', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_culture_2_0_0
+
+CREATE TABLE agno_culture (
+    id VARCHAR(128) NOT NULL, 
+    name VARCHAR(255) NOT NULL, 
+    summary TEXT, 
+    content JSON, 
+    metadata JSON, 
+    input TEXT, 
+    created_at BIGINT, 
+    updated_at BIGINT, 
+    agent_id VARCHAR(128), 
+    team_id VARCHAR(128), 
+    PRIMARY KEY (id)
+);
+
+CREATE INDEX idx_agno_culture_name ON agno_culture (name);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_culture_2_0_0');
+
+-- agno_culture is at 2.0.0: no row in agno_schema_versions (a missing row means 2.0.0)
+
+-- Running upgrade agno_culture_2_0_0 -> agno_culture_2_3_0
+
+UPDATE agno_alembic_version SET version_num='agno_culture_2_3_0' WHERE agno_alembic_version.version_num = 'agno_culture_2_0_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_culture', '2.5.6', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_traces_2_3_0
+
+CREATE TABLE agno_traces (
+    trace_id VARCHAR(128) NOT NULL, 
+    name VARCHAR(512) NOT NULL, 
+    status VARCHAR(20) NOT NULL, 
+    start_time VARCHAR(64) NOT NULL, 
+    end_time VARCHAR(64) NOT NULL, 
+    duration_ms BIGINT NOT NULL, 
+    run_id VARCHAR(128), 
+    session_id VARCHAR(128), 
+    user_id VARCHAR(128), 
+    agent_id VARCHAR(128), 
+    team_id VARCHAR(128), 
+    workflow_id VARCHAR(128), 
+    created_at VARCHAR(64) NOT NULL, 
+    PRIMARY KEY (trace_id)
+);
+
+CREATE INDEX idx_agno_traces_agent_id ON agno_traces (agent_id);
+
+CREATE INDEX idx_agno_traces_created_at ON agno_traces (created_at);
+
+CREATE INDEX idx_agno_traces_run_id ON agno_traces (run_id);
+
+CREATE INDEX idx_agno_traces_session_id ON agno_traces (session_id);
+
+CREATE INDEX idx_agno_traces_start_time ON agno_traces (start_time);
+
+CREATE INDEX idx_agno_traces_status ON agno_traces (status);
+
+CREATE INDEX idx_agno_traces_team_id ON agno_traces (team_id);
+
+CREATE INDEX idx_agno_traces_user_id ON agno_traces (user_id);
+
+CREATE INDEX idx_agno_traces_workflow_id ON agno_traces (workflow_id);
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_traces_2_3_0');
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_traces', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_spans_2_3_0
+
+CREATE TABLE agno_spans (
+    span_id VARCHAR(128) NOT NULL, 
+    trace_id VARCHAR(128) NOT NULL, 
+    parent_span_id VARCHAR(128), 
+    name VARCHAR(512) NOT NULL, 
+    span_kind VARCHAR(50) NOT NULL, 
+    status_code VARCHAR(20) NOT NULL, 
+    status_message TEXT, 
+    start_time VARCHAR(64) NOT NULL, 
+    end_time VARCHAR(64) NOT NULL, 
+    duration_ms BIGINT NOT NULL, 
+    attributes JSON, 
+    created_at VARCHAR(64) NOT NULL, 
+    PRIMARY KEY (span_id), 
+    FOREIGN KEY(trace_id) REFERENCES agno_traces (trace_id)
+);
+
+CREATE INDEX idx_agno_spans_created_at ON agno_spans (created_at);
+
+CREATE INDEX idx_agno_spans_parent_span_id ON agno_spans (parent_span_id);
+
+CREATE INDEX idx_agno_spans_start_time ON agno_spans (start_time);
+
+CREATE INDEX idx_agno_spans_trace_id ON agno_spans (trace_id);
+
+UPDATE agno_alembic_version SET version_num='agno_spans_2_3_0' WHERE agno_alembic_version.version_num = 'agno_traces_2_3_0';
+
+INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) VALUES ('agno_spans', '3.0.0', '<now>', '<now>') ON DUPLICATE KEY UPDATE version = VALUES(version), updated_at = VALUES(updated_at);
+
+-- Running upgrade  -> agno_components_2_3_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_components_2_3_0');
+
+-- Running upgrade agno_components_2_3_0 -> agno_components_3_0_0
+
+UPDATE agno_alembic_version SET version_num='agno_components_3_0_0' WHERE agno_alembic_version.version_num = 'agno_components_2_3_0';
+
+-- Running upgrade  -> agno_component_configs_2_3_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_component_configs_2_3_0');
+
+-- Running upgrade agno_component_configs_2_3_0 -> agno_component_configs_2_5_0
+
+UPDATE agno_alembic_version SET version_num='agno_component_configs_2_5_0' WHERE agno_alembic_version.version_num = 'agno_component_configs_2_3_0';
+
+-- Running upgrade  -> agno_component_links_2_3_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_component_links_2_3_0');
+
+-- Running upgrade agno_component_links_2_3_0 -> agno_component_links_2_5_0
+
+UPDATE agno_alembic_version SET version_num='agno_component_links_2_5_0' WHERE agno_alembic_version.version_num = 'agno_component_links_2_3_0';
+
+-- Running upgrade  -> agno_learnings_2_3_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_learnings_2_3_0');
+
+-- Running upgrade agno_learnings_2_3_0 -> agno_learnings_3_0_0
+
+UPDATE agno_alembic_version SET version_num='agno_learnings_3_0_0' WHERE agno_alembic_version.version_num = 'agno_learnings_2_3_0';
+
+-- Running upgrade  -> agno_schedules_2_5_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_schedules_2_5_0');
+
+-- Running upgrade agno_schedules_2_5_0 -> agno_schedules_3_0_0
+
+UPDATE agno_alembic_version SET version_num='agno_schedules_3_0_0' WHERE agno_alembic_version.version_num = 'agno_schedules_2_5_0';
+
+-- Running upgrade  -> agno_schedule_runs_2_5_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_schedule_runs_2_5_0');
+
+-- Running upgrade agno_schedule_runs_2_5_0 -> agno_schedule_runs_3_0_0
+
+UPDATE agno_alembic_version SET version_num='agno_schedule_runs_3_0_0' WHERE agno_alembic_version.version_num = 'agno_schedule_runs_2_5_0';
+
+-- Running upgrade  -> agno_approvals_2_5_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_approvals_2_5_0');
+
+-- Running upgrade agno_approvals_2_5_0 -> agno_approvals_2_5_6
+
+UPDATE agno_alembic_version SET version_num='agno_approvals_2_5_6' WHERE agno_alembic_version.version_num = 'agno_approvals_2_5_0';
+
+-- Running upgrade  -> agno_auth_tokens_2_5_6
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_auth_tokens_2_5_6');
+
+-- Running upgrade  -> agno_service_accounts_2_5_6
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_service_accounts_2_5_6');
+
+-- Running upgrade  -> agno_mcp_oauth_clients_2_5_6
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_mcp_oauth_clients_2_5_6');
+
+-- Running upgrade  -> agno_mcp_oauth_transactions_2_5_6
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_mcp_oauth_transactions_2_5_6');
+
+-- Running upgrade  -> agno_mcp_oauth_codes_2_5_6
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_mcp_oauth_codes_2_5_6');
+
+-- Running upgrade  -> agno_mcp_oauth_refresh_tokens_2_5_6
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_mcp_oauth_refresh_tokens_2_5_6');
+
+-- Running upgrade  -> agno_mcp_oauth_keys_2_5_6
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_mcp_oauth_keys_2_5_6');
+
+-- Running upgrade  -> agno_transcripts_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_transcripts_3_0_0');
+
+-- Running upgrade  -> agno_sources_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_sources_3_0_0');
+
+-- Running upgrade  -> agno_products_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_products_3_0_0');
+
+-- Running upgrade  -> agno_projects_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_projects_3_0_0');
+
+-- Running upgrade  -> agno_tasks_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_tasks_3_0_0');
+
+-- Running upgrade  -> agno_tool_results_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_tool_results_3_0_0');
+
+-- Running upgrade  -> agno_compactions_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_compactions_3_0_0');
+
+-- Running upgrade  -> agno_authz_policy_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_authz_policy_3_0_0');
+
+-- Running upgrade  -> agno_authz_grouping_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_authz_grouping_3_0_0');
+
+-- Running upgrade  -> agno_authz_roles_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_authz_roles_3_0_0');
+
+-- Running upgrade  -> agno_authz_users_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_authz_users_3_0_0');
+
+-- Running upgrade  -> agno_authz_audit_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_authz_audit_3_0_0');
+
+-- Running upgrade  -> agno_authz_decisions_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_authz_decisions_3_0_0');
+
+-- Running upgrade  -> agno_jobs_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_jobs_3_0_0');
+
+-- Running upgrade  -> agno_sandbox_bindings_3_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_sandbox_bindings_3_0_0');
+

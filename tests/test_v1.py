@@ -1,0 +1,323 @@
+"""The v1 import (:mod:`agno_alembic.v1`): Agno 1.x storage tables into the current sessions, runs and memories.
+
+The end-to-end test seeds real agno 1.8.4 tables (``tests/agno_v1_worker.py`` in agno 1.8.4's venv, made by
+``tests/golden/generate.py``'s ``ensure_venv``), brings the target tables up with our manager, imports, imports
+again, and lets agno 3.1.10 read the result back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from agno_alembic import SyncMigrationManager, registry, shapes
+from agno_alembic.errors import ConfigurationError
+from agno_alembic.naming import Names
+from agno_alembic.v1 import convert_fields, convert_runs, import_v1, memory_row, session_row
+from tests import agno_harness as harness
+from tests.agno_harness import Target
+
+V1_RELEASE = "1.8.4"
+V1_WORKER = Path(__file__).resolve().with_name("agno_v1_worker.py")
+SESSIONS = 5
+BACKEND = {"postgres": registry.POSTGRESQL, "mysql": registry.MYSQL, "sqlite": registry.SQLITE}
+
+
+# ------------------------------------------------------------------ conversion rules (no database)
+
+
+def test_metrics_renamed_and_dropped():
+    out = convert_fields({"metrics": {"time": 1.5, "cached_tokens": 2, "prompt_tokens": 3, "input_tokens": 4,
+                                      "completion_tokens_details": {}}})
+    assert out == {"metrics": {"duration": 1.5, "cache_read_tokens": 2, "input_tokens": 4}}
+    # a dict with two metric keys is a metrics dict wherever it is
+    assert convert_fields({"x": {"input_tokens": 1, "audio_tokens": 2}}) == {
+        "x": {"input_tokens": 1, "audio_total_tokens": 2}}
+
+
+def test_extra_data_lifted_thinking_merged_deprecated_dropped():
+    run = {"run_id": "r", "thinking": "t", "reasoning_content": "rc", "event": "RunResponse",
+           "formatted_tool_calls": ["x"], "team_session_id": "ts",
+           "extra_data": {"add_messages": [1], "references": [2], "reasoning_steps": [3], "reasoning_messages": [4]}}
+    assert convert_fields(run, "r") == {
+        "run_id": "r", "reasoning_content": "t\nrc", "additional_input": [1], "references": [2],
+        "reasoning_steps": [3], "reasoning_messages": [4]}
+
+
+def test_media_ids_are_deterministic_and_fields_converted():
+    run = {"run_id": "r", "videos": [{"url": "u", "length": "2.5", "eta": 1}],
+           "images": [{"url": "i", "format": "PNG"}],
+           "audio": [{"base64_audio": "QUJD"}]}
+    first, second = convert_fields(run, "r"), convert_fields(run, "r")
+    assert first == second
+    assert first["videos"][0]["duration"] == 2.5 and "length" not in first["videos"][0]
+    assert first["images"][0]["mime_type"] == "image/png"
+    assert first["audio"][0]["content"] == "QUJD" and "base64_audio" not in first["audio"][0]
+    assert first["images"][0]["id"] != first["videos"][0]["id"]
+    assert convert_fields({"images": [{"id": "keep"}]})["images"][0]["id"] == "keep"
+
+
+def test_run_fix_ups():
+    runs = [
+        {"run_id": "a", "agent_id": "ag", "team_id": "tm", "team_session_id": "s", "session_id": "x",
+         "event": "RunResponse"},
+        {"run_id": "t", "team_id": "tm",
+         "member_responses": [{"run_id": "m", "agent_id": "ag", "team_id": "tm", "team_session_id": "s"}]},
+    ]
+    agent, team = convert_runs(json.dumps(runs), "s")
+    assert agent == {"run_id": "a", "agent_id": "ag", "session_id": "s"}
+    assert team == {"run_id": "t", "team_id": "tm", "member_responses": [{"run_id": "m", "agent_id": "ag",
+                                                                          "session_id": "s"}]}
+    # as Agno's rules go, a run with both ids is an agent run (its team_id goes)
+    [both] = convert_runs([{"run_id": "b", "agent_id": "ag", "team_id": "tm"}], "s")
+    assert both == {"run_id": "b", "agent_id": "ag"}
+
+
+def test_nul_bytes_stripped_and_double_encoded_json_decoded():
+    item = {"session_id": "s\x00", "user_id": "u", "agent_id": "a",
+            "session_data": json.dumps(json.dumps({"name": "x\x00y"})),
+            "memory": {"runs": [{"run_id": "r", "agent_id": "a", "content": "c\x00"}]}, "created_at": 5}
+    row, runs = session_row("agent", item, now=99)
+    assert row["session_id"] == "s" and row["session_data"] == {"name": "xy"} and row["created_at"] == 5
+    assert runs == [{"run_id": "r", "agent_id": "a", "content": "c"}]
+    assert "runs" not in row
+
+
+def test_memory_row_from_sqlite_repr_and_postgres_json():
+    text = "{'memory_id': 'm1', 'memory': 'likes \"tea\"', 'topics': ['food'], 'input': 'hi'}"
+    row = memory_row({"id": "m1", "user_id": "u", "memory": text, "created_at": "2025-01-01 00:00:00",
+                      "updated_at": None})
+    assert row["memory_id"] == "m1" and row["memory"] == 'likes "tea"' and row["topics"] == ["food"]
+    assert row["input"] == "hi" and row["created_at"] == 1_735_689_600 and row["updated_at"] == 1_735_689_600
+    with pytest.raises(ValueError):
+        memory_row({"id": "m2", "memory": "__import__('os')"})  # literal_eval, never eval
+    older = memory_row({"id": "m3", "memory": {"memory": "x", "topic": "food"}, "created_at": 1})
+    assert older["topics"] == ["food"] and older["updated_at"] == 1
+
+
+# ------------------------------------------------------------------ the import, on hand-made v1 tables
+
+
+def _v1_agent_table(md: sa.MetaData, schema: str | None) -> sa.Table:
+    return sa.Table(
+        "v1_agent", md,
+        sa.Column("session_id", sa.String(255), primary_key=True),
+        sa.Column("user_id", sa.String(255)), sa.Column("agent_id", sa.String(255)),
+        sa.Column("memory", sa.Text), sa.Column("session_data", sa.Text), sa.Column("extra_data", sa.Text),
+        sa.Column("agent_data", sa.Text), sa.Column("team_session_id", sa.String(255)),
+        sa.Column("created_at", sa.BigInteger), sa.Column("updated_at", sa.BigInteger),
+        schema=schema,
+    )
+
+
+def test_unreadable_rows_are_reported_not_dropped(sqlite_backend):
+    b = sqlite_backend
+    SyncMigrationManager(b.url).up()
+    t = _v1_agent_table(sa.MetaData(), None)
+    with b.engine.begin() as c:
+        t.create(c)
+        c.execute(t.insert(), [
+            {"session_id": "s1", "agent_id": "a", "memory": json.dumps({"runs": [{"run_id": "r1", "agent_id": "a"}]}),
+             "created_at": 1},
+            {"session_id": "s2", "agent_id": "a", "memory": "{not json", "created_at": 2},
+            {"session_id": "s3", "agent_id": "a", "memory": None, "created_at": 3},
+        ])
+    with b.engine.connect() as c:
+        summary = import_v1(c, registry.SQLITE, b.names, agent_sessions="v1_agent", batch=1)
+    [report] = summary.tables
+    assert (report.read, report.inserted, report.runs_inserted) == (3, 2, 1)
+    assert summary.skipped == [("v1_agent", "s2", "cannot convert: ValueError: not JSON: '{not json'")]
+    assert not summary.ok and "1 skipped" in str(summary)
+
+
+def test_another_users_session_is_skipped_and_created_at_kept(sqlite_backend):
+    b = sqlite_backend
+    SyncMigrationManager(b.url).up()
+    t = _v1_agent_table(sa.MetaData(), None)
+    sessions = shapes.spec("sessions", registry.SQLITE, registry.LATEST_VERSION, b.names).sa_table()
+    with b.engine.begin() as c:
+        t.create(c)
+        c.execute(t.insert(), [
+            {"session_id": "mine", "user_id": "u1", "agent_id": "a", "created_at": None, "updated_at": 7,
+             "memory": json.dumps({"runs": [{"run_id": "r-mine", "agent_id": "a"}]})},
+            {"session_id": "theirs", "user_id": "u1", "agent_id": "a", "created_at": 1, "updated_at": None,
+             "memory": json.dumps({"runs": [{"run_id": "r-theirs", "agent_id": "a"}]})},
+        ])
+        c.execute(sessions.insert(), [{"session_id": "theirs", "session_type": "agent", "user_id": "u2",
+                                       "created_at": 5}])
+    with b.engine.connect() as c:
+        summary = import_v1(c, registry.SQLITE, b.names, agent_sessions="v1_agent")
+    assert summary.skipped == [
+        ("v1_agent", "theirs", "session_id already in agno_sessions for another user_id"),
+        ("v1_agent", "theirs", "1 run(s) of a skipped session"),
+    ]
+    with b.engine.connect() as c:
+        rows = {r.session_id: (r.user_id, r.created_at) for r in c.execute(sa.select(sessions))}
+        runs = c.exec_driver_sql("SELECT run_id FROM agno_runs").scalars().all()
+    assert rows == {"mine": ("u1", 7), "theirs": ("u2", 5)}  # no created_at in v1: its updated_at
+    assert runs == ["r-mine"]
+
+
+def test_target_tables_must_be_up(sqlite_backend):
+    with sqlite_backend.engine.connect() as c, pytest.raises(ConfigurationError, match="run up"):
+        import_v1(c, registry.SQLITE, sqlite_backend.names, memories="v1_memories")
+
+
+def test_missing_v1_table_stops_loudly(sqlite_backend):
+    SyncMigrationManager(sqlite_backend.url).up()
+    with sqlite_backend.engine.connect() as c:
+        summary = import_v1(c, registry.SQLITE, sqlite_backend.names, team_sessions="nope")
+    assert summary.errors == ["nope: v1 table nope not found"]
+
+
+# ------------------------------------------------------------------ real agno 1.8.4 tables, end to end
+
+
+def _seed_v1(target: Target) -> dict[str, Any]:
+    try:
+        python = harness.agno_python(V1_RELEASE)
+    except harness.HarnessError as exc:  # no network for the venv: say so
+        pytest.skip(f"agno {V1_RELEASE} venv unavailable: {exc}")
+    with tempfile.TemporaryDirectory(prefix="agno-alembic-v1-") as tmp:
+        out = Path(tmp) / "report.json"
+        cmd = [str(python), "-B", str(V1_WORKER), "seed-v1", *target.worker_options(), "--out", str(out),
+               "--sessions", str(SESSIONS)]
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=harness.WORKER_TIMEOUT)
+        assert proc.returncode == 0 and out.exists(), proc.stdout + proc.stderr
+        report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["ok"], report.get("error")
+    return report
+
+
+_READ_BACK = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from agno_worker import make_db
+from agno.db.base import SessionType
+db = make_db(sys.argv[2], sys.argv[3], sys.argv[4] or None)
+out = {"sessions": {}, "memories": {}}
+for st in (SessionType.AGENT, SessionType.TEAM, SessionType.WORKFLOW):
+    for s in db.get_sessions(session_type=st):
+        full = db.get_session(s.session_id, session_type=st)
+        out["sessions"][s.session_id] = [st.value, [r.run_id for r in full.runs or []]]
+for m in db.get_user_memories():
+    out["memories"][m.memory_id] = {"memory": m.memory, "topics": m.topics, "input": m.input, "user_id": m.user_id}
+print(json.dumps(out))
+"""
+
+
+def _agno_reads(target: Target) -> dict[str, Any]:
+    python = harness.agno_python(harness.AGNO_LATEST)
+    proc = subprocess.run(
+        [str(python), "-B", "-c", _READ_BACK, str(Path(__file__).resolve().parent), target.kind,
+         target.agno_target, target.schema or ""],
+        check=False, capture_output=True, text=True, timeout=harness.WORKER_TIMEOUT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _dump(engine: sa.Engine, schema: str | None, tables: list[str]) -> dict[str, list[tuple]]:
+    out = {}
+    with engine.connect() as c:
+        for name in tables:
+            t = sa.Table(name, sa.MetaData(), autoload_with=c, schema=schema)
+            pk = [col for col in t.primary_key.columns] or list(t.columns)[:1]
+            out[name] = [tuple(r) for r in c.execute(sa.select(t).order_by(*pk))]
+    return out
+
+
+def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
+    target = Target.of(backend)
+    seeded = _seed_v1(target)
+    v1_tables = list(seeded["tables"].values())
+    SyncMigrationManager(backend.url, db_schema=backend.schema).up()
+    names: Names = backend.names
+    kind = BACKEND[backend.kind]
+    given = {"agent_sessions": seeded["tables"]["agent"], "team_sessions": seeded["tables"]["team"],
+             "workflow_sessions": seeded["tables"]["workflow"], "memories": seeded["tables"].get("memories")}
+    v1_before = _dump(backend.engine, backend.schema, v1_tables)
+
+    with backend.engine.connect() as c:
+        first = import_v1(c, kind, names, batch=2, **given)
+    all_runs = [r for k in ("agent", "team", "workflow") for r in seeded["runs"][k]]
+    assert not first.errors
+    # the one run seeded without a run_id is the only thing not imported, and it is reported
+    assert first.skipped == [(given["agent_sessions"], "agent-session-000",
+                              "1 run(s) without run_id (not importable into the runs table)")]
+    assert sum(t.inserted for t in first.tables) == 3 * SESSIONS + len(seeded["memories"])
+    assert sum(t.runs_inserted for t in first.tables) == len(all_runs)
+
+    targets = [names.table("sessions"), names.table("runs"), names.table("memories")]
+    after_first = _dump(backend.engine, backend.schema, targets)
+    with backend.engine.connect() as c:
+        second = import_v1(c, kind, names, batch=3, **given)
+    assert second.written == 0 and sum(t.runs_inserted for t in second.tables) == 0
+    assert sum(t.unchanged for t in second.tables) == 3 * SESSIONS + len(seeded["memories"])
+    assert _dump(backend.engine, backend.schema, targets) == after_first
+    assert _dump(backend.engine, backend.schema, v1_tables) == v1_before  # the v1 tables are untouched
+
+    # every session, run and memory, as agno 3.1.10 itself reads them
+    read = _agno_reads(target)
+    expected_sessions = {sid: [k, [r for r in seeded["runs"][k] if r.startswith(f"{sid}-")]]
+                         for k in ("agent", "team", "workflow") for sid in seeded["sessions"][k]}
+    assert read["sessions"] == expected_sessions
+    assert read["memories"] == seeded["memories"]
+
+    if backend.kind == "sqlite":  # JSON written once-encoded: objects, never strings holding JSON text
+        with backend.engine.connect() as c:
+            types = c.exec_driver_sql(
+                "SELECT DISTINCT json_type(session_data), json_type(metadata), json_type(agent_data) "
+                f"FROM {names.table('sessions')} WHERE session_type = 'agent'").all()
+            assert types == [("object", "object", "object")]
+            assert c.exec_driver_sql(f"SELECT DISTINCT json_type(run_data) FROM {names.table('runs')}").all() == [
+                ("object",)]
+            assert c.exec_driver_sql(f"SELECT DISTINCT json_type(topics) FROM {names.table('memories')}").all() == [
+                ("array",)]
+
+
+def test_classic_workflow_sessions_import_without_runs(sqlite_backend):
+    target = Target.of(sqlite_backend)
+    seeded = _seed_v1(target)
+    SyncMigrationManager(sqlite_backend.url).up()
+    with sqlite_backend.engine.connect() as c:
+        summary = import_v1(c, registry.SQLITE, sqlite_backend.names,
+                            workflow_sessions=seeded["tables"]["workflow_classic"])
+    assert summary.ok and summary.written == SESSIONS
+    assert summary.tables[0].runs_read == 0  # their memory holds {input, response} pairs, as Agno ignores them
+    sessions = shapes.spec("sessions", registry.SQLITE, registry.LATEST_VERSION, sqlite_backend.names).sa_table()
+    with sqlite_backend.engine.connect() as c:
+        rows = c.execute(sa.select(sessions.c.session_id, sessions.c.workflow_id, sessions.c.workflow_data)).all()
+    assert {r.session_id for r in rows} == set(seeded["sessions"]["workflow_classic"])
+    assert {(r.workflow_id, r.workflow_data["name"]) for r in rows} == {("wf-classic", "classic")}
+
+
+@pytest.mark.parametrize("front", ["sync", "async"])
+def test_facade_brings_tables_up_then_imports(backend, front):
+    """``import_v1`` on the facade: an empty target is brought to the latest version first, then filled."""
+    import asyncio
+
+    from agno_alembic import MigrationManager
+
+    t = _v1_agent_table(sa.MetaData(), backend.schema)
+    with backend.engine.begin() as c:
+        if backend.schema and backend.kind == "postgres":
+            c.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{backend.schema}"')
+        t.create(c)
+        c.execute(t.insert(), [{"session_id": "s1", "agent_id": "a", "created_at": 1,
+                                "memory": json.dumps({"runs": [{"run_id": "r1", "agent_id": "a"}]})}])
+    if front == "sync":
+        summary = SyncMigrationManager(backend.url, db_schema=backend.schema or "").import_v1(agent_sessions="v1_agent")
+    else:
+        mm = MigrationManager(backend.async_url(), db_schema=backend.schema or "")
+        summary = asyncio.run(mm.import_v1(agent_sessions="v1_agent"))
+    assert summary.ok, str(summary)
+    runs = sa.table("agno_runs", sa.column("run_id"), sa.column("session_id"), schema=backend.schema)
+    with backend.engine.connect() as c:
+        assert c.execute(sa.select(runs.c.run_id, runs.c.session_id)).all() == [("r1", "s1")]
