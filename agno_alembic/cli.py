@@ -409,6 +409,23 @@ def cmd_adopt(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import_v1(options: argparse.Namespace) -> int:
+    """Import Agno 1.x storage tables; exit 3 when rows were skipped (the summary says which and why)."""
+    mm, _, _ = _manager(options)
+    given = {k: getattr(options, k) for k in ("agent_sessions", "team_sessions", "workflow_sessions", "memories")}
+    if not any(given.values()):
+        raise errors.ConfigurationError(
+            "import-v1 needs at least one v1 table: --agent-sessions, --team-sessions, --workflow-sessions or "
+            "--memories", option="agent_sessions",
+        )
+    with _progress(options.quiet):
+        summary = mm.import_v1(**given, v1_schema=options.v1_schema, batch=options.batch)
+    print(summary)
+    if summary.errors:
+        return EXIT_FAILED
+    return EXIT_OK if summary.ok else EXIT_REFUSED
+
+
 def cmd_break_lock(options: argparse.Namespace) -> int:
     from agno_alembic import lock
 
@@ -643,6 +660,12 @@ class CommandLine(AlembicCommandLine):
         adopt.add_argument("--force", action="store_true", help="re-detect and re-record every selected table, "
                                                                 "recorded or not")
         adopt.add_argument("--sql", action="store_true", help="print the SQL recording it instead of running it")
+        importer = verb("import-v1", cmd_import_v1, "Import Agno 1.x sessions (with their runs) and memories into "
+                        "the current tables, bringing them up first; a re-run changes nothing")
+        for flag in ("--agent-sessions", "--team-sessions", "--workflow-sessions", "--memories"):
+            importer.add_argument(flag, metavar="TABLE", help=f"the v1 {flag[2:].replace('-', ' ')} table")
+        importer.add_argument("--v1-schema", help="schema of the v1 tables (default: the target's)")
+        importer.add_argument("--batch", type=int, default=1000, help="rows per batch (default 1000)")
         breaker = verb("break-lock", cmd_break_lock, "Clear a stale migration lock (a held one only with --force, "
                        "after making sure its holder is gone)")
         breaker.add_argument("--force", action="store_true", help="break a lock whose holder may still be alive")

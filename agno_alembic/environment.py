@@ -38,6 +38,7 @@ VERSION_NUM_LENGTH = 128
 """Our revision ids are up to 35 characters; Alembic's default column holds 32."""
 
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 
 def run(context: EnvironmentContext) -> None:
@@ -96,7 +97,12 @@ def state_for(context: EnvironmentContext, backend: str, *, offline: bool) -> Ru
         target = registry.resolve_version(target)
     allow = attrs.get(ATTR_ALLOW_DATA_LOSS)
     if allow is None:
-        allow = x.get("allow_data_loss", "").lower() in _TRUE
+        given = x.get("allow_data_loss", "false").strip().lower()
+        if given not in (*_TRUE, *_FALSE):
+            raise ConfigurationError(
+                f"-x allow_data_loss={given!r} is not a yes/no value; use true or false", option="allow_data_loss"
+            )
+        allow = given in _TRUE
     only = attrs.get(ATTR_STAMP_TABLES)
     return RunState(
         names=names, backend=backend, target_version=target, allow_data_loss=bool(allow), offline=offline,

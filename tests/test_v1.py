@@ -321,3 +321,27 @@ def test_facade_brings_tables_up_then_imports(backend, front):
     runs = sa.table("agno_runs", sa.column("run_id"), sa.column("session_id"), schema=backend.schema)
     with backend.engine.connect() as c:
         assert c.execute(sa.select(runs.c.run_id, runs.c.session_id)).all() == [("r1", "s1")]
+
+
+def test_cli_import_v1_prints_the_summary_and_exits_by_outcome(sqlite_backend, tmp_path):
+    import subprocess
+    import sys
+
+    b = sqlite_backend
+    t = _v1_agent_table(sa.MetaData(), None)
+    with b.engine.begin() as c:
+        t.create(c)
+        c.execute(t.insert(), [
+            {"session_id": "s1", "agent_id": "a", "created_at": 1,
+             "memory": json.dumps({"runs": [{"run_id": "r1", "agent_id": "a"}]})},
+            {"session_id": "s2", "agent_id": "a", "memory": "{not json", "created_at": 2},
+        ])
+    cmd = [sys.executable, "-m", "agno_alembic.cli", "import-v1", "--db-url", b.url, "--agent-sessions", "v1_agent"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 3, done.stderr  # one row skipped: refused, with the reason printed
+    assert "s2" in done.stdout and "1 skipped" in done.stdout
+    runs = sa.table("agno_runs", sa.column("run_id"))
+    with b.engine.connect() as c:
+        assert c.execute(sa.select(runs.c.run_id)).scalars().all() == ["r1"]
+    missing = subprocess.run([*cmd[:5]], capture_output=True, text=True, cwd=tmp_path)
+    assert missing.returncode == 2 and "--agent-sessions" in missing.stderr
