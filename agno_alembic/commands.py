@@ -66,8 +66,25 @@ def make_config(
     return config
 
 
+_SCRIPTS: dict[tuple[str, str], ScriptDirectory] = {}
+
+
 def script_directory(config: Config) -> ScriptDirectory:
-    return ScriptDirectory.from_config(config)
+    """The config's script directory; agno-alembic's own (a config from :func:`make_config`) is loaded once.
+
+    Our revisions are package resources that cannot change while the process runs, so their parsed modules and
+    revision map are kept: every facade call used to load all of them again, several times.  A directory from
+    an ``alembic.ini`` (a host project, whose revisions ``alembic revision`` may add to) is loaded afresh.
+    """
+    location = config.get_main_option("script_location")
+    versions = config.get_main_option("version_locations")
+    if config.config_file_name is not None or (location, versions) != (script_location(), version_location()):
+        return ScriptDirectory.from_config(config)
+    key = (location, versions)
+    script = _SCRIPTS.get(key)
+    if script is None:
+        script = _SCRIPTS[key] = ScriptDirectory.from_config(config)
+    return script
 
 
 def upgrade(config: Config, destinations: Sequence[str], *, sql: bool = False) -> None:
@@ -96,11 +113,14 @@ def stamp(config: Config, revision: str | Sequence[str], *, purge: bool = False)
     With ``purge``, the version table is emptied first and holds exactly the given revisions afterwards (those
     implied by another one's dependencies are left out, as Alembic requires).
     """
-    if isinstance(revision, str):
-        command.stamp(config, revision, purge=purge)
-        return
-    targets = list(_without_ancestors(script_directory(config), revision))
-    command.stamp(config, targets or "base", purge=purge)
+    script = script_directory(config)
+    targets = (revision,) if isinstance(revision, str) else _without_ancestors(script, revision) or ("base",)
+
+    def steps(rev: Any, context: Any) -> list[Any]:
+        return script._stamp_revs(targets, rev)
+
+    with EnvironmentContext(config, script, fn=steps, destination_rev=targets, tag=None, purge=purge):
+        script.run_env()
 
 
 def sync_stamps(config: Config) -> None:
@@ -111,7 +131,17 @@ def sync_stamps(config: Config) -> None:
 
 
 def downgrade(config: Config, destination: str, *, sql: bool = False) -> None:
-    command.downgrade(config, destination, sql=sql)
+    """``alembic downgrade destination`` (with ``sql``: ``from:to``, as Alembic's offline mode requires)."""
+    if sql:
+        command.downgrade(config, destination, sql=True)
+        return
+    script = script_directory(config)
+
+    def steps(rev: Any, context: Any) -> list[Any]:
+        return script._downgrade_revs(destination, rev)
+
+    with EnvironmentContext(config, script, fn=steps, destination_rev=destination, tag=None):
+        script.run_env()
 
 
 def downgrade_table(config: Config, table_type: registry.TableType, version: str, *, sql: bool = False) -> bool:

@@ -30,7 +30,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from agno_alembic import dialects, registry, runtime, shapes
+from agno_alembic import dialects, plan, registry, runtime, shapes
 from agno_alembic.errors import AgnoAlembicError
 from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
 
@@ -114,7 +114,7 @@ def check_known(
     rows = [h for h in heads if h]
     if not rows:
         return
-    known = {r.revision for r in script.walk_revisions("base", "heads")}
+    known = plan.index(script).revisions
     unknown = [r for r in rows if r not in known]
     if not unknown:
         return

@@ -5,19 +5,62 @@ Pure functions over Alembic's script directory; the commands, the stamp hook and
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from alembic.script import ScriptDirectory
 
 from agno_alembic import registry
 
 
+@dataclass(frozen=True)
+class _Index:
+    """What the functions below ask of a script directory, worked out once per :class:`ScriptDirectory`.
+
+    Walking Alembic's revision map is the costly part of every call (a no-op ``up()`` asked it thousands of
+    times); the map does not change while a script directory lives, so its answers are kept with it.
+    """
+
+    revisions: frozenset[str]
+    ancestors: dict[str, frozenset[str]]  # revision -> itself and everything it stands on (dependencies too)
+    branches: dict[str, tuple[tuple[str, str], ...]]  # branch label -> (revision, schema version), oldest first
+
+
+_INDEXES: weakref.WeakKeyDictionary[ScriptDirectory, _Index] = weakref.WeakKeyDictionary()
+
+
+def index(script: ScriptDirectory) -> _Index:
+    found = _INDEXES.get(script)
+    if found is None:
+        rmap = script.revision_map
+        every = list(rmap.iterate_revisions("heads", "base"))
+        ancestors = {r.revision: frozenset(a.revision for a in rmap.iterate_revisions(r.revision, "base"))
+                     for r in every}
+        branches: dict[str, list[tuple[str, str]]] = {}
+        for r in every:
+            version = getattr(r.module, "agno_version", None)
+            for label in r.branch_labels or ():
+                if version is not None:
+                    branches.setdefault(label, []).append((r.revision, version))
+        found = _Index(
+            revisions=frozenset(ancestors),
+            ancestors=ancestors,
+            branches={label: tuple(sorted(pairs, key=lambda p: registry.version_index(p[1])))
+                      for label, pairs in branches.items()},
+        )
+        _INDEXES[script] = found
+    return found
+
+
 def revisions_of(script: ScriptDirectory, table_type: registry.TableType) -> list[tuple[str, str]]:
     """``(revision id, schema version)`` of one table type's branch, oldest first."""
-    label = table_type.label
-    revs = [r for r in script.revision_map.iterate_revisions(f"{label}@head", "base") if label in r.branch_labels]
-    pairs = [(r.revision, r.module.agno_version) for r in revs]
-    return sorted(pairs, key=lambda p: registry.version_index(p[1]))
+    return list(index(script).branches.get(table_type.label, ()))
+
+
+def ancestors(script: ScriptDirectory, revision: str) -> frozenset[str]:
+    """``revision`` and every revision it stands on (its branch's earlier ones and its dependencies)."""
+    return index(script).ancestors[revision]
 
 
 def revision_at(script: ScriptDirectory, table_type: registry.TableType, version: str) -> str | None:
@@ -43,9 +86,10 @@ def branch_position(script: ScriptDirectory, heads: Iterable[str], table_type: r
     A branch's revision may be absent from the heads when another branch depends on it, so ancestors count.
     """
     ours = [rev for rev, _ in revisions_of(script, table_type)]
+    known = index(script).ancestors
     applied: set[str] = set()
     for head in heads:
-        applied.update(r.revision for r in script.revision_map.iterate_revisions(head, "base") if r.revision in ours)
+        applied.update(r for r in known.get(head, ()) if r in ours)
     return max(applied, key=ours.index) if applied else None
 
 

@@ -115,30 +115,32 @@ ON CONFLICT ({c["run_id"]}) DO NOTHING"""
 
 def _mysql(n: _Names) -> str:
     c = n.c
-    element = f"JSON_EXTRACT(s.{c['runs']}, CONCAT('$[', j.idx - 1, ']'))"
-    # JSON_TABLE columns are LONGTEXT so nothing is cut here: a value too long for the runs table fails the INSERT
-    # (strict mode), as Agno's does, instead of being stored truncated.
+    # Each element is read once, by JSON_TABLE: ``run_data JSON PATH '$'`` is the element itself (extracting it
+    # again from the whole array by position made every row re-read its session's list). The text columns are
+    # LONGTEXT so nothing is cut here: a value too long for the runs table fails the INSERT (strict mode), as
+    # Agno's does, instead of being stored truncated.
     return f"""
 INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
 SELECT j.run_id, s.{c["session_id"]}, {_run_type("j.agent_id", "j.team_id")},
-       j.agent_id, j.team_id, j.workflow_id, s.{c["user_id"]}, j.parent_run_id, j.status, j.idx - 1, {element},
-       CASE WHEN JSON_TYPE(JSON_EXTRACT({element}, '$.created_at')) IN ('INTEGER', 'DOUBLE', 'DECIMAL')
-                 AND j.created_at <> 0
+       j.agent_id, j.team_id, j.workflow_id, s.{c["user_id"]}, j.parent_run_id, j.status, j.idx - 1, j.run_data,
+       CASE WHEN JSON_TYPE(j.created_json) IN ('INTEGER', 'DOUBLE', 'DECIMAL') AND j.created_at <> 0
             THEN CAST(ROUND(j.created_at) AS SIGNED) ELSE :now END,
        :now
 FROM {n.sessions} AS s,
      JSON_TABLE(s.{c["runs"]}, '$[*]' COLUMNS (
          idx FOR ORDINALITY,
+         run_data JSON PATH '$',
          run_id LONGTEXT PATH '$.run_id',
          agent_id LONGTEXT PATH '$.agent_id',
          team_id LONGTEXT PATH '$.team_id',
          workflow_id LONGTEXT PATH '$.workflow_id',
          parent_run_id LONGTEXT PATH '$.parent_run_id',
          status LONGTEXT PATH '$.status',
+         created_json JSON PATH '$.created_at',
          created_at DOUBLE PATH '$.created_at' NULL ON ERROR
      )) AS j
 WHERE s.{c["runs"]} IS NOT NULL AND JSON_TYPE(s.{c["runs"]}) = 'ARRAY'{_range(c)}
-  AND JSON_TYPE({element}) = 'OBJECT' AND j.run_id IS NOT NULL
+  AND JSON_TYPE(j.run_data) = 'OBJECT' AND j.run_id IS NOT NULL
 ORDER BY s.{c["session_id"]}, j.idx
 ON DUPLICATE KEY UPDATE {c["run_id"]} = {n.runs}.{c["run_id"]}"""
 

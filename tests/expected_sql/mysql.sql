@@ -118,24 +118,25 @@ INSERT INTO ai.agno_schema_versions (table_name, version, created_at, updated_at
 
 INSERT INTO ai.agno_runs (run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id, parent_run_id, status, run_index, run_data, created_at, updated_at)
 SELECT j.run_id, s.session_id, CASE WHEN j.agent_id IS NOT NULL AND j.agent_id <> '' THEN 'agent' WHEN j.team_id IS NOT NULL AND j.team_id <> '' THEN 'team' ELSE 'workflow' END,
-       j.agent_id, j.team_id, j.workflow_id, s.user_id, j.parent_run_id, j.status, j.idx - 1, JSON_EXTRACT(s.runs, CONCAT('$[', j.idx - 1, ']')),
-       CASE WHEN JSON_TYPE(JSON_EXTRACT(JSON_EXTRACT(s.runs, CONCAT('$[', j.idx - 1, ']')), '$.created_at')) IN ('INTEGER', 'DOUBLE', 'DECIMAL')
-                 AND j.created_at <> 0
+       j.agent_id, j.team_id, j.workflow_id, s.user_id, j.parent_run_id, j.status, j.idx - 1, j.run_data,
+       CASE WHEN JSON_TYPE(j.created_json) IN ('INTEGER', 'DOUBLE', 'DECIMAL') AND j.created_at <> 0
             THEN CAST(ROUND(j.created_at) AS SIGNED) ELSE <epoch> END,
        <epoch>
 FROM ai.agno_sessions AS s,
      JSON_TABLE(s.runs, '$[*]' COLUMNS (
          idx FOR ORDINALITY,
+         run_data JSON PATH '$',
          run_id LONGTEXT PATH '$.run_id',
          agent_id LONGTEXT PATH '$.agent_id',
          team_id LONGTEXT PATH '$.team_id',
          workflow_id LONGTEXT PATH '$.workflow_id',
          parent_run_id LONGTEXT PATH '$.parent_run_id',
          status LONGTEXT PATH '$.status',
+         created_json JSON PATH '$.created_at',
          created_at DOUBLE PATH '$.created_at' NULL ON ERROR
      )) AS j
 WHERE s.runs IS NOT NULL AND JSON_TYPE(s.runs) = 'ARRAY'
-  AND JSON_TYPE(JSON_EXTRACT(s.runs, CONCAT('$[', j.idx - 1, ']'))) = 'OBJECT' AND j.run_id IS NOT NULL
+  AND JSON_TYPE(j.run_data) = 'OBJECT' AND j.run_id IS NOT NULL
 ORDER BY s.session_id, j.idx
 ON DUPLICATE KEY UPDATE run_id = ai.agno_runs.run_id;
 
