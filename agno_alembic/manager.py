@@ -478,6 +478,14 @@ class _Front:
         types = self._core.select(table_type)
         return lambda conn: self._core.down(conn, target, types, bool(force), bool(allow_data_loss))
 
+    def _import_v1(
+        self, agent_sessions: str | None, team_sessions: str | None, workflow_sessions: str | None,
+        memories: str | None, v1_schema: str | None, batch: int,
+    ) -> Callable[[sa.Connection], Any]:
+        tables = {"agent_sessions": agent_sessions, "team_sessions": team_sessions,
+                  "workflow_sessions": workflow_sessions, "memories": memories}
+        return lambda conn: self._core.import_v1(conn, tables, v1_schema, batch)
+
     def _status(self, table_type: Any) -> Callable[[sa.Connection], Any]:
         types = self._core.select(table_type)
 
@@ -539,9 +547,8 @@ class MigrationManager(_Front):
         ``memories=``); the v1 tables are only read.  Returns an ``ImportSummary`` of rows read, written and
         skipped, with reasons.
         """
-        tables = {"agent_sessions": agent_sessions, "team_sessions": team_sessions,
-                  "workflow_sessions": workflow_sessions, "memories": memories}
-        return await self._run(lambda conn: self._core.import_v1(conn, tables, v1_schema, batch))
+        work = self._import_v1(agent_sessions, team_sessions, workflow_sessions, memories, v1_schema, batch)
+        return await self._run(work)
 
     async def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
         """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""
@@ -594,9 +601,8 @@ class SyncMigrationManager(_Front):
         ``memories=``); the v1 tables are only read.  Returns an ``ImportSummary`` of rows read, written and
         skipped, with reasons.
         """
-        tables = {"agent_sessions": agent_sessions, "team_sessions": team_sessions,
-                  "workflow_sessions": workflow_sessions, "memories": memories}
-        return self._run(lambda conn: self._core.import_v1(conn, tables, v1_schema, batch))
+        work = self._import_v1(agent_sessions, team_sessions, workflow_sessions, memories, v1_schema, batch)
+        return self._run(work)
 
     def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
         """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""

@@ -294,10 +294,9 @@ def _protect_dropped_columns(
         for c in kept:
             op.execute(f"-- agno-alembic keeps {d.old.name}.{c}: whether it holds data needs a live connection")
         return _keep_columns(d, kept)
-    populated = {c: _count(d.old, c, empty.get(c)) for c in d.drop_columns}
-    populated = {c: n for c, n in populated.items() if n}
+    populated = [c for c in d.drop_columns if _holds_data(d.old, c, empty.get(c))]  # stops at the first such row
     kept = [c for c in populated if c in keep]
-    refused = {c: n for c, n in populated.items() if c not in keep}
+    refused = {c: _count(d.old, c, empty.get(c)) for c in populated if c not in keep}
     if refused and not run.allow_data_loss:
         what = ", ".join(f"{c} ({n} row(s) with data)" for c, n in refused.items())
         raise DowngradeRefusedError(
@@ -308,7 +307,7 @@ def _protect_dropped_columns(
             allow_option="allow_data_loss",
         )
     for c in kept:
-        log.warning("Keeping %s.%s: it holds data in %d row(s)", d.old.name, c, populated[c])
+        log.warning("Keeping %s.%s: it holds data", d.old.name, c)
     return _keep_columns(d, kept)
 
 
@@ -333,12 +332,24 @@ def _count(spec: TableSpec, column: str | None, empty: object = None) -> int:
     t = _table_clause(spec, [column] if column else [])
     query = sa.select(sa.func.count()).select_from(t)
     if column is not None:
-        query = query.where(t.c[column].is_not(None))
-        if isinstance(empty, tuple):  # JSON values that mean "nothing here", compared as text
-            query = query.where(sa.cast(t.c[column], sa.Text()).not_in(empty))
-        elif empty is not None:
-            query = query.where(t.c[column] != sa.literal(empty))
+        query = query.where(*_holding(t, column, empty))
     return int(op.get_bind().execute(query).scalar_one())
+
+
+def _holds_data(spec: TableSpec, column: str, empty: object = None) -> bool:
+    """Whether any row has a value in ``column`` (other than the ``empty`` ones); reads up to the first."""
+    t = _table_clause(spec, [column])
+    query = sa.select(sa.literal(1)).select_from(t).where(*_holding(t, column, empty)).limit(1)
+    return op.get_bind().execute(query).first() is not None
+
+
+def _holding(t: sa.TableClause, column: str, empty: object) -> list[sa.ColumnElement[bool]]:
+    where = [t.c[column].is_not(None)]
+    if isinstance(empty, tuple):  # JSON values that mean "nothing here", compared as text
+        where.append(sa.cast(t.c[column], sa.Text()).not_in(empty))
+    elif empty is not None:
+        where.append(t.c[column] != sa.literal(empty))
+    return where
 
 
 # -- ALTER-capable backends ------------------------------------------------------------------------------

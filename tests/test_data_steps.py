@@ -415,10 +415,13 @@ def _case_rows(rows: dict[str, dict[str, Any]], case: Case) -> dict[str, dict[st
     return {k: r for k, r in rows.items() if r["session_id"] in case.session_ids}
 
 
-@pytest.mark.parametrize("case", CASES + EXTRA_CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    ("copied", "case"),
+    [pytest.param(kind, case, id=f"{kind}-{case.name}") for kind in KINDS for case in CASES + EXTRA_CASES
+     if kind in case.kinds],  # a case that only arises on some backends (double-encoded JSON: SQLite) is run there
+    indirect=["copied"],
+)
 def test_copy_gives_agnos_rows(copied: Copied, case: Case, request: pytest.FixtureRequest):
-    if copied.kind not in case.kinds:
-        pytest.skip(f"{case.name} only arises on {', '.join(case.kinds)}")
     reason = KNOWN_MISMATCHES.get((copied.kind, case.name))
     if reason:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
@@ -665,9 +668,10 @@ def _schedule(n: int, name: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _need_schedules(backend: Backend) -> None:
-    if not registry.table_type("schedules").on(BACKEND_OF[backend.kind]):
-        pytest.skip(f"Agno has no schedules table on {backend.kind}")
+#: The backends Agno has a schedules table on (not MySQL): the schedules tests run on these only.
+on_schedule_backends = pytest.mark.parametrize(
+    "backend", [k for k in KINDS if registry.table_type("schedules").on(BACKEND_OF[k])], indirect=True
+)
 
 
 DUPLICATE_SCHEDULES = [_schedule(1, "nightly"), _schedule(2, "nightly"), _schedule(3, "hourly"),
@@ -687,8 +691,8 @@ def _blocked_schedules(backend: Backend, names: list[str]) -> BlockedByDataError
     return info.value
 
 
+@on_schedule_backends
 def test_schedules_duplicate_names_block_and_change_nothing(backend):
-    _need_schedules(backend)
     _manager(backend).up(target_version="2.5.6", table_type="schedules")
     _insert(backend, _spec(backend, "schedules", "2.5.0").sa_table(), copy.deepcopy(DUPLICATE_SCHEDULES))
     error = _blocked_schedules(backend, ["hourly", "nightly"])
@@ -712,8 +716,8 @@ def _agno_half_migrated_schedules(backend: Backend) -> None:
     assert "user_id" in _columns(backend, "agno_schedules")  # Agno's earlier transactions stayed
 
 
+@on_schedule_backends
 def test_schedules_left_half_migrated_by_agno_block_too(backend):
-    _need_schedules(backend)
     _agno_half_migrated_schedules(backend)
     _blocked_schedules(backend, ["hourly", "nightly"])
     with backend.engine.begin() as conn:
@@ -899,8 +903,8 @@ def test_metrics_up_down_up_keeps_every_row(backend):
     assert _state(backend) == before
 
 
+@on_schedule_backends
 def test_schedules_up_down_up_keeps_every_row(backend):
-    _need_schedules(backend)
     rows = [_schedule(1, "nightly"), _schedule(2, "hourly", locked_by="worker-1", locked_at=BASE_TS),
             _schedule(3, "weekly ü")]
     _manager(backend).up(target_version="2.5.6", table_type="schedules")
@@ -971,3 +975,35 @@ def test_offline_downgrade_does_not_add_the_runs_column_the_upgrade_kept(backend
                     "-- Running downgrade agno_sessions_3_0_0 -> agno_sessions_2_5_6")
     assert not re.search(r"DROP COLUMN\s+runs", up)
     assert not re.search(r"ADD COLUMN\s+runs\b", down), down
+
+
+# ================================================================== reading a legacy list on the client
+
+
+@pytest.mark.parametrize(
+    ("blob", "texts", "direct"),
+    [
+        ('[{"run_id": "a"}, 5 ,"s",null, {"run_id":"b","x":[1,{"y":"]"}]}]',
+         ['{"run_id": "a"}', "5", '"s"', "null", '{"run_id":"b","x":[1,{"y":"]"}]}'], True),
+        (' \n[ ]\t', [], True),
+        (json.dumps(json.dumps([5, {"run_id": "a"}])), ["5", '{"run_id": "a"}'], False),  # encoded twice
+        (b'[{"run_id": "\\u00e9\xc3\xa9"}]', ['{"run_id": "\\u00e9\u00e9"}'], False),  # bytes: decoded first
+        ([{"run_id": "a"}, 2], ['{"run_id": "a"}', "2"], False),  # a list the driver decoded already
+    ],
+    ids=["spacing", "empty", "double-encoded", "bytes", "decoded"],
+)
+def test_entries_slice_each_runs_text_as_stored(blob: Any, texts: list[str], direct: bool):
+    parsed = runs_data.entries(blob)
+    assert parsed is not None and parsed.direct is direct
+    assert [parsed.source[a:b] for _, a, b in parsed.items] == texts
+    assert [entry for entry, _, _ in parsed.items] == [json.loads(t) for t in texts]
+    if direct:  # positions are positions in the stored value: what MySQL's SUBSTRING is given
+        assert all(blob[a:b] == t for (_, a, b), t in zip(parsed.items, texts, strict=True))
+
+
+@pytest.mark.parametrize(
+    "blob", ["[1, 2", "[1 2]", "[1,]", "[1] x", '{"a": 1}', '"text"', "5", "", "not json", None, 7]
+)
+def test_entries_of_what_is_no_json_array_is_none_as_agno_reads_it(blob: Any):
+    assert runs_data.entries(blob) is None
+    assert not runs_data.build_rows(blob, "s", None, 0)
