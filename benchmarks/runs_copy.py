@@ -1109,6 +1109,9 @@ def main(argv: list[str]) -> int:
                                                            "postgresql+psycopg://postgres@127.0.0.1:5432"))
     parser.add_argument("--mysql-url", default=os.environ.get("AGNO_ALEMBIC_BENCH_MYSQL_URL",
                                                               "mysql+pymysql://root@127.0.0.1:3306"))
+    parser.add_argument("--mysql-buffer-pool", metavar="SIZE",
+                        help="run with the MariaDB/MySQL server's innodb_buffer_pool_size set to SIZE (e.g. 2G; "
+                             "SET GLOBAL, restored at the end); default: the server's own setting")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     sizes = [QUICK_SESSIONS] if args.quick else args.sessions
@@ -1116,7 +1119,34 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     agno_python = generate.ensure_venv(AGNO_RELEASE)
     backends = {name: BACKEND_CLASSES[name](args) for name in args.backends}
+    restore = None
+    if args.mysql_buffer_pool and "mysql" in backends:
+        mysql = backends["mysql"]
+        restore = mysql._admin("SELECT @@innodb_buffer_pool_size")[0][0][0]  # type: ignore[attr-defined]
+        size = _bytes(args.mysql_buffer_pool)
+        mysql._admin(f"SET GLOBAL innodb_buffer_pool_size = {size}")  # type: ignore[attr-defined]
+        log(f"mysql: innodb_buffer_pool_size {int(restore) >> 20} MB -> {size >> 20} MB for this run")
+    try:
+        return _main(args, backends, sizes, agno_python, started)
+    finally:
+        if restore is not None:
+            backends["mysql"]._admin(f"SET GLOBAL innodb_buffer_pool_size = {int(restore)}")  # type: ignore
+            log(f"mysql: innodb_buffer_pool_size restored to {int(restore) >> 20} MB")
+
+
+def _bytes(size: str) -> int:
+    m = re.fullmatch(r"(\d+)([KMG]?)", size.strip().upper())
+    if not m:
+        raise SystemExit(f"--mysql-buffer-pool: {size!r} is not a size like 512M or 2G")
+    return int(m[1]) << {"": 0, "K": 10, "M": 20, "G": 30}[m[2]]
+
+
+def _main(args: argparse.Namespace, backends: dict[str, Backend], sizes: list[int], agno_python: Path,
+          started: float) -> int:
     env = environment() | {"servers": server_versions(backends), "agno": AGNO_RELEASE}
+    if "mysql" in backends:
+        env["mysql_buffer_pool_mb"] = int(  # type: ignore[attr-defined]
+            backends["mysql"]._admin("SELECT @@innodb_buffer_pool_size")[0][0][0]) >> 20
     log(f"environment: {json.dumps(env)}")
     results = []
     for size in sizes:

@@ -241,7 +241,8 @@ _CLIENT_SIDE = frozenset({registry.MYSQL, registry.SINGLESTORE, registry.SQLITE}
 def copy_runs(
     connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, *, chunk: int = CHUNK_SESSIONS
 ) -> int:
-    """Copy every legacy run into the runs table; returns the number of rows inserted."""
+    """Copy every legacy run into the runs table; returns the number of rows written (for the log: on MySQL it may
+    count rows that were already there)."""
     now = int(time.time())
     total = _count_sessions(connection, sessions)
     done = inserted = 0
@@ -436,7 +437,8 @@ SELECT m.run_id, m.session_id, m.run_type, m.agent_id, m.team_id, m.workflow_id,
 FROM JSON_TABLE(:meta, '$[*]' COLUMNS ({columns})) AS m
 JOIN {n.sessions} AS s ON s.{c["session_id"]} = m.session_id
 ON DUPLICATE KEY UPDATE {c["run_id"]} = {n.runs}.{c["run_id"]}"""
-    # A row already in the runs table wins: the no-op update counts 0 rows, an insert 1.
+    # A row already in the runs table wins (the update changes nothing). The count is the driver's: inserted rows,
+    # plus rows already there where it reports found rows (SQLAlchemy's MySQL dialects ask it to).
     result = connection.execute(sa.text(statement), {"meta": json.dumps(meta, ensure_ascii=False)})
     return result.rowcount or 0
 
