@@ -5,26 +5,45 @@ Pure functions over Alembic's script directory; the commands, the stamp hook and
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from alembic.script import ScriptDirectory
 
 from agno_alembic import registry
 
 
-@dataclass(frozen=True)
 class _Index:
     """What the functions below ask of a script directory, worked out once per :class:`ScriptDirectory`.
 
     Walking Alembic's revision map is the costly part of every call (a no-op ``up()`` asked it thousands of
-    times); the map does not change while a script directory lives, so its answers are kept with it.
+    times); the map does not change while a script directory lives, so its answers are kept with it, each worked
+    out when first asked (``guard.check_known`` needs only the set of revisions).
     """
 
-    revisions: frozenset[str]
-    ancestors: dict[str, frozenset[str]]  # revision -> itself and everything it stands on (dependencies too)
-    branches: dict[str, tuple[tuple[str, str], ...]]  # branch label -> (revision, schema version), oldest first
+    def __init__(self, script: ScriptDirectory) -> None:
+        self._map = script.revision_map
+        self._every = list(self._map.iterate_revisions("heads", "base"))
+        self.revisions = frozenset(r.revision for r in self._every)
+
+    @functools.cached_property
+    def ancestors(self) -> dict[str, frozenset[str]]:
+        """revision -> itself and everything it stands on (its branch's earlier revisions, its dependencies)."""
+        return {r.revision: frozenset(a.revision for a in self._map.iterate_revisions(r.revision, "base"))
+                for r in self._every}
+
+    @functools.cached_property
+    def branches(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """branch label -> ``(revision, schema version)`` of its agno-alembic revisions, oldest first."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for r in self._every:
+            version = getattr(r.module, "agno_version", None)
+            for label in r.branch_labels or ():
+                if version is not None:
+                    found.setdefault(label, []).append((r.revision, version))
+        return {label: tuple(sorted(pairs, key=lambda p: registry.version_index(p[1])))
+                for label, pairs in found.items()}
 
 
 _INDEXES: weakref.WeakKeyDictionary[ScriptDirectory, _Index] = weakref.WeakKeyDictionary()
@@ -33,23 +52,7 @@ _INDEXES: weakref.WeakKeyDictionary[ScriptDirectory, _Index] = weakref.WeakKeyDi
 def index(script: ScriptDirectory) -> _Index:
     found = _INDEXES.get(script)
     if found is None:
-        rmap = script.revision_map
-        every = list(rmap.iterate_revisions("heads", "base"))
-        ancestors = {r.revision: frozenset(a.revision for a in rmap.iterate_revisions(r.revision, "base"))
-                     for r in every}
-        branches: dict[str, list[tuple[str, str]]] = {}
-        for r in every:
-            version = getattr(r.module, "agno_version", None)
-            for label in r.branch_labels or ():
-                if version is not None:
-                    branches.setdefault(label, []).append((r.revision, version))
-        found = _Index(
-            revisions=frozenset(ancestors),
-            ancestors=ancestors,
-            branches={label: tuple(sorted(pairs, key=lambda p: registry.version_index(p[1])))
-                      for label, pairs in branches.items()},
-        )
-        _INDEXES[script] = found
+        found = _INDEXES[script] = _Index(script)
     return found
 
 

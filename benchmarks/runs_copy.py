@@ -313,6 +313,18 @@ class Backend:
     def engine(self, role: str) -> sa.Engine:
         return sa.create_engine(self.url(role), poolclass=sa.pool.NullPool)
 
+    def admin(self) -> sa.Engine:
+        """A server-level engine (creating and dropping the benchmark's databases); servers only."""
+        raise NotImplementedError
+
+    def _admin(self, *statements: str) -> list[Any]:
+        engine = self.admin()
+        try:
+            with engine.connect() as conn:
+                return [_fetch(conn.exec_driver_sql(s)) for s in statements]
+        finally:
+            engine.dispose()
+
     # lifecycle ----------------------------------------------------------------------------------------------
     def create(self, role: str) -> None:
         raise NotImplementedError
@@ -421,14 +433,6 @@ class Postgres(Backend):
         return sa.create_engine(url_with_database(self.args.pg_url, "postgres"), isolation_level="AUTOCOMMIT",
                                 poolclass=sa.pool.NullPool)
 
-    def _admin(self, *statements: str) -> list[Any]:
-        engine = self.admin()
-        try:
-            with engine.connect() as conn:
-                return [_fetch(conn.exec_driver_sql(s)) for s in statements]
-        finally:
-            engine.dispose()
-
     def create(self, role: str) -> None:
         self.drop(role)
         self._admin(f'CREATE DATABASE "{self.db(role)}"')
@@ -496,14 +500,6 @@ class Mysql(Backend):
 
     def admin(self) -> sa.Engine:
         return sa.create_engine(self.args.mysql_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-    def _admin(self, *statements: str) -> list[Any]:
-        engine = self.admin()
-        try:
-            with engine.connect() as conn:
-                return [_fetch(conn.exec_driver_sql(s)) for s in statements]
-        finally:
-            engine.dispose()
 
     def create(self, role: str) -> None:
         self.drop(role)
@@ -1083,9 +1079,9 @@ def server_versions(backends: dict[str, Backend]) -> dict[str, str]:
     out = {}
     for name, b in backends.items():
         if name == "postgres":
-            out[name] = b._admin("SELECT version()")[0][0][0].split(" on ")[0]  # type: ignore[attr-defined]
+            out[name] = b._admin("SELECT version()")[0][0][0].split(" on ")[0]
         elif name == "mysql":
-            out[name] = b._admin("SELECT version()")[0][0][0]  # type: ignore[attr-defined]
+            out[name] = b._admin("SELECT version()")[0][0][0]
     return out
 
 
@@ -1122,15 +1118,15 @@ def main(argv: list[str]) -> int:
     restore = None
     if args.mysql_buffer_pool and "mysql" in backends:
         mysql = backends["mysql"]
-        restore = mysql._admin("SELECT @@innodb_buffer_pool_size")[0][0][0]  # type: ignore[attr-defined]
+        restore = mysql._admin("SELECT @@innodb_buffer_pool_size")[0][0][0]
         size = _bytes(args.mysql_buffer_pool)
-        mysql._admin(f"SET GLOBAL innodb_buffer_pool_size = {size}")  # type: ignore[attr-defined]
+        mysql._admin(f"SET GLOBAL innodb_buffer_pool_size = {size}")
         log(f"mysql: innodb_buffer_pool_size {int(restore) >> 20} MB -> {size >> 20} MB for this run")
     try:
         return _main(args, backends, sizes, agno_python, started)
     finally:
         if restore is not None:
-            backends["mysql"]._admin(f"SET GLOBAL innodb_buffer_pool_size = {int(restore)}")  # type: ignore
+            backends["mysql"]._admin(f"SET GLOBAL innodb_buffer_pool_size = {int(restore)}")
             log(f"mysql: innodb_buffer_pool_size restored to {int(restore) >> 20} MB")
 
 
@@ -1145,7 +1141,7 @@ def _main(args: argparse.Namespace, backends: dict[str, Backend], sizes: list[in
           started: float) -> int:
     env = environment() | {"servers": server_versions(backends), "agno": AGNO_RELEASE}
     if "mysql" in backends:
-        env["mysql_buffer_pool_mb"] = int(  # type: ignore[attr-defined]
+        env["mysql_buffer_pool_mb"] = int(
             backends["mysql"]._admin("SELECT @@innodb_buffer_pool_size")[0][0][0]) >> 20
     log(f"environment: {json.dumps(env)}")
     results = []

@@ -157,7 +157,8 @@ def whole_table_statement(dialect: sa.engine.Dialect, backend: str, sessions: Ta
     statement = _STATEMENTS.get(backend)
     if statement is None:
         return None
-    return statement(_Names(dialect, sessions, runs)).replace(_range(_Names(dialect, sessions, runs).c), "")
+    names = _Names(dialect, sessions, runs)
+    return statement(names).replace(_range(names.c), "")
 
 
 def decode(value: Any) -> Any:
@@ -506,14 +507,19 @@ def unpreserved_runs(connection: sa.Connection, sessions: TableSpec, runs: Table
     missing = 0
     legacy: dict[str, set[str]] = {}
     for sid, blob in connection.execute(sa.select(s.c.session_id, s.c.runs).where(s.c.runs.is_not(None))):
-        entries = decode(blob)
-        legacy[sid] = {
-            str(e["run_id"]) for e in (entries if isinstance(entries, list) else [])
-            if isinstance(e, dict) and e.get("run_id") is not None
-        }
+        legacy[sid] = _run_ids(blob)
     for sid, run_id in connection.execute(sa.select(r.c.session_id, r.c.run_id)):
         missing += run_id not in legacy.get(sid, set())
     return missing
+
+
+def _run_ids(blob: Any) -> set[str]:
+    """The run ids of a legacy list: of its entries the copy takes (objects with a ``run_id``)."""
+    entries = decode(blob)
+    return {
+        str(e["run_id"]) for e in (entries if isinstance(entries, list) else [])
+        if isinstance(e, dict) and e.get("run_id") is not None
+    }
 
 
 def runs_missing_from_table(connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> int:
@@ -526,11 +532,7 @@ def runs_missing_from_table(connection: sa.Connection, sessions: TableSpec, runs
         for (blob,) in connection.execute(
             sa.select(s.c.runs).where(s.c.runs.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
         ):
-            entries = decode(blob)
-            ids.update(
-                str(e["run_id"]) for e in (entries if isinstance(entries, list) else [])
-                if isinstance(e, dict) and e.get("run_id") is not None
-            )
+            ids.update(_run_ids(blob))
         if ids:
             found = set(connection.execute(sa.select(r.c.run_id).where(r.c.run_id.in_(ids))).scalars())
             missing += len(ids - found)
