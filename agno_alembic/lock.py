@@ -903,6 +903,12 @@ def _verb(statement: str) -> str:
     return text.split(None, 1)[0].upper() if text else ""
 
 
+def _commits(statement: str) -> bool:
+    """Whether a statement commits by itself on MySQL: DDL, but not on a temporary table (a copy's stage)."""
+    words = statement.split(None, 2)
+    return _verb(statement) in _DDL and not (len(words) > 1 and words[1].upper() == "TEMPORARY")
+
+
 def step_name(step: Any) -> str:
     """``upgrade agno_metrics_3_0_0`` / ``downgrade agno_metrics_3_0_0`` / Alembic's own text for others."""
     revision = getattr(getattr(step, "revision", None), "revision", None)
@@ -946,7 +952,7 @@ class StepTracker:
 
     def committed(self) -> list[str]:
         """Statements of the current step that are committed: everything up to its last DDL, reads left out."""
-        last = max((i for i, s in enumerate(self.statements) if _verb(s) in _DDL), default=-1)
+        last = max((i for i, s in enumerate(self.statements) if _commits(s)), default=-1)
         return [" ".join(s.split()) for s in self.statements[: last + 1] if _verb(s) not in _READ]
 
     @contextlib.contextmanager

@@ -336,6 +336,12 @@ def _count(spec: TableSpec, column: str | None, empty: object = None) -> int:
     return int(op.get_bind().execute(query).scalar_one())
 
 
+def _has_rows(spec: TableSpec) -> bool:
+    """Whether the table holds any row; reads up to the first."""
+    query = sa.select(sa.literal(1)).select_from(_table_clause(spec, [])).limit(1)
+    return op.get_bind().execute(query).first() is not None
+
+
 def _holds_data(spec: TableSpec, column: str, empty: object = None) -> bool:
     """Whether any row has a value in ``column`` (other than the ``empty`` ones); reads up to the first."""
     t = _table_clause(spec, [column])
@@ -503,7 +509,8 @@ def _data_specs(sessions_version: str) -> tuple[TableSpec, TableSpec] | None:
 def copy_legacy_runs(sessions_version: str) -> None:
     """Copy every legacy ``sessions.runs`` entry into the runs table by Agno's rules (:mod:`agno_alembic.data.runs`).
 
-    When the runs table starts empty on PostgreSQL or SQLite, its secondary indexes are built after the copy.
+    When the runs table starts empty, its secondary indexes are built after the copy on PostgreSQL and SQLite, and
+    MySQL/MariaDB writes it with one bulk insert.
     """
     from agno_alembic.data import runs as runs_data
 
@@ -523,11 +530,12 @@ def copy_legacy_runs(sessions_version: str) -> None:
     present = {c["name"] for c in sa.inspect(bind).get_columns(sessions.name, schema=sessions.schema)}
     if "runs" not in present:
         return
-    defer = run.backend in (registry.POSTGRESQL, registry.SQLITE) and _count(runs, None) == 0
+    empty = not _has_rows(runs)
+    defer = empty and run.backend in (registry.POSTGRESQL, registry.SQLITE)
     if defer:
         for name in runs.indexes:
             op.drop_index(name, table_name=runs.name, schema=runs.schema)
-    copied = runs_data.copy_runs(bind, run.backend, sessions, runs)
+    copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
     if defer:
         for name, index in runs.indexes.items():
             _create_index(runs, name, index)

@@ -75,6 +75,7 @@ RUNS_TABLE = "agno_runs"
 QUICK_SESSIONS = 2000
 GENERATOR_VERSION = 1  # bump when the generated data changes (invalidates --reuse)
 BACKENDS = ("sqlite", "postgres", "mysql")
+CONTENDERS = ("ours", "agno", "base")
 
 # Targets of issue 4.
 SPEEDUP_TARGET = {"postgres": 2.0, "mysql": 2.0, "sqlite": 1.3}
@@ -865,7 +866,7 @@ def build(backend: Backend, args: argparse.Namespace, sessions: int) -> dict[str
 
 def bench_copy(backend: Backend, args: argparse.Namespace, sessions: int, agno_python: Path) -> dict[str, Any]:
     data = build(backend, args, sessions)
-    roles = ["ours", "agno", "base"]
+    roles = [role for role in CONTENDERS if role in args.contenders]
     started = time.perf_counter()
     for role in roles:
         backend.clone("src", role)
@@ -874,25 +875,36 @@ def bench_copy(backend: Backend, args: argparse.Namespace, sessions: int, agno_p
     tag = f"{backend.kind}-{sessions}"
     result: dict[str, Any] = {"backend": backend.kind, "sessions": sessions, "runs_per_session": args.runs,
                               "data": data}
+    skipped = {"ok": False, "skipped": True}
 
-    backend.settle()
-    log(f"{backend.kind}: ours ...")
-    ours = run_child(here, "ours", backend, "ours", f"{tag}-ours", quiet=args.quiet_wait)
-    result["ours"] = _proc(ours) | {"copy_loop_s": copy_loop_seconds(ours.log_path)}
-    log(f"{backend.kind}: ours {ours.seconds:.1f}s, {ours.rss_mb:.0f} MB")
+    ours = agno = None
+    if "ours" in roles:
+        backend.settle()
+        log(f"{backend.kind}: ours ...")
+        ours = run_child(here, "ours", backend, "ours", f"{tag}-ours", quiet=args.quiet_wait)
+        result["ours"] = _proc(ours) | {"copy_loop_s": copy_loop_seconds(ours.log_path)}
+        log(f"{backend.kind}: ours {ours.seconds:.1f}s, {ours.rss_mb:.0f} MB")
+    else:
+        result["ours"] = skipped
 
-    backend.settle()
-    log(f"{backend.kind}: agno {AGNO_RELEASE} ...")
-    agno = run_child(agno_python, "agno", backend, "agno", f"{tag}-agno", quiet=args.quiet_wait)
-    result["agno"] = _proc(agno)
-    log(f"{backend.kind}: agno {agno.seconds:.1f}s, {agno.rss_mb:.0f} MB")
+    if "agno" in roles:
+        backend.settle()
+        log(f"{backend.kind}: agno {AGNO_RELEASE} ...")
+        agno = run_child(agno_python, "agno", backend, "agno", f"{tag}-agno", quiet=args.quiet_wait)
+        result["agno"] = _proc(agno)
+        log(f"{backend.kind}: agno {agno.seconds:.1f}s, {agno.rss_mb:.0f} MB")
+    else:
+        result["agno"] = skipped
 
-    backend.settle()
-    log(f"{backend.kind}: baseline INSERT ... SELECT ...")
-    base = run_child(here, "baseline", backend, "base", f"{tag}-base", quiet=args.quiet_wait)
-    result["base"] = _proc(base)
-    log(f"{backend.kind}: baseline {base.work_s or float('nan'):.1f}s (process {base.seconds:.1f}s)")
-    if backend.kind == "postgres" and not args.no_lz4:
+    if "base" in roles:
+        backend.settle()
+        log(f"{backend.kind}: baseline INSERT ... SELECT ...")
+        base = run_child(here, "baseline", backend, "base", f"{tag}-base", quiet=args.quiet_wait)
+        result["base"] = _proc(base)
+        log(f"{backend.kind}: baseline {base.work_s or float('nan'):.1f}s (process {base.seconds:.1f}s)")
+    else:
+        result["base"] = skipped
+    if "base" in roles and backend.kind == "postgres" and not args.no_lz4:
         engine = backend.engine("base")
         with engine.begin() as conn:  # untimed: empty the runs table again
             conn.exec_driver_sql(f'TRUNCATE "{PG_SCHEMA}"."{RUNS_TABLE}"')
@@ -903,17 +915,18 @@ def bench_copy(backend: Backend, args: argparse.Namespace, sessions: int, agno_p
         result["base_lz4"] = _proc(lz4)
         log(f"{backend.kind}: baseline with lz4 {lz4.work_s or float('nan'):.1f}s")
 
-    result["rows"] = {role: count_rows(backend, role, RUNS_TABLE) for role in ("ours", "agno")}
+    result["rows"] = {role: count_rows(backend, role, RUNS_TABLE) for role in ("ours", "agno") if role in roles}
     result["runs_table_mb"] = {role: round((backend.table_bytes(role, RUNS_TABLE) or 0) / 2**20, 1)
-                               for role in ("ours", "agno", "base")}
+                               for role in roles}
     started = time.perf_counter()
-    if ours.ok and agno.ok:
+    if ours is not None and agno is not None and ours.ok and agno.ok:
         result["compare"] = compare_runs(backend, "ours", "agno")
         c = result["compare"]
         log(f"{backend.kind}: row-equal: {'yes' if c['equal'] else 'no'} ({c['rows']:,} rows, "
             f"{time.perf_counter() - started:.1f}s){'' if c['equal'] else ' ' + '; '.join(c['examples'])}")
     else:
-        result["compare"] = {"equal": False, "rows": 0, "mismatches": None, "examples": ["a contender failed"]}
+        why = "a contender failed" if ours is not None and agno is not None else "not compared: a contender was not run"
+        result["compare"] = {"equal": False, "rows": 0, "mismatches": None, "examples": [why]}
     if not args.keep:
         for role in roles:
             backend.drop(role)
@@ -975,7 +988,15 @@ def _cpu_s(p: dict[str, Any]) -> float | None:
 
 
 def _cpu(p: dict[str, Any]) -> str:
+    if p.get("skipped"):
+        return "not run"
     return f"{p['child_cpu_s']:.1f}+{p['server_cpu_s']:.1f}" if p.get("ok") else "failed"
+
+
+def _equal(c: dict[str, Any]) -> str:
+    if c["mismatches"] is None and c["examples"] and c["examples"][0].startswith("not compared"):
+        return "not compared"
+    return f"{'yes' if c['equal'] else 'no'} ({c['rows']:,} rows)"
 
 
 def _ratio(a: float | None, b: float | None) -> str:
@@ -1003,34 +1024,38 @@ def report(results: list[dict[str, Any]], noop: dict[str, dict[str, Any]]) -> tu
             vs_base = o["seconds"] / b["work_s"] if o["ok"] and b.get("work_s") else None
             c = r["compare"]
             lines.append(
-                f"| {r['backend']} | {_f(o['seconds'])} | {_f(o['rss_mb'], '{:.0f}')} | {_f(a['seconds'])} "
-                f"| {_f(a['rss_mb'], '{:.0f}')} | {_f(speedup, '{:.2f}x')} | {_f(b.get('work_s'))} "
+                f"| {r['backend']} | {_f(o.get('seconds'))} | {_f(o.get('rss_mb'), '{:.0f}')} | {_f(a.get('seconds'))} "
+                f"| {_f(a.get('rss_mb'), '{:.0f}')} | {_f(speedup, '{:.2f}x')} | {_f(b.get('work_s'))} "
                 f"| {_f(vs_base, '{:.2f}x')} | {_f(lz.get('work_s')) if lz else '-'} "
-                f"| {_f(o.get('copy_loop_s'))} | {'yes' if c['equal'] else 'no'} ({c['rows']:,} rows) "
-                f"| {o['foreign_cpu_s']:.0f}/{a['foreign_cpu_s']:.0f}/{b['foreign_cpu_s']:.0f} |"
+                f"| {_f(o.get('copy_loop_s'))} | {_equal(c)} "
+                f"| {'/'.join(_f(p.get('foreign_cpu_s'), '{:.0f}') for p in (o, a, b))} |"
             )
             need = SPEEDUP_TARGET[r["backend"]]
-            verdicts.append((f"{size:,} {r['backend']}: agno/ours {_f(speedup, '{:.2f}')}x >= {need}x",
-                             speedup is not None and speedup >= need))
-            verdicts.append((f"{size:,} {r['backend']}: ours/base {_f(vs_base, '{:.2f}')}x <= {BASELINE_FACTOR}x",
-                             vs_base is not None and vs_base <= BASELINE_FACTOR))
-            verdicts.append((f"{size:,} {r['backend']}: ours peak RSS {o['rss_mb']:.0f} MB <= {RSS_LIMIT_MB:.0f} MB",
-                             o["ok"] and o["rss_mb"] <= RSS_LIMIT_MB))
-            verdicts.append((f"{size:,} {r['backend']}: row-equal ({c['rows']:,} rows)", bool(c["equal"])))
+            if not a.get("skipped"):
+                verdicts.append((f"{size:,} {r['backend']}: agno/ours {_f(speedup, '{:.2f}')}x >= {need}x",
+                                 speedup is not None and speedup >= need))
+            if not b.get("skipped"):
+                verdicts.append((f"{size:,} {r['backend']}: ours/base {_f(vs_base, '{:.2f}')}x <= {BASELINE_FACTOR}x",
+                                 vs_base is not None and vs_base <= BASELINE_FACTOR))
+            if not o.get("skipped"):
+                verdicts.append((f"{size:,} {r['backend']}: ours peak RSS {_f(o.get('rss_mb'), '{:.0f}')} MB <= "
+                                 f"{RSS_LIMIT_MB:.0f} MB", o["ok"] and o["rss_mb"] <= RSS_LIMIT_MB))
+            if not a.get("skipped"):
+                verdicts.append((f"{size:,} {r['backend']}: row-equal ({c['rows']:,} rows)", bool(c["equal"])))
         lines.append("  CPU seconds, process + its database server work (a cross-check that load from other "
                      "processes cannot inflate): " + "; ".join(
             f"{r['backend']}: ours {_cpu(r['ours'])}, agno {_cpu(r['agno'])}, base {_cpu(r['base'])}"
             f" (agno/ours {_ratio(_cpu_s(r['agno']), _cpu_s(r['ours']))})" for r in rows))
         lines.append("  data: " + "; ".join(
             f"{r['backend']}: {r['data']['users']} users, {r['data']['avg_run_bytes']} B/run, sessions table "
-            f"{r['data']['sessions_table_mb']} MB, runs table ours {r['runs_table_mb']['ours']} MB / agno "
-            f"{r['runs_table_mb']['agno']} MB" for r in rows))
+            f"{r['data']['sessions_table_mb']} MB, runs table ours {r['runs_table_mb'].get('ours', '-')} MB / agno "
+            f"{r['runs_table_mb'].get('agno', '-')} MB" for r in rows))
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         for backend in dict.fromkeys(r["backend"] for r in results):
             a = next((r for r in results if r["backend"] == backend and r["sessions"] == small), None)
             b = next((r for r in results if r["backend"] == backend and r["sessions"] == large), None)
-            if a and b:
+            if a and b and a["ours"]["ok"] and b["ours"]["ok"]:
                 grow = b["ours"]["rss_mb"] - a["ours"]["rss_mb"]
                 verdicts.append((f"{backend}: ours peak RSS {a['ours']['rss_mb']:.0f} MB at {small:,} -> "
                                  f"{b['ours']['rss_mb']:.0f} MB at {large:,} (growth {grow:+.1f} MB <= "
@@ -1093,6 +1118,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per session")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SESSIONS:,} sessions")
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
+                        help="which copies to time (default all; the report marks the others as not run)")
     parser.add_argument("--no-noop", action="store_true", help="skip the no-op up() timing")
     parser.add_argument("--noop-repeats", type=int, default=3)
     parser.add_argument("--no-lz4", action="store_true", help="skip the PostgreSQL lz4 baseline")

@@ -6,7 +6,8 @@ tests, so the 3.0.0 copy into the runs table takes three chunks of a table small
 A worker process runs ``SyncMigrationManager(url).up()`` of sessions, runs, metrics and memories, which applies:
 
 * ``agno_runs_3_0_0`` (schema step: CREATE TABLE, then its indexes),
-* ``agno_sessions_3_0_0`` (**the data step**: every legacy run copied into the runs table, chunk by chunk),
+* ``agno_sessions_3_0_0`` (**the data step**: every legacy run copied into the runs table, chunk by chunk; on
+  MySQL the chunks go to a temporary stage and one statement writes them all),
 * ``agno_metrics_3_0_0`` (schema step with data: ADD COLUMN user_id, fill, NOT NULL, swap the unique key,
   index, drop the unfinished unowned newest day),
 * ``agno_memories_2_3_0`` (schema step with data: created_at added and filled, feedback, index, types).
@@ -35,12 +36,14 @@ import pytest
 import sqlalchemy as sa
 
 from agno_alembic import commands, plan, registry
+from agno_alembic.data.runs import _Stage
 from agno_alembic.naming import Names
 from tests.test_lock import KINDS, Target, differences, dump, insert_rows, make_target, rows, run_worker, run_workers
 
 CHUNK = 100
 SESSIONS = 2 * CHUNK + 50
 TABLE_TYPES = ["sessions", "runs", "metrics", "memories"]
+STAGE = _Stage.NAME  # MySQL/MariaDB: the copy's chunks go to this temporary table, then one statement writes them
 BEFORE = ["agno_sessions_2_5_6", "agno_metrics_2_3_0", "agno_memories_2_0_0"]
 MASKED = {"agno_runs": {"updated_at"}}
 DATA_STEP = "agno_sessions_3_0_0"
@@ -86,8 +89,10 @@ def kill_points(events: list[dict[str, Any]], per_step: dict[str, int] = PER_STE
         # the step's own work, not its bookkeeping (version row, stamps), unless that is all there is
         own = [e for e in changing if "agno_alembic_version" not in e["sql"] and "agno_schema_versions" not in e["sql"]]
         pool = own or changing
-        if step == DATA_STEP:  # between the chunks of the copy: before the second INSERT INTO the runs table
-            inserts = [e for e in pool if e["sql"].upper().startswith("INSERT INTO") and "agno_runs" in e["sql"]]
+        if step == DATA_STEP:  # between the chunks of the copy: before its second INSERT INTO the runs table (or,
+            # on MySQL, into the stage its chunks go to before one statement writes them all)
+            inserts = [e for e in pool if e["sql"].upper().startswith("INSERT INTO")
+                       and ("agno_runs" in e["sql"] or STAGE in e["sql"])]
             assert len(inserts) > 1, f"the copy ran in {len(inserts)} chunk(s)"
             points.append((inserts[1]["n"], f"{step}: between the copy's chunks, before {inserts[1]['sql'][:40]}"))
             wanted -= 1

@@ -60,6 +60,7 @@ class _Names:
         once = (lambda text: text.replace("%%", "%")) if dialect.paramstyle in ("format", "pyformat") else str
         self.sessions = once(q.format_table(sa.table(sessions.name, schema=sessions.schema)))
         self.runs = once(q.format_table(sa.table(runs.name, schema=runs.schema)))
+        self.stage = once(q.format_table(sa.table(_Stage.NAME, schema=runs.schema)))
         self.c = {name: once(q.quote(name)) for name in {*RUN_COLUMNS, "runs"}}
 
 
@@ -230,39 +231,62 @@ PYTHON_CHUNK_SESSIONS = 250
 """Sessions per chunk where the client reads the legacy lists: they are held in memory, a chunk at a time."""
 
 #: Where the client parses the legacy lists (Python's JSON parser is faster than these databases' JSON functions).
-#: MySQL/MariaDB: the client finds each run and its fields and sends only those (a small JSON document), and the
-#: server slices each ``run_data`` out of the stored list by position (:func:`_mysql_sliced`); asking MariaDB's
-#: JSON functions for the fields cost more than the write (27 s of an INSERT ... SELECT at 10,000 sessions x 5
-#: runs, against 11 s). SQLite (in process, where json_each/json_extract re-parse each run for every field) and
+#: MySQL/MariaDB: the client finds each run and its fields and stages only those (:class:`_Stage`); one statement
+#: then writes every run, slicing each ``run_data`` out of its stored list by position. Asking MariaDB's JSON
+#: functions for the fields cost more than the write (27 s of an INSERT ... SELECT at 10,000 sessions x 5 runs,
+#: against 11 s). SQLite (in process, where json_each/json_extract re-parse each run for every field) and
 #: SingleStore (whose JSON functions differ): plain multi-row INSERTs of the runs' stored text. The set-based
 #: statements above stay the offline ``--sql`` form and PostgreSQL's copy.
 _CLIENT_SIDE = frozenset({registry.MYSQL, registry.SINGLESTORE, registry.SQLITE})
 
 
 def copy_runs(
-    connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, *, chunk: int = CHUNK_SESSIONS
+    connection: sa.Connection,
+    backend: str,
+    sessions: TableSpec,
+    runs: TableSpec,
+    *,
+    chunk: int = CHUNK_SESSIONS,
+    into_empty: bool = False,
 ) -> int:
     """Copy every legacy run into the runs table; returns the number of rows written (for the log: on MySQL it may
-    count rows that were already there)."""
+    count rows that were already there).
+
+    ``into_empty``: the runs table held no row when the step began (MySQL/MariaDB then write the runs with one
+    bulk insert, see :class:`_Stage`).
+    """
     now = int(time.time())
     total = _count_sessions(connection, sessions)
     done = inserted = 0
     statement = None if backend in _CLIENT_SIDE else _STATEMENTS.get(backend)
     sql = sa.text(statement(_Names(connection.dialect, sessions, runs))) if statement else None
     size = chunk if sql is not None else min(chunk, PYTHON_CHUNK_SESSIONS)
+    stage = _Stage(connection, sessions, runs) if backend == registry.MYSQL else None
     started = last = time.monotonic()
-    for after, upto, count in _chunks(connection, sessions, size):
-        if sql is not None:
-            inserted += connection.execute(sql, {"now": now, "after": after, "upto": upto}).rowcount or 0
-        else:
-            inserted += _copy_in_python(connection, backend, sessions, runs, after, upto, now)
-        done += count
-        if time.monotonic() - last >= PROGRESS_SECONDS or done >= total:
-            last = time.monotonic()
+    try:
+        for after, upto, count in _chunks(connection, sessions, size):
+            if sql is not None:
+                inserted += connection.execute(sql, {"now": now, "after": after, "upto": upto}).rowcount or 0
+            else:
+                inserted += _copy_in_python(connection, sessions, runs, after, upto, now, stage)
+            done += count
+            if time.monotonic() - last >= PROGRESS_SECONDS or done >= total:
+                last = time.monotonic()
+                log.info(
+                    "%s: %s runs of %d/%d sessions %s %s (%.1fs)",
+                    sessions.name, "copied" if stage is None else "read", min(done, total), total,
+                    "into" if stage is None else "for", runs.name, last - started,
+                )
+        if stage is not None:
+            log.info("%s: writing %d runs into %s in one statement", sessions.name, inserted, runs.name)
+            inserted = stage.write(bulk=into_empty)
             log.info(
                 "%s: copied runs of %d/%d sessions into %s (%.1fs)",
-                sessions.name, min(done, total), total, runs.name, last - started,
+                sessions.name, total, total, runs.name, time.monotonic() - started,
             )
+    finally:
+        if stage is not None:
+            stage.drop()
     return inserted
 
 
@@ -373,18 +397,20 @@ def _legacy_rows(
 
 
 def _copy_in_python(
-    connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int
+    connection: sa.Connection, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int,
+    stage: _Stage | None,
 ) -> int:
     """One chunk, the JSON parsed here by Agno's rules; rows already in the runs table win, then the first entry.
 
-    Each run's ``run_data`` is its text as stored (never decoded and encoded again); on MySQL, where the list was
-    stored as it is, the server slices it out of the list by position (1-based, in characters).
+    Each run's ``run_data`` is its text as stored (never decoded and encoded again). With a ``stage`` (MySQL) the
+    chunk's runs are staged, and where the list was stored as it is, as the position of their text in it
+    (1-based, in characters); returns the number staged. Otherwise they are inserted; returns the number written.
     """
     fresh: dict[str, dict[str, Any]] = {}
     for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto):
         if parsed is None:
             continue
-        sliced = backend == registry.MYSQL and parsed.direct
+        sliced = stage is not None and parsed.direct
         for index, (run, start, end) in enumerate(parsed.items):
             row = _row(run, index, sid, uid, now)
             if row is None or row["run_id"] in fresh:
@@ -393,8 +419,8 @@ def _copy_in_python(
             fresh[row["run_id"]] = row
     if not fresh:
         return 0
-    if backend == registry.MYSQL:
-        return _mysql_sliced(connection, sessions, runs, list(fresh.values()))
+    if stage is not None:
+        return stage.add(list(fresh.values()))
     table = sa.table(runs.name, *(sa.column(c) for c in RUN_COLUMNS), schema=runs.schema)
     existing = set(connection.execute(sa.select(table.c.run_id).where(table.c.run_id.in_(list(fresh)))).scalars())
     rows = [row for key, row in fresh.items() if key not in existing]
@@ -406,42 +432,109 @@ def _copy_in_python(
     return len(rows)
 
 
-def _mysql_sliced(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, rows: list[dict[str, Any]]) -> int:
-    """Insert ``rows`` with one INSERT ... SELECT: their fields arrive as one JSON document (JSON_TABLE), each
-    ``run_data`` is ``SUBSTRING`` of its session's stored list (or the text itself where the list was not stored
-    as plain JSON text); a row already in the runs table wins."""
-    meta = [
-        [r["run_id"], r["session_id"], r["run_type"], _text(r["agent_id"]), _text(r["team_id"]),
-         _text(r["workflow_id"]), _text(r["parent_run_id"]), _text(r["status"]), r["run_index"],
-         *(r["run_data"] if isinstance(r["run_data"], tuple) else (None, None)),
-         None if isinstance(r["run_data"], tuple) else r["run_data"],
-         # created_at as MySQL stores a number Agno's driver sends: a float rounds half to even, as Python's round
-         r["created_at"] if isinstance(r["created_at"], int) else round(r["created_at"]),
-         r["updated_at"]]
-        for r in rows
-    ]
-    n = _Names(connection.dialect, sessions, runs)
-    c = n.c
-    columns = ", ".join(
-        f"{name} {kind} PATH '$[{i}]'" for i, (name, kind) in enumerate((
-            ("run_id", "LONGTEXT"), ("session_id", "LONGTEXT"), ("run_type", "LONGTEXT"), ("agent_id", "LONGTEXT"),
-            ("team_id", "LONGTEXT"), ("workflow_id", "LONGTEXT"), ("parent_run_id", "LONGTEXT"),
-            ("status", "LONGTEXT"), ("run_index", "BIGINT"), ("start", "BIGINT"), ("length", "BIGINT"),
-            ("text", "LONGTEXT"), ("created_at", "BIGINT"), ("updated_at", "BIGINT"),
-        ))
-    )
-    statement = f"""
+#: What the stage holds of a run, in order: name, type (the two keys are declared as in their tables), and how
+#: the staging INSERT reads it from the chunk's JSON document.
+_STAGED = (
+    ("run_id", None), ("session_id", None), ("run_type", "LONGTEXT"), ("agent_id", "LONGTEXT"),
+    ("team_id", "LONGTEXT"), ("workflow_id", "LONGTEXT"), ("parent_run_id", "LONGTEXT"), ("status", "LONGTEXT"),
+    ("run_index", "BIGINT"), ("start", "BIGINT"), ("length", "BIGINT"), ("text", "LONGTEXT"),
+    ("created_at", "BIGINT"), ("updated_at", "BIGINT"),
+)
+
+
+class _Stage:
+    """MySQL/MariaDB: the runs to copy, staged chunk by chunk in a temporary table, then written with one statement.
+
+    Inserting runs chunk by chunk lands each one, under its random ``run_id``, on a page of the runs table and of
+    each of its nine secondary indexes that is mostly not in the buffer pool once the table outgrows it (50,000
+    sessions x 5 runs: a 1.6 GB table, a 128 MB default pool). Staged first, the runs go in with one
+    ``INSERT ... SELECT``: into an empty table with ``unique_checks`` and ``foreign_key_checks`` off for that
+    statement, MariaDB (10.6 and later) buffers and sorts the rows and builds every index bottom-up instead
+    (its bulk insert into an empty table; rolled back as a whole on error), and the sessions are read once more in
+    key order, each ``run_data`` sliced out of the stored list (``SUBSTRING``: the runs' text never crosses the
+    wire twice). Neither check is needed there: the stage holds each ``run_id`` once (its unique key, by the runs
+    table's own collation; the first entry wins, as in Agno) and every row comes from a join with its session.
+    Into a table that already holds rows, the same statement keeps those rows (``ON DUPLICATE KEY UPDATE``).
+
+    The stage is a temporary table: it lives on the migration's connection only, creating and dropping it
+    commits nothing, and a crash takes it with the transaction.
+    """
+
+    NAME = "agno_alembic_runs_stage"
+
+    def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> None:
+        self.connection = connection
+        self.names = _Names(connection.dialect, sessions, runs)
+        q = connection.dialect.identifier_preparer
+        self.table = self.names.stage
+        keys = {"run_id": _column_type(connection, runs, "run_id"),
+                "session_id": _column_type(connection, sessions, "session_id")}
+        columns = ", ".join(f"{q.quote(name)} {kind or keys[name]}" for name, kind in _STAGED)
+        connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {self.table} (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, {columns}, "
+            f"UNIQUE KEY uq_run_id ({q.quote('run_id')})) ENGINE=InnoDB"
+        )
+        document = ", ".join(f"{name} {kind or 'LONGTEXT'} PATH '$[{i}]'" for i, (name, kind) in enumerate(_STAGED))
+        staged = ", ".join(q.quote(name) for name, _ in _STAGED)
+        self._add = sa.text(
+            f"INSERT INTO {self.table} ({staged}) SELECT {', '.join(f'm.{name}' for name, _ in _STAGED)} "
+            f"FROM JSON_TABLE(:meta, '$[*]' COLUMNS ({document})) AS m "
+            f"ON DUPLICATE KEY UPDATE {q.quote('run_id')} = {self.table}.{q.quote('run_id')}"
+        )
+
+    def add(self, rows: list[dict[str, Any]]) -> int:
+        """Stage one chunk's runs (a ``run_id`` staged already keeps its first entry); returns how many were sent."""
+        meta = [
+            [r["run_id"], r["session_id"], r["run_type"], _text(r["agent_id"]), _text(r["team_id"]),
+             _text(r["workflow_id"]), _text(r["parent_run_id"]), _text(r["status"]), r["run_index"],
+             *(r["run_data"] if isinstance(r["run_data"], tuple) else (None, None)),
+             None if isinstance(r["run_data"], tuple) else r["run_data"],
+             # created_at as MySQL stores a number Agno's driver sends: a float rounds half to even, as Python's
+             r["created_at"] if isinstance(r["created_at"], int) else round(r["created_at"]),
+             r["updated_at"]]
+            for r in rows
+        ]
+        self.connection.execute(self._add, {"meta": json.dumps(meta, ensure_ascii=False)})
+        return len(rows)
+
+    def write(self, *, bulk: bool) -> int:
+        """Write every staged run into the runs table; returns the driver's count (inserted rows, plus rows already
+        there where it reports found rows, as SQLAlchemy's MySQL dialects ask it to)."""
+        n, c = self.names, self.names.c
+        statement = f"""
 INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
-SELECT m.run_id, m.session_id, m.run_type, m.agent_id, m.team_id, m.workflow_id, s.{c["user_id"]},
-       m.parent_run_id, m.status, m.run_index, COALESCE(m.text, SUBSTRING(s.{c["runs"]}, m.start, m.length)),
-       m.created_at, m.updated_at
-FROM JSON_TABLE(:meta, '$[*]' COLUMNS ({columns})) AS m
-JOIN {n.sessions} AS s ON s.{c["session_id"]} = m.session_id
-ON DUPLICATE KEY UPDATE {c["run_id"]} = {n.runs}.{c["run_id"]}"""
-    # A row already in the runs table wins (the update changes nothing). The count is the driver's: inserted rows,
-    # plus rows already there where it reports found rows (SQLAlchemy's MySQL dialects ask it to).
-    result = connection.execute(sa.text(statement), {"meta": json.dumps(meta, ensure_ascii=False)})
-    return result.rowcount or 0
+SELECT m.{c["run_id"]}, m.{c["session_id"]}, m.{c["run_type"]}, m.{c["agent_id"]}, m.{c["team_id"]},
+       m.{c["workflow_id"]}, s.{c["user_id"]}, m.{c["parent_run_id"]}, m.{c["status"]}, m.{c["run_index"]},
+       COALESCE(m.text, SUBSTRING(s.{c["runs"]}, m.start, m.length)), m.{c["created_at"]}, m.{c["updated_at"]}
+FROM {self.table} AS m STRAIGHT_JOIN {n.sessions} AS s ON s.{c["session_id"]} = m.{c["session_id"]}"""
+        if not bulk:
+            statement += f"\nON DUPLICATE KEY UPDATE {c['run_id']} = {n.runs}.{c['run_id']}"
+            return self.connection.execute(sa.text(statement)).rowcount or 0
+        checks = self.connection.exec_driver_sql("SELECT @@SESSION.unique_checks, @@SESSION.foreign_key_checks").one()
+        self.connection.exec_driver_sql("SET SESSION unique_checks = 0, foreign_key_checks = 0")
+        try:
+            return self.connection.execute(sa.text(statement)).rowcount or 0
+        finally:
+            self.connection.exec_driver_sql(
+                f"SET SESSION unique_checks = {int(checks[0])}, foreign_key_checks = {int(checks[1])}"
+            )
+
+    def drop(self) -> None:
+        self.connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
+
+
+def _column_type(connection: sa.Connection, spec: TableSpec, column: str) -> str:
+    """A MySQL column's declaration as the server has it (type, character set, collation), for a stage's key."""
+    row = connection.execute(
+        sa.text(
+            "SELECT column_type, character_set_name, collation_name FROM information_schema.columns "
+            "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :table AND column_name = :column"
+        ),
+        {"schema": spec.schema, "table": spec.name, "column": column},
+    ).one()
+    kind, charset, collation = row
+    return f"{kind}{f' CHARACTER SET {charset}' if charset else ''}{f' COLLATE {collation}' if collation else ''}"
 
 
 def merge_back(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, chunk: int = CHUNK_SESSIONS) -> int:
