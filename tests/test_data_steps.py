@@ -512,6 +512,56 @@ def test_copy_never_truncates_ids_silently(backend, request: pytest.FixtureReque
     assert [(r["run_id"], r["status"]) for r in rows.values()] == [(long_id, status)]
 
 
+def _bulk_operations(conn: sa.Connection) -> int | None:
+    """MariaDB's count of InnoDB bulk inserts into empty tables (``None`` where the server has no such counter)."""
+    row = conn.exec_driver_sql("SHOW GLOBAL STATUS LIKE 'Innodb_bulk_operations'").first()
+    return None if row is None else int(row[1])
+
+
+@pytest.mark.parametrize("into_empty", [True, False], ids=["empty-runs-table", "runs-table-with-rows"])
+def test_mysql_copy_stages_the_chunks_then_writes_them_with_one_statement(into_empty: bool, tmp_path):
+    """MySQL/MariaDB: the chunks' runs go to a temporary stage and one INSERT ... SELECT writes them. Into an empty
+    runs table it runs with ``unique_checks`` and ``foreign_key_checks`` off, which MariaDB takes as a bulk insert
+    (its counter moves); the connection's checks are back on afterwards and the stage is gone. A run_id in two
+    sessions of different chunks is copied once, from the first session; into a table holding rows, they win."""
+    sessions = [_session(f"s-{i}", [_run(f"r-{i}-{j}", agent_id="a") for j in range(3)]) for i in range(5)]
+    sessions.append(_session("s-9", [_run("r-0-0", team_id="t"), _run("r-9-1", team_id="t")]))
+    with make_backend("mysql", tmp_path) as db:
+        _seed_sessions(db, sessions)
+        _manager(db).up(table_type="runs")
+        runs = _spec(db, "runs", "3.0.0")
+        if not into_empty:
+            _insert(db, runs.sa_table(), [{
+                "run_id": "r-1-1", "session_id": "s-1", "run_type": "agent", "run_data": {"kept": True},
+                "created_at": BASE_TS, "run_index": 7,
+            }])
+        with db.engine.connect() as conn:
+            before = _bulk_operations(conn)
+            written = runs_data.copy_runs(
+                conn, registry.MYSQL, _spec(db, "sessions", "2.5.6"), runs, chunk=2, into_empty=into_empty
+            )
+            checks = tuple(conn.exec_driver_sql("SELECT @@SESSION.unique_checks, @@SESSION.foreign_key_checks").one())
+            conn.commit()
+            after = _bulk_operations(conn)
+            with pytest.raises(sa.exc.ProgrammingError, match="doesn't exist"):  # the stage went with the copy
+                conn.exec_driver_sql(f"SELECT 1 FROM `{db.schema}`.`{runs_data._Stage.NAME}`")
+        rows = _read(db, RUNS, "run_id")
+    assert checks == (1, 1)
+    expected = {f"r-{i}-{j}" for i in range(5) for j in range(3)} | {"r-9-1"}
+    assert set(rows) == expected
+    assert rows["r-0-0"]["session_id"] == "s-0" and rows["r-0-0"]["run_type"] == "agent"  # the first session's
+    assert rows["r-9-1"]["run_index"] == 1 and rows["r-9-1"]["run_type"] == "team"
+    assert rows["r-2-2"]["run_data"] == _run("r-2-2", agent_id="a")
+    if into_empty:
+        assert written == len(expected)
+        if before is not None:  # MariaDB (10.6+): the write was one bulk insert into the empty table
+            assert after is not None and after > before, (before, after)
+    else:
+        assert rows["r-1-1"]["run_data"] == {"kept": True} and rows["r-1-1"]["run_index"] == 7
+        if before is not None:
+            assert after == before, "a bulk insert into a table that held rows"
+
+
 # ================================================================== metrics 3.0.0, against Agno
 
 

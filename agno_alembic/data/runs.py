@@ -16,9 +16,10 @@ Agno's rules (its ``_build_run_rows``), applied by the database itself, set-base
 
 PostgreSQL copies with one ``INSERT ... SELECT`` per chunk over ``jsonb_array_elements WITH ORDINALITY``. On
 MySQL/MariaDB, SQLite and SingleStore the client parses each chunk's lists (Python's parser outruns their JSON
-functions) and applies the same rules: MySQL gets the runs' fields as one small JSON document and slices each
-``run_data`` out of the stored list itself; SQLite and SingleStore get multi-row INSERTs of each run's text as
-stored. Offline (``--sql``) the copy is one set-based statement: ``JSON_TABLE`` on MySQL, ``json_each`` on SQLite.
+functions) and applies the same rules: MySQL stages the runs' fields, chunk by chunk, in a temporary table and
+then writes every run with one statement that slices each ``run_data`` out of the stored list (:class:`_Stage`);
+SQLite and SingleStore get multi-row INSERTs of each run's text as stored. Offline (``--sql``) the copy is one
+set-based statement: ``JSON_TABLE`` on MySQL, ``json_each`` on SQLite.
 
 The downgrade (:func:`merge_back`) puts runs-table rows back into the legacy list by ``run_id``, keeping the
 entries the table lacks, so nothing is lost either way.
@@ -26,6 +27,7 @@ entries the table lacks, so nothing is lost either way.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -261,9 +263,8 @@ def copy_runs(
     statement = None if backend in _CLIENT_SIDE else _STATEMENTS.get(backend)
     sql = sa.text(statement(_Names(connection.dialect, sessions, runs))) if statement else None
     size = chunk if sql is not None else min(chunk, PYTHON_CHUNK_SESSIONS)
-    stage = _Stage(connection, sessions, runs) if backend == registry.MYSQL else None
     started = last = time.monotonic()
-    try:
+    with _Stage(connection, sessions, runs) if backend == registry.MYSQL else contextlib.nullcontext() as stage:
         for after, upto, count in _chunks(connection, sessions, size):
             if sql is not None:
                 inserted += connection.execute(sql, {"now": now, "after": after, "upto": upto}).rowcount or 0
@@ -274,19 +275,16 @@ def copy_runs(
                 last = time.monotonic()
                 log.info(
                     "%s: %s runs of %d/%d sessions %s %s (%.1fs)",
-                    sessions.name, "copied" if stage is None else "read", min(done, total), total,
+                    sessions.name, "copied" if stage is None else "staged", min(done, total), total,
                     "into" if stage is None else "for", runs.name, last - started,
                 )
         if stage is not None:
-            log.info("%s: writing %d runs into %s in one statement", sessions.name, inserted, runs.name)
+            log.info("%s: writing %d staged runs into %s in one statement", sessions.name, stage.count(), runs.name)
             inserted = stage.write(bulk=into_empty)
             log.info(
                 "%s: copied runs of %d/%d sessions into %s (%.1fs)",
                 sessions.name, total, total, runs.name, time.monotonic() - started,
             )
-    finally:
-        if stage is not None:
-            stage.drop()
     return inserted
 
 
@@ -520,8 +518,19 @@ FROM {self.table} AS m STRAIGHT_JOIN {n.sessions} AS s ON s.{c["session_id"]} = 
                 f"SET SESSION unique_checks = {int(checks[0])}, foreign_key_checks = {int(checks[1])}"
             )
 
-    def drop(self) -> None:
-        self.connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
+    def count(self) -> int:
+        return int(self.connection.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table}").scalar_one())
+
+    def __enter__(self) -> _Stage:
+        return self
+
+    def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
+        """Drop the stage; where the copy failed, a drop that fails too (a lost connection) hides nothing."""
+        try:
+            self.connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
+        except sa.exc.DBAPIError:
+            if failed is None:
+                raise
 
 
 def _column_type(connection: sa.Connection, spec: TableSpec, column: str) -> str:
