@@ -562,6 +562,27 @@ def test_mysql_copy_stages_the_chunks_then_writes_them_with_one_statement(into_e
             assert after == before, "a bulk insert into a table that held rows"
 
 
+def test_mysql_bulk_write_that_fails_leaves_the_runs_table_empty_and_the_checks_on(tmp_path):
+    """The one statement fails (a status longer than the runs table's VARCHAR(50), in strict mode): nothing of the
+    copy is left in the runs table, the connection's checks are back on, the stage is gone, the error is the
+    statement's own."""
+    sessions = [_session("s-1", [_run("r-1")]), _session("s-2", [_run("r-2", status="S" * 60)])]
+    with make_backend("mysql", tmp_path) as db:
+        _seed_sessions(db, sessions)
+        _manager(db).up(table_type="runs")
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SET SESSION sql_mode = 'STRICT_TRANS_TABLES'")
+            with pytest.raises(sa.exc.DBAPIError, match="Data too long for column 'status'"):
+                runs_data.copy_runs(conn, registry.MYSQL, _spec(db, "sessions", "2.5.6"), _spec(db, "runs", "3.0.0"),
+                                    into_empty=True)
+            checks = tuple(conn.exec_driver_sql("SELECT @@SESSION.unique_checks, @@SESSION.foreign_key_checks").one())
+            conn.rollback()
+            with pytest.raises(sa.exc.ProgrammingError, match="doesn't exist"):
+                conn.exec_driver_sql(f"SELECT 1 FROM `{db.schema}`.`{runs_data._Stage.NAME}`")
+        assert checks == (1, 1)
+        assert _read(db, RUNS, "run_id") == {}
+
+
 # ================================================================== metrics 3.0.0, against Agno
 
 

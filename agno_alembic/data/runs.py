@@ -510,13 +510,16 @@ FROM {self.table} AS m STRAIGHT_JOIN {n.sessions} AS s ON s.{c["session_id"]} = 
             statement += f"\nON DUPLICATE KEY UPDATE {c['run_id']} = {n.runs}.{c['run_id']}"
             return self.connection.execute(sa.text(statement)).rowcount or 0
         checks = self.connection.exec_driver_sql("SELECT @@SESSION.unique_checks, @@SESSION.foreign_key_checks").one()
+        restore = f"SET SESSION unique_checks = {int(checks[0])}, foreign_key_checks = {int(checks[1])}"
         self.connection.exec_driver_sql("SET SESSION unique_checks = 0, foreign_key_checks = 0")
         try:
-            return self.connection.execute(sa.text(statement)).rowcount or 0
-        finally:
-            self.connection.exec_driver_sql(
-                f"SET SESSION unique_checks = {int(checks[0])}, foreign_key_checks = {int(checks[1])}"
-            )
+            written = self.connection.execute(sa.text(statement)).rowcount or 0
+        except BaseException:
+            with contextlib.suppress(sa.exc.DBAPIError):  # a lost connection: the statement's error is the news
+                self.connection.exec_driver_sql(restore)
+            raise
+        self.connection.exec_driver_sql(restore)
+        return written
 
     def count(self) -> int:
         return int(self.connection.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table}").scalar_one())
