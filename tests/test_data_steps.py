@@ -25,6 +25,7 @@ import copy
 import datetime
 import io
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -581,6 +582,25 @@ def test_mysql_bulk_write_that_fails_leaves_the_runs_table_empty_and_the_checks_
                 conn.exec_driver_sql(f"SELECT 1 FROM `{db.schema}`.`{runs_data._Stage.NAME}`")
         assert checks == (1, 1)
         assert _read(db, RUNS, "run_id") == {}
+
+
+def test_mysql_copy_without_the_temporary_tables_privilege_writes_each_chunk_straight(tmp_path, caplog):
+    """A user with the privileges the steps need but not ``CREATE TEMPORARY TABLES``: the copy says so and writes
+    each chunk straight into the runs table; the rows are the staged copy's, every crafted case included."""
+    from tests.test_bad_input import mysql_user
+
+    sessions = _all_sessions("mysql")
+    with make_backend("mysql", tmp_path) as staged, make_backend("mysql", tmp_path) as direct:
+        for db in (staged, direct):
+            _seed_sessions(db, sessions)
+        _, window = _window(lambda: _manager(staged).up(table_type="sessions"))
+        expected = _masked(_read(staged, RUNS, "run_id"), window)
+        grants = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES"
+        with mysql_user(direct, grants) as url, caplog.at_level(logging.WARNING, logger="agno_alembic"):
+            _, window = _window(lambda: SyncMigrationManager(url, db_schema=direct.schema).up(table_type="sessions"))
+        assert "may not create a temporary table" in caplog.text
+        assert _versions(direct)[SESSIONS] == "3.0.0"
+        assert len(expected) > 10 and _diff_rows(expected, _masked(_read(direct, RUNS, "run_id"), window)) == []
 
 
 # ================================================================== metrics 3.0.0, against Agno

@@ -264,27 +264,27 @@ def copy_runs(
     sql = sa.text(statement(_Names(connection.dialect, sessions, runs))) if statement else None
     size = chunk if sql is not None else min(chunk, PYTHON_CHUNK_SESSIONS)
     started = last = time.monotonic()
-    with _Stage(connection, sessions, runs) if backend == registry.MYSQL else contextlib.nullcontext() as stage:
+    with _mysql_runs(connection, sessions, runs) if backend == registry.MYSQL else contextlib.nullcontext() as writer:
         for after, upto, count in _chunks(connection, sessions, size):
             if sql is not None:
                 inserted += connection.execute(sql, {"now": now, "after": after, "upto": upto}).rowcount or 0
             else:
-                inserted += _copy_in_python(connection, sessions, runs, after, upto, now, stage)
+                inserted += _copy_in_python(connection, sessions, runs, after, upto, now, writer)
             done += count
             if time.monotonic() - last >= PROGRESS_SECONDS or done >= total:
                 last = time.monotonic()
+                what, where = _MySQLRuns.progress if writer is None else writer.progress
                 log.info(
                     "%s: %s runs of %d/%d sessions %s %s (%.1fs)",
-                    sessions.name, "copied" if stage is None else "staged", min(done, total), total,
-                    "into" if stage is None else "for", runs.name, last - started,
+                    sessions.name, what, min(done, total), total, where, runs.name, last - started,
                 )
-        if stage is not None:
-            log.info("%s: writing %d staged runs into %s in one statement", sessions.name, stage.count(), runs.name)
-            inserted = stage.write(bulk=into_empty)
-            log.info(
-                "%s: copied runs of %d/%d sessions into %s (%.1fs)",
-                sessions.name, total, total, runs.name, time.monotonic() - started,
-            )
+        if writer is not None:
+            inserted = writer.finish(bulk=into_empty)
+            if writer.progress != _MySQLRuns.progress:
+                log.info(
+                    "%s: copied runs of %d/%d sessions into %s (%.1fs)",
+                    sessions.name, total, total, runs.name, time.monotonic() - started,
+                )
     return inserted
 
 
@@ -396,19 +396,20 @@ def _legacy_rows(
 
 def _copy_in_python(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int,
-    stage: _Stage | None,
+    writer: _MySQLRuns | None,
 ) -> int:
     """One chunk, the JSON parsed here by Agno's rules; rows already in the runs table win, then the first entry.
 
-    Each run's ``run_data`` is its text as stored (never decoded and encoded again). With a ``stage`` (MySQL) the
-    chunk's runs are staged, and where the list was stored as it is, as the position of their text in it
-    (1-based, in characters); returns the number staged. Otherwise they are inserted; returns the number written.
+    Each run's ``run_data`` is its text as stored (never decoded and encoded again). A ``writer`` (MySQL) takes
+    the chunk's runs, and where the list was stored as it is, the position of their text in it (1-based, in
+    characters), and counts what it writes itself (0 is returned); otherwise the runs are inserted here and their
+    number returned.
     """
     fresh: dict[str, dict[str, Any]] = {}
     for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto):
         if parsed is None:
             continue
-        sliced = stage is not None and parsed.direct
+        sliced = writer is not None and parsed.direct
         for index, (run, start, end) in enumerate(parsed.items):
             row = _row(run, index, sid, uid, now)
             if row is None or row["run_id"] in fresh:
@@ -417,8 +418,9 @@ def _copy_in_python(
             fresh[row["run_id"]] = row
     if not fresh:
         return 0
-    if stage is not None:
-        return stage.add(list(fresh.values()))
+    if writer is not None:
+        writer.add(list(fresh.values()))
+        return 0
     table = sa.table(runs.name, *(sa.column(c) for c in RUN_COLUMNS), schema=runs.schema)
     existing = set(connection.execute(sa.select(table.c.run_id).where(table.c.run_id.in_(list(fresh)))).scalars())
     rows = [row for key, row in fresh.items() if key not in existing]
@@ -430,17 +432,82 @@ def _copy_in_python(
     return len(rows)
 
 
-#: What the stage holds of a run, in order: name, type (the two keys are declared as in their tables), and how
-#: the staging INSERT reads it from the chunk's JSON document.
-_STAGED = (
+#: What MySQL is sent of each run, in order (one JSON array per run, read by ``JSON_TABLE``), and how a stage
+#: declares it (``None``: as the key is declared in its own table).
+_FIELDS = (
     ("run_id", None), ("session_id", None), ("run_type", "LONGTEXT"), ("agent_id", "LONGTEXT"),
     ("team_id", "LONGTEXT"), ("workflow_id", "LONGTEXT"), ("parent_run_id", "LONGTEXT"), ("status", "LONGTEXT"),
     ("run_index", "BIGINT"), ("start", "BIGINT"), ("length", "BIGINT"), ("text", "LONGTEXT"),
     ("created_at", "BIGINT"), ("updated_at", "BIGINT"),
 )
 
+#: ``JSON_TABLE`` over a chunk's document: its runs as rows. Text columns are LONGTEXT so nothing is cut here: a
+#: value too long for the runs table fails the INSERT (strict mode), as Agno's does, instead of being stored cut.
+_DOCUMENT = "JSON_TABLE(:meta, '$[*]' COLUMNS ({}))".format(
+    ", ".join(f"{name} {kind or 'LONGTEXT'} PATH '$[{i}]'" for i, (name, kind) in enumerate(_FIELDS))
+)
 
-class _Stage:
+
+def _document(rows: list[dict[str, Any]]) -> str:
+    """A chunk's runs as MySQL reads them (:data:`_FIELDS`): ``run_data`` as a position in the stored list, or
+    the run's text where the list was not stored as it is."""
+    return json.dumps([
+        [r["run_id"], r["session_id"], r["run_type"], _text(r["agent_id"]), _text(r["team_id"]),
+         _text(r["workflow_id"]), _text(r["parent_run_id"]), _text(r["status"]), r["run_index"],
+         *(r["run_data"] if isinstance(r["run_data"], tuple) else (None, None)),
+         None if isinstance(r["run_data"], tuple) else r["run_data"],
+         # created_at as MySQL stores a number Agno's driver sends: a float rounds half to even, as Python's round
+         r["created_at"] if isinstance(r["created_at"], int) else round(r["created_at"]),
+         r["updated_at"]]
+        for r in rows
+    ], ensure_ascii=False)
+
+
+def _insert_runs(n: _Names, source: str, join: str = "JOIN", *, keep_existing: bool = True) -> str:
+    """``INSERT INTO runs SELECT`` the runs of ``source`` (rows of :data:`_FIELDS`, as ``m``) joined with their
+    sessions: ``user_id`` from the session, ``run_data`` sliced out of its stored list (``SUBSTRING``: the runs'
+    text never crosses the wire twice); with ``keep_existing`` a row already in the runs table wins (the update
+    changes nothing)."""
+    c = n.c
+    statement = f"""
+INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
+SELECT m.run_id, m.session_id, m.run_type, m.agent_id, m.team_id, m.workflow_id, s.{c["user_id"]},
+       m.parent_run_id, m.status, m.run_index, COALESCE(m.text, SUBSTRING(s.{c["runs"]}, m.start, m.length)),
+       m.created_at, m.updated_at
+FROM {source} AS m {join} {n.sessions} AS s ON s.{c["session_id"]} = m.session_id"""
+    return statement + (f"\nON DUPLICATE KEY UPDATE {c['run_id']} = {n.runs}.{c['run_id']}" if keep_existing else "")
+
+
+class _MySQLRuns:
+    """MySQL/MariaDB: each chunk's runs go straight into the runs table, one ``INSERT ... SELECT`` per chunk whose
+    rows come from a small JSON document. The fallback of :class:`_Stage`, where the user may not create a
+    temporary table: the same rows, slower once the runs table outgrows the buffer pool."""
+
+    progress = ("copied", "into")
+
+    def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> None:
+        self.connection = connection
+        self.names = _Names(connection.dialect, sessions, runs)
+        self.written = 0
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        """Write one chunk's runs. The count is the driver's: inserted rows, plus rows already there where it
+        reports found rows (SQLAlchemy's MySQL dialects ask it to)."""
+        result = self.connection.execute(sa.text(_insert_runs(self.names, _DOCUMENT)), {"meta": _document(rows)})
+        self.written += result.rowcount or 0
+
+    def finish(self, *, bulk: bool) -> int:
+        """Every run is written; returns how many (see :meth:`add`)."""
+        return self.written
+
+    def __enter__(self) -> _MySQLRuns:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+
+class _Stage(_MySQLRuns):
     """MySQL/MariaDB: the runs to copy, staged chunk by chunk in a temporary table, then written with one statement.
 
     Inserting runs chunk by chunk lands each one, under its random ``run_id``, on a page of the runs table and of
@@ -449,83 +516,59 @@ class _Stage:
     ``INSERT ... SELECT``: into an empty table with ``unique_checks`` and ``foreign_key_checks`` off for that
     statement, MariaDB (10.6 and later) buffers and sorts the rows and builds every index bottom-up instead
     (its bulk insert into an empty table; rolled back as a whole on error), and the sessions are read once more in
-    key order, each ``run_data`` sliced out of the stored list (``SUBSTRING``: the runs' text never crosses the
-    wire twice). Neither check is needed there: the stage holds each ``run_id`` once (its unique key, by the runs
+    key order. Neither check is needed there: the stage holds each ``run_id`` once (its unique key, by the runs
     table's own collation; the first entry wins, as in Agno) and every row comes from a join with its session.
     Into a table that already holds rows, the same statement keeps those rows (``ON DUPLICATE KEY UPDATE``).
 
     The stage is a temporary table: it lives on the migration's connection only, creating and dropping it
-    commits nothing, and a crash takes it with the transaction.
+    commits nothing, and a crash takes it with the transaction. Creating it takes the ``CREATE TEMPORARY TABLES``
+    privilege; without it the copy falls back to :class:`_MySQLRuns` (:func:`_mysql_runs`).
     """
 
     NAME = "agno_alembic_runs_stage"
+    progress = ("staged", "for")
 
     def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> None:
-        self.connection = connection
-        self.names = _Names(connection.dialect, sessions, runs)
+        super().__init__(connection, sessions, runs)
         q = connection.dialect.identifier_preparer
         self.table = self.names.stage
         keys = {"run_id": _column_type(connection, runs, "run_id"),
                 "session_id": _column_type(connection, sessions, "session_id")}
-        columns = ", ".join(f"{q.quote(name)} {kind or keys[name]}" for name, kind in _STAGED)
+        columns = ", ".join(f"{q.quote(name)} {kind or keys[name]}" for name, kind in _FIELDS)
         connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
         connection.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {self.table} (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, {columns}, "
             f"UNIQUE KEY uq_run_id ({q.quote('run_id')})) ENGINE=InnoDB"
         )
-        document = ", ".join(f"{name} {kind or 'LONGTEXT'} PATH '$[{i}]'" for i, (name, kind) in enumerate(_STAGED))
-        staged = ", ".join(q.quote(name) for name, _ in _STAGED)
+        fields = ", ".join(q.quote(name) for name, _ in _FIELDS)
         self._add = sa.text(
-            f"INSERT INTO {self.table} ({staged}) SELECT {', '.join(f'm.{name}' for name, _ in _STAGED)} "
-            f"FROM JSON_TABLE(:meta, '$[*]' COLUMNS ({document})) AS m "
-            f"ON DUPLICATE KEY UPDATE {q.quote('run_id')} = {self.table}.{q.quote('run_id')}"
+            f"INSERT INTO {self.table} ({fields}) SELECT {', '.join(f'm.{name}' for name, _ in _FIELDS)} "
+            f"FROM {_DOCUMENT} AS m ON DUPLICATE KEY UPDATE {q.quote('run_id')} = {self.table}.{q.quote('run_id')}"
         )
 
-    def add(self, rows: list[dict[str, Any]]) -> int:
-        """Stage one chunk's runs (a ``run_id`` staged already keeps its first entry); returns how many were sent."""
-        meta = [
-            [r["run_id"], r["session_id"], r["run_type"], _text(r["agent_id"]), _text(r["team_id"]),
-             _text(r["workflow_id"]), _text(r["parent_run_id"]), _text(r["status"]), r["run_index"],
-             *(r["run_data"] if isinstance(r["run_data"], tuple) else (None, None)),
-             None if isinstance(r["run_data"], tuple) else r["run_data"],
-             # created_at as MySQL stores a number Agno's driver sends: a float rounds half to even, as Python's
-             r["created_at"] if isinstance(r["created_at"], int) else round(r["created_at"]),
-             r["updated_at"]]
-            for r in rows
-        ]
-        self.connection.execute(self._add, {"meta": json.dumps(meta, ensure_ascii=False)})
-        return len(rows)
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        """Stage one chunk's runs (a ``run_id`` staged already keeps its first entry)."""
+        self.connection.execute(self._add, {"meta": _document(rows)})
 
-    def write(self, *, bulk: bool) -> int:
-        """Write every staged run into the runs table; returns the driver's count (inserted rows, plus rows already
-        there where it reports found rows, as SQLAlchemy's MySQL dialects ask it to)."""
-        n, c = self.names, self.names.c
-        statement = f"""
-INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
-SELECT m.{c["run_id"]}, m.{c["session_id"]}, m.{c["run_type"]}, m.{c["agent_id"]}, m.{c["team_id"]},
-       m.{c["workflow_id"]}, s.{c["user_id"]}, m.{c["parent_run_id"]}, m.{c["status"]}, m.{c["run_index"]},
-       COALESCE(m.text, SUBSTRING(s.{c["runs"]}, m.start, m.length)), m.{c["created_at"]}, m.{c["updated_at"]}
-FROM {self.table} AS m STRAIGHT_JOIN {n.sessions} AS s ON s.{c["session_id"]} = m.{c["session_id"]}"""
+    def finish(self, *, bulk: bool) -> int:
+        """Write every staged run into the runs table (``bulk``: it held no row when the copy began); returns the
+        driver's count, as :meth:`_MySQLRuns.add`."""
+        staged = self.connection.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table}").scalar_one()
+        log.info("writing %d staged runs into %s in one statement", staged, self.names.runs)
+        statement = sa.text(_insert_runs(self.names, self.table, "STRAIGHT_JOIN", keep_existing=not bulk))
         if not bulk:
-            statement += f"\nON DUPLICATE KEY UPDATE {c['run_id']} = {n.runs}.{c['run_id']}"
-            return self.connection.execute(sa.text(statement)).rowcount or 0
+            return self.connection.execute(statement).rowcount or 0
         checks = self.connection.exec_driver_sql("SELECT @@SESSION.unique_checks, @@SESSION.foreign_key_checks").one()
         restore = f"SET SESSION unique_checks = {int(checks[0])}, foreign_key_checks = {int(checks[1])}"
         self.connection.exec_driver_sql("SET SESSION unique_checks = 0, foreign_key_checks = 0")
         try:
-            written = self.connection.execute(sa.text(statement)).rowcount or 0
+            written = self.connection.execute(statement).rowcount or 0
         except BaseException:
             with contextlib.suppress(sa.exc.DBAPIError):  # a lost connection: the statement's error is the news
                 self.connection.exec_driver_sql(restore)
             raise
         self.connection.exec_driver_sql(restore)
         return written
-
-    def count(self) -> int:
-        return int(self.connection.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table}").scalar_one())
-
-    def __enter__(self) -> _Stage:
-        return self
 
     def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
         """Drop the stage; where the copy failed, a drop that fails too (a lost connection) hides nothing."""
@@ -534,6 +577,25 @@ FROM {self.table} AS m STRAIGHT_JOIN {n.sessions} AS s ON s.{c["session_id"]} = 
         except sa.exc.DBAPIError:
             if failed is None:
                 raise
+
+
+#: MySQL error numbers of a refused privilege (database, table, global).
+_DENIED = frozenset({1044, 1142, 1227})
+
+
+def _mysql_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> _MySQLRuns:
+    """The MySQL writer: a :class:`_Stage`, or where the user may not create temporary tables, :class:`_MySQLRuns`."""
+    try:
+        return _Stage(connection, sessions, runs)
+    except sa.exc.DBAPIError as exc:
+        if getattr(exc.orig, "args", (None,))[0] not in _DENIED:
+            raise
+        log.warning(
+            "%s: may not create a temporary table to stage the runs in (%s); writing each chunk straight into %s, "
+            "which is slower once the table outgrows the buffer pool (GRANT CREATE TEMPORARY TABLES for the "
+            "staged bulk write)", sessions.name, exc.orig, runs.name,
+        )
+        return _MySQLRuns(connection, sessions, runs)
 
 
 def _column_type(connection: sa.Connection, spec: TableSpec, column: str) -> str:
