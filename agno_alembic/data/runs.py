@@ -273,14 +273,14 @@ def copy_runs(
             done += count
             if time.monotonic() - last >= PROGRESS_SECONDS or done >= total:
                 last = time.monotonic()
-                what, where = _MySQLRuns.progress if writer is None else writer.progress
+                what, where = _COPIED if writer is None else writer.progress
                 log.info(
                     "%s: %s runs of %d/%d sessions %s %s (%.1fs)",
                     sessions.name, what, min(done, total), total, where, runs.name, last - started,
                 )
         if writer is not None:
             inserted = writer.finish(bulk=into_empty)
-            if writer.progress != _MySQLRuns.progress:
+            if isinstance(writer, _Stage):
                 log.info(
                     "%s: copied runs of %d/%d sessions into %s (%.1fs)",
                     sessions.name, total, total, runs.name, time.monotonic() - started,
@@ -289,6 +289,7 @@ def copy_runs(
 
 
 PROGRESS_SECONDS = 2.0
+_COPIED = ("copied", "into")  # the progress line's words where each chunk is written as it is read
 """Long steps log their progress (rows done of total) at most this often, and once at the end."""
 
 
@@ -483,17 +484,18 @@ class _MySQLRuns:
     rows come from a small JSON document. The fallback of :class:`_Stage`, where the user may not create a
     temporary table: the same rows, slower once the runs table outgrows the buffer pool."""
 
-    progress = ("copied", "into")
+    progress = _COPIED
 
     def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> None:
         self.connection = connection
         self.names = _Names(connection.dialect, sessions, runs)
         self.written = 0
+        self._insert = sa.text(_insert_runs(self.names, _DOCUMENT))
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Write one chunk's runs. The count is the driver's: inserted rows, plus rows already there where it
         reports found rows (SQLAlchemy's MySQL dialects ask it to)."""
-        result = self.connection.execute(sa.text(_insert_runs(self.names, _DOCUMENT)), {"meta": _document(rows)})
+        result = self.connection.execute(self._insert, {"meta": _document(rows)})
         self.written += result.rowcount or 0
 
     def finish(self, *, bulk: bool) -> int:
@@ -535,7 +537,7 @@ class _Stage(_MySQLRuns):
         keys = {"run_id": _column_type(connection, runs, "run_id"),
                 "session_id": _column_type(connection, sessions, "session_id")}
         columns = ", ".join(f"{q.quote(name)} {kind or keys[name]}" for name, kind in _FIELDS)
-        connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
+        self._drop()
         connection.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {self.table} (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, {columns}, "
             f"UNIQUE KEY uq_run_id ({q.quote('run_id')})) ENGINE=InnoDB"
@@ -573,10 +575,13 @@ class _Stage(_MySQLRuns):
     def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
         """Drop the stage; where the copy failed, a drop that fails too (a lost connection) hides nothing."""
         try:
-            self.connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
+            self._drop()
         except sa.exc.DBAPIError:
             if failed is None:
                 raise
+
+    def _drop(self) -> None:
+        self.connection.exec_driver_sql(f"DROP TEMPORARY TABLE IF EXISTS {self.table}")
 
 
 #: MySQL error numbers of a refused privilege (database, table, global).
