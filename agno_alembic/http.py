@@ -105,13 +105,18 @@ def _current(status: TableStatus, history: list[tuple[str, str]]) -> str | None:
 def _plan(
     statuses: list[TableStatus], history: Mapping[str, list[tuple[str, str]]], target: str
 ) -> tuple[list[str], list[str]]:
-    """Split tables into those to bring up and those to bring down to ``target`` (a schema version)."""
+    """Split tables into those to bring up and those to bring down to ``target`` (a schema version).
+
+    A table already at the target but never adopted goes with the ups, so that it gets its revision too.
+    """
     ups, downs = [], []
     for status in statuses:
         branch = history[f"agno_{status.table_type}"]
         wanted = _version_of(branch, target)
         current = _current(status, branch)
         if wanted == current:
+            if status.exists and status.revision is None:
+                ups.append(status.table_type)  # already there, never adopted: up() adopts it and runs nothing
             continue
         rank = {None: -1, **{v: registry.version_index(v) for _, v in branch}}
         (ups if rank[wanted] > rank.get(current, -1) else downs).append(status.table_type)

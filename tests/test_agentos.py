@@ -135,6 +135,34 @@ def test_security_key_is_agentos_own(sqlite_backend):
     assert stamps(agno_db(sqlite_backend))["sessions"] == ("agno_sessions_2_3_0", "2.3.0")
 
 
+def test_service_account_tokens(sqlite_backend):
+    """AgentOS's agno_pat_ tokens, minted by its own /service-accounts route: config:write or 403."""
+    db = agno_db(sqlite_backend)
+    os_ = agent_os(db)
+    with TestClient(attach(os_, os_.get_app())) as client:  # started: AgentOS creates its service-account table
+
+        def mint(name: str, scopes: list[str] | None) -> dict[str, str]:
+            body = {"name": name, "allow_privileged_scopes": True}
+            if scopes is not None:
+                body["scopes"] = [{"scope": s, "effect": "allow"} for s in scopes]
+            r = client.post("/service-accounts", json=body, headers=AUTH)
+            assert r.status_code == 201, r.text
+            return {"Authorization": f"Bearer {r.json()['token']}"}
+
+        writer, reader = mint("ci", ["config:write"]), mint("reader", None)
+        r = client.post("/databases/main/migrate", data={"target_version": "3.0.0"}, headers=reader)
+        assert r.status_code == 403, r.text
+        r = client.post("/databases/main/migrate", data={"target_version": "3.0.0"}, headers=writer)
+        assert r.status_code == 200, r.text
+        assert stamps(db)["sessions"] == ("agno_sessions_3_0_0", "3.0.0")
+        # a downgrade that would drop the service accounts' rows is refused, and says so (AgentOS: 500)
+        r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"}, headers=writer)
+        assert r.status_code == 409 and "agno_service_accounts" in r.json()["detail"], r.text
+        assert stamps(db)["service_accounts"][1] == "3.0.0"
+        r = client.post("/databases/main/migrate", headers={"Authorization": "Bearer agno_pat_forged"})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
 @pytest.fixture(scope="module")
 def rsa_keys() -> tuple[bytes, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -287,6 +315,20 @@ def test_lifespan_brings_a_2_0_0_database_up(backend, caplog):
     assert {v for _, v in stamps(db).values()} == {"3.0.0"}
     _started(agent_os(db, lifespan=migrate_lifespan))  # a second start: nothing to do
     assert "agno-alembic: database 'main': up to date" in caplog.messages
+
+
+def test_async_db_through_lifespan_and_routes(sqlite_backend):
+    """An AsyncSqliteDb: the lifespan and the routes migrate it off the server's event loop."""
+    from agno.db.sqlite import AsyncSqliteDb
+
+    SyncMigrationManager(sqlite_backend.url).up("2.3.0")
+    db = AsyncSqliteDb(db_url=sqlite_backend.async_url(), id="main")
+    os_ = agent_os(db, lifespan=migrate_lifespan)
+    with TestClient(attach(os_, os_.get_app())) as client:
+        assert stamps(sqlite_backend.url)["sessions"] == ("agno_sessions_3_0_0", "3.0.0")
+        r = client.post("/databases/main/migrate", json={"target_version": "2.5.0"}, headers=AUTH)
+        assert r.status_code == 200, r.text
+    assert stamps(sqlite_backend.url)["sessions"] == ("agno_sessions_2_5_0", "2.5.0")
 
 
 def test_lifespan_failure_stops_startup_unless_warn_only(tmp_path, caplog):
