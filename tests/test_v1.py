@@ -155,7 +155,7 @@ def test_another_users_session_is_skipped_and_created_at_kept(sqlite_backend):
         summary = import_v1(c, registry.SQLITE, b.names, agent_sessions="v1_agent")
     assert summary.skipped == [
         ("v1_agent", "theirs", "session_id already in agno_sessions for another user_id"),
-        ("v1_agent", "theirs", "1 run(s) of a skipped session"),
+        ("v1_agent", "theirs", "1 memory.runs run(s) of a skipped session"),
     ]
     with b.engine.connect() as c:
         rows = {r.session_id: (r.user_id, r.created_at) for r in c.execute(sa.select(sessions))}
@@ -201,11 +201,31 @@ sys.path.insert(0, sys.argv[1])
 from agno_worker import make_db
 from agno.db.base import SessionType
 db = make_db(sys.argv[2], sys.argv[3], sys.argv[4] or None)
-out = {"sessions": {}, "memories": {}}
+out = {"sessions": {}, "memories": {}, "summaries": {}, "runs": {}, "workflow_names": {}, "summary_text": []}
 for st in (SessionType.AGENT, SessionType.TEAM, SessionType.WORKFLOW):
     for s in db.get_sessions(session_type=st):
         full = db.get_session(s.session_id, session_type=st)
         out["sessions"][s.session_id] = [st.value, [r.run_id for r in full.runs or []]]
+        summary = getattr(full, "summary", None)
+        if isinstance(summary, str):  # agno 3.1.10 on MariaDB: a reflected LONGTEXT column, not decoded
+            summary = json.loads(summary)
+            if summary is not None:
+                out["summary_text"].append(s.session_id)
+                out["summaries"][s.session_id] = {"summary": summary["summary"], "topics": summary.get("topics")}
+        elif summary is not None:
+            out["summaries"][s.session_id] = {"summary": summary.summary, "topics": summary.topics}
+        if st == SessionType.WORKFLOW:
+            data = full.workflow_data  # JSON text on MariaDB, as the summary
+            out["workflow_names"][s.session_id] = (json.loads(data) if isinstance(data, str) else data).get("name")
+        listed = [r.run_id for r in db.get_runs(session_id=s.session_id)]
+        for run_id in listed:
+            run = db.get_run(run_id)
+            text = getattr(run.input, "input_content", run.input) if getattr(run, "input", None) is not None else None
+            out["runs"][run_id] = {
+                "session": s.session_id, "type": type(run).__name__, "input": text,
+                "steps": [[o.content, o.step_run_id] for o in getattr(run, "step_results", None) or []],
+                "executors": [r.run_id for r in getattr(run, "step_executor_runs", None) or []],
+            }
 for m in db.get_user_memories():
     out["memories"][m.memory_id] = {"memory": m.memory, "topics": m.topics, "input": m.input, "user_id": m.user_id}
 print(json.dumps(out))
@@ -233,41 +253,77 @@ def _dump(engine: sa.Engine, schema: str | None, tables: list[str]) -> dict[str,
     return out
 
 
+def _import_all(backend: Any, seeded: dict[str, Any], batch: int) -> list[Any]:
+    """Every seeded v1 table imported: the workflow v2 table with the others, then the classic workflow table."""
+    tables = seeded["tables"]
+    kind = BACKEND[backend.kind]
+    with backend.engine.connect() as c:
+        main = import_v1(c, kind, backend.names, batch=batch, agent_sessions=tables["agent"],
+                         team_sessions=tables["team"], workflow_sessions=tables["workflow"],
+                         memories=tables.get("memories"))
+        classic = import_v1(c, kind, backend.names, batch=batch, workflow_sessions=tables["workflow_classic"])
+    return [main, classic]
+
+
 def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
+    """Agno 1.8.4's own agent, team, classic and v2 workflow sessions (memory v2 and ``AgentMemory``), memories:
+    every run readable through agno 3.1.10's ``get_run``/``get_runs``, summaries too, a re-run changes nothing."""
     target = Target.of(backend)
     seeded = _seed_v1(target)
     v1_tables = list(seeded["tables"].values())
     SyncMigrationManager(backend.url, db_schema=backend.schema).up()
     names: Names = backend.names
-    kind = BACKEND[backend.kind]
-    given = {"agent_sessions": seeded["tables"]["agent"], "team_sessions": seeded["tables"]["team"],
-             "workflow_sessions": seeded["tables"]["workflow"], "memories": seeded["tables"].get("memories")}
     v1_before = _dump(backend.engine, backend.schema, v1_tables)
 
-    with backend.engine.connect() as c:
-        first = import_v1(c, kind, names, batch=2, **given)
-    all_runs = [r for k in ("agent", "team", "workflow") for r in seeded["runs"][k]]
-    assert not first.errors
-    # the one run seeded without a run_id is the only thing not imported, and it is reported
-    assert first.skipped == [(given["agent_sessions"], "agent-session-000",
-                              "1 run(s) without run_id (not importable into the runs table)")]
-    assert sum(t.inserted for t in first.tables) == 3 * SESSIONS + len(seeded["memories"])
-    assert sum(t.runs_inserted for t in first.tables) == len(all_runs)
+    first = _import_all(backend, seeded, batch=2)
+    kinds = ("agent", "team", "workflow", "workflow_classic")
+    all_runs = [r for k in kinds for r in seeded["runs"][k]]
+    sessions = [s for k in kinds for s in seeded["sessions"][k]]
+    assert not any(summary.errors for summary in first)
+    # the one run seeded without a run_id is the only thing not imported, and it is reported with its session
+    assert [s for summary in first for s in summary.skipped] == [
+        (seeded["tables"]["agent"], "agent-session-000",
+         "memory.runs run without run_id (not importable into the runs table)")]
+    assert sum(t.inserted for summary in first for t in summary.tables) == len(sessions) + len(seeded["memories"])
+    assert sum(t.runs_inserted for summary in first for t in summary.tables) == len(all_runs)
+    forms = {(t.table, form): (c.read, c.inserted, c.skipped) for summary in first for t in summary.tables
+             for form, c in t.run_forms.items()}
+    agent_table, classic_table = seeded["tables"]["agent"], seeded["tables"]["workflow_classic"]
+    assert forms[(agent_table, "AgentMemory")] == (2, 2, 0)  # {"message", "response"} entries
+    assert forms[(classic_table, "WorkflowMemory")] == (2, 2, 0)  # {"input", "response"} entries
+    assert forms[(classic_table, "memory.runs")] == (2, 2, 0)  # a classic workflow on memory v2
+    assert forms[(seeded["tables"]["workflow"], "runs column")][1] == len(seeded["runs"]["workflow"])
+    assert "AgentMemory: 2 read, 2 inserted, 0 already there, 0 skipped" in str(first[0])
 
     targets = [names.table("sessions"), names.table("runs"), names.table("memories")]
     after_first = _dump(backend.engine, backend.schema, targets)
-    with backend.engine.connect() as c:
-        second = import_v1(c, kind, names, batch=3, **given)
-    assert second.written == 0 and sum(t.runs_inserted for t in second.tables) == 0
-    assert sum(t.unchanged for t in second.tables) == 3 * SESSIONS + len(seeded["memories"])
+    second = _import_all(backend, seeded, batch=3)
+    assert sum(s.written for s in second) == 0
+    assert sum(t.runs_inserted for s in second for t in s.tables) == 0
+    assert sum(t.runs_existing for s in second for t in s.tables) == len(all_runs)
+    assert sum(t.unchanged for s in second for t in s.tables) == len(sessions) + len(seeded["memories"])
     assert _dump(backend.engine, backend.schema, targets) == after_first
     assert _dump(backend.engine, backend.schema, v1_tables) == v1_before  # the v1 tables are untouched
 
-    # every session, run and memory, as agno 3.1.10 itself reads them
+    # every session, run, summary and memory, as agno 3.1.10 itself reads them
     read = _agno_reads(target)
-    expected_sessions = {sid: [k, [r for r in seeded["runs"][k] if r.startswith(f"{sid}-")]]
-                         for k in ("agent", "team", "workflow") for sid in seeded["sessions"][k]}
-    assert read["sessions"] == expected_sessions
+    by_session = {sid: k for k in kinds for sid in seeded["sessions"][k]}
+    assert set(read["sessions"]) == set(by_session)
+    assert sorted(read["runs"]) == sorted(all_runs)  # get_runs(session_id=...) then get_run(run_id) of each
+    for sid, (session_type, run_ids) in read["sessions"].items():
+        assert session_type == ("workflow" if by_session[sid].startswith("workflow") else by_session[sid])
+        assert sorted(run_ids) == sorted(r for r, v in read["runs"].items() if v["session"] == sid)
+    for run_id in seeded["runs"]["workflow_classic"]:
+        assert read["runs"][run_id]["type"] == "WorkflowRunOutput"
+    assert {r: read["runs"][r]["input"] for r in seeded["inputs"]} == seeded["inputs"]  # AgentMemory's message
+    for run_id, count in seeded["step_outputs"].items():  # workflow v2 step outputs, by 3.x's field
+        steps = read["runs"][run_id]["steps"]
+        assert len(steps) == count and steps[0][0] == "step output ✓"
+        assert [s[1] for s in steps] == read["runs"][run_id]["executors"]
+    assert read["summaries"] == seeded["summaries"]
+    # agno 3.1.10 itself hands MariaDB's summary back as JSON text (it decodes it on SQLite and PostgreSQL only)
+    assert read["summary_text"] == (sorted(seeded["summaries"]) if backend.kind == "mysql" else [])
+    assert read["workflow_names"]["real-workflow-v2"] == "Pipeline ✓"
     assert read["memories"] == seeded["memories"]
 
     if backend.kind == "sqlite":  # JSON written once-encoded: objects, never strings holding JSON text
@@ -275,27 +331,11 @@ def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
             types = c.exec_driver_sql(
                 "SELECT DISTINCT json_type(session_data), json_type(metadata), json_type(agent_data) "
                 f"FROM {names.table('sessions')} WHERE session_type = 'agent'").all()
-            assert types == [("object", "object", "object")]
+            assert set(types) <= {("object", "object", "object"), ("object", "null", "object")}  # no extra_data
             assert c.exec_driver_sql(f"SELECT DISTINCT json_type(run_data) FROM {names.table('runs')}").all() == [
                 ("object",)]
             assert c.exec_driver_sql(f"SELECT DISTINCT json_type(topics) FROM {names.table('memories')}").all() == [
                 ("array",)]
-
-
-def test_classic_workflow_sessions_import_without_runs(sqlite_backend):
-    target = Target.of(sqlite_backend)
-    seeded = _seed_v1(target)
-    SyncMigrationManager(sqlite_backend.url).up()
-    with sqlite_backend.engine.connect() as c:
-        summary = import_v1(c, registry.SQLITE, sqlite_backend.names,
-                            workflow_sessions=seeded["tables"]["workflow_classic"])
-    assert summary.ok and summary.written == SESSIONS
-    assert summary.tables[0].runs_read == 0  # their memory holds {input, response} pairs, as Agno ignores them
-    sessions = shapes.spec("sessions", registry.SQLITE, registry.LATEST_VERSION, sqlite_backend.names).sa_table()
-    with sqlite_backend.engine.connect() as c:
-        rows = c.execute(sa.select(sessions.c.session_id, sessions.c.workflow_id, sessions.c.workflow_data)).all()
-    assert {r.session_id for r in rows} == set(seeded["sessions"]["workflow_classic"])
-    assert {(r.workflow_id, r.workflow_data["name"]) for r in rows} == {("wf-classic", "classic")}
 
 
 @pytest.mark.parametrize("front", ["sync", "async"])
