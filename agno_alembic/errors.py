@@ -122,8 +122,9 @@ class PartiallyAppliedError(MigrationError):
         super().__init__(message)
 
 
-class V1ImportIncompleteError(AgnoAlembicError):
-    """The v1 import read runs that are not in the runs table afterwards (checked by id before it reports success).
+class V1ImportIncompleteError(MigrationError):
+    """The v1 import read runs that are not in the runs table afterwards (checked by id before it reports success;
+    the CLI exits 4, failed).
 
     ``table`` is the v1 table, ``runs_table`` the target, ``expected`` the number of run ids read, ``missing`` the
     number absent and ``first_missing`` the first few of them (in the order they were read).

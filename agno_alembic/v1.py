@@ -12,9 +12,10 @@ writes:
 
 Agno's v1 -> v2 field conversions (its ``v1_to_v2`` module; the rules are re-stated here, not copied):
 
-* runs come from ``memory["runs"]`` (agent and team sessions) or the ``runs`` column (workflow v2 sessions);
-  agent runs lose ``team_id`` and take ``team_session_id`` as ``session_id`` (``event`` becoming ``events``);
-  team runs lose ``agent_id``, and so do the ``team_id``/``team_session_id`` of their agent member responses;
+* runs come from ``memory["runs"]`` (agent, team and classic workflow sessions) or the ``runs`` column (workflow
+  v2 sessions); agent runs lose ``team_id`` and take ``team_session_id`` as ``session_id`` (``event`` becoming
+  ``events``); team runs lose ``agent_id``, and so do the ``team_id``/``team_session_id`` of their agent member
+  responses;
 * every object, recursively: ``team_session_id``, ``formatted_tool_calls``, ``event``, ``events`` and
   ``extra_data`` are dropped, ``extra_data``'s ``add_messages`` (as ``additional_input``), ``references``,
   ``reasoning_steps``, ``reasoning_content`` and ``reasoning_messages`` lifted to the object, ``thinking`` merged
@@ -25,9 +26,16 @@ Agno's v1 -> v2 field conversions (its ``v1_to_v2`` module; the rules are re-sta
   ``prompt_tokens``, ``completion_tokens`` and their ``*_details``;
 * NUL characters are stripped from every string.
 
-Where Agno's script goes wrong (AGNO_MIGRATIONS.md section 4.4), this import differs on purpose:
+Where Agno's script goes wrong (AGNO_MIGRATIONS.md section 4.4), this import differs on purpose (docs/v1-import.md
+lists what is carried and what is still lost, with the reasons):
 
-* runs are written to the runs table (Agno 3.x drops them);
+* runs are written to the runs table (Agno 3.x drops them), from every form agno 1.x stored them in: plain runs,
+  and the ``{"message" | "input": ..., "response": {run}}`` entries of ``AgentMemory``, ``TeamMemory`` and classic
+  ``WorkflowMemory`` (:func:`unwrap_entry`); the summary counts them per form, and before it reports success the
+  import reads back every run id it read (:class:`~agno_alembic.errors.V1ImportIncompleteError` otherwise);
+* session summaries go to the ``summary`` column, workflow v2 ``step_responses`` to ``step_results`` (with
+  ``step_executor_runs``), ``workflow_metrics`` to ``metrics``, ``workflow_name`` to ``workflow_data["name"]``;
+  ``MessageReferences`` keep their ``time`` (it is not a metric);
 * memory ids are the v1 ids and ``memory`` is the memory's text with its own ``topics`` and ``input`` (Agno
   regenerates ids, stores the whole v1 dict and loses the topics), ``created_at`` is the v1 row's;
 * JSON read from SQLite/MySQL text columns is decoded before it is converted and written once-encoded;
@@ -67,7 +75,10 @@ from agno_alembic.naming import Names
 
 log = logging.getLogger("agno_alembic")
 
-__all__ = ["ImportSummary", "TableImport", "convert_fields", "convert_runs", "import_v1", "memory_row", "session_row"]
+__all__ = [
+    "ImportSummary", "RunCounts", "TableImport", "convert_fields", "convert_runs", "import_v1", "memory_row",
+    "session_row", "unwrap_entry",
+]
 
 SESSION_KINDS = ("agent", "team", "workflow")
 _MEDIA_NAMESPACE = uuid.UUID("6f1d3c52-4f0c-5d6e-9a55-0c1b7e1a9f10")
@@ -218,7 +229,8 @@ def _metrics(data: Mapping[str, Any]) -> dict[str, Any]:
             out[new] = out.pop(old)
     for key in _METRIC_DROPPED:
         out.pop(key, None)
-    return {k: _clean_deep(v) for k, v in out.items()}
+    # a workflow's metrics hold each step's (``steps``: name -> step metrics): converted as metrics too
+    return {k: convert_fields(v, k) if k == "steps" and isinstance(v, dict) else _clean_deep(v) for k, v in out.items()}
 
 
 def _is_metrics(data: Mapping[str, Any]) -> bool:

@@ -57,7 +57,7 @@ def memory_db(backend: str, target: str, schema: str | None, table: str) -> Any:
 
 def agent_run(session_id: str, index: int, *, team_session_id: str | None = None) -> Any:
     from agno.media import ImageArtifact
-    from agno.models.message import Message, MessageMetrics
+    from agno.models.message import Message, MessageMetrics, MessageReferences
     from agno.run.response import RunResponse, RunResponseExtraData
 
     created = BASE_TS + 60 * index
@@ -80,7 +80,7 @@ def agent_run(session_id: str, index: int, *, team_session_id: str | None = None
         metrics={"input_tokens": [3], "output_tokens": [4], "time": [1.5]},
         extra_data=RunResponseExtraData(
             add_messages=[Message(role="user", content="extra context", created_at=created)],
-            references=[],
+            references=[MessageReferences(query=f"tea {index}", references=[{"doc": "tea.md"}], time=0.25)],
         ),
         images=[ImageArtifact(id=f"img-{index}", url=f"https://example.com/{index}.png", original_prompt="p")],
     )

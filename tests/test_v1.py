@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from agno_alembic import SyncMigrationManager, registry, shapes
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.naming import Names
-from agno_alembic.v1 import convert_fields, convert_runs, import_v1, memory_row, session_row
+from agno_alembic.v1 import convert_fields, convert_runs, import_v1, memory_row, session_row, unwrap_entry
 from tests import agno_harness as harness
 from tests.agno_harness import Target
 
@@ -101,6 +101,61 @@ def test_memory_row_from_sqlite_repr_and_postgres_json():
     assert older["topics"] == ["food"] and older["updated_at"] == 1
 
 
+def test_reference_timings_are_not_metrics():
+    refs = {"references": [{"query": "q", "references": [{"doc": "d"}], "time": 0.25}]}
+    assert convert_fields({"run_id": "r", "extra_data": refs}, "r") == {"run_id": "r", **refs}
+
+
+def test_memory_entries_unwrapped_with_their_input():
+    agent = {"message": {"role": "user", "content": "hi ✓"}, "messages": [],
+             "response": {"run_id": "r1", "agent_id": "a", "content": "hello"}}
+    assert unwrap_entry(agent, "agent") == (
+        {"run_id": "r1", "agent_id": "a", "content": "hello", "input": {"input_content": "hi ✓"}}, "AgentMemory")
+    team = {"message": {"content": "plan"}, "member_responses": [{"response": {"run_id": "m1", "agent_id": "a"}}],
+            "response": {"run_id": "t1", "team_id": "t"}}
+    run, form = unwrap_entry(team, "team")
+    assert form == "TeamMemory" and run["member_responses"] == [{"run_id": "m1", "agent_id": "a"}]
+    classic = {"input": {"topic": "Köln"}, "response": {"run_id": "w1", "workflow_id": "w"}}
+    assert unwrap_entry(classic, "workflow") == ({"run_id": "w1", "workflow_id": "w", "input": {"topic": "Köln"}},
+                                                 "WorkflowMemory")
+    plain = {"run_id": "p", "agent_id": "a"}
+    assert unwrap_entry(plain, "agent") == (plain, "memory.runs")
+    # a classic workflow table's memory.runs, through session_row: every run id kept
+    item = {"session_id": "s", "workflow_id": "w", "memory": {"runs": [classic, {"run_id": "w2", "workflow_id": "w"}]}}
+    _, runs = session_row("workflow", item, now=1)
+    assert [r["run_id"] for r in runs] == ["w1", "w2"]
+
+
+def test_workflow_v2_step_outputs_metrics_and_name():
+    step = {"step_name": "write", "content": "out", "executor_type": "agent", "images": None,
+            "response": {"run_id": "x1", "agent_id": "a", "team_session_id": "s"},
+            "metrics": {"step_name": "write", "executor_type": "agent", "metrics": {"input_tokens": 1, "time": 2.0}}}
+    run = {"run_id": "w1", "workflow_id": "w", "workflow_name": "P", "step_responses": [step, [dict(step)]],
+           "workflow_metrics": {"total_steps": 1, "steps": {"write": step["metrics"]}}}
+    item = {"session_id": "s", "workflow_id": "w", "workflow_name": "Pipeline ✓", "workflow_data": {"id": "w"},
+            "runs": [run]}
+    row, [out] = session_row("workflow", item, now=1)
+    assert row["workflow_data"] == {"id": "w", "name": "Pipeline ✓"}
+    assert "step_responses" not in out and "workflow_metrics" not in out
+    assert out["step_results"] == 2 * [{"step_name": "write", "content": "out", "executor_type": "agent",
+                                        "step_run_id": "x1", "metrics": {"input_tokens": 1, "duration": 2.0}}]
+    assert out["step_executor_runs"] == 2 * [{"run_id": "x1", "agent_id": "a", "session_id": "s"}]
+    assert out["metrics"]["steps"]["write"]["metrics"] == {"input_tokens": 1, "duration": 2.0}
+
+
+def test_session_summaries_from_memory_v2_and_agent_memory():
+    v2 = {"summaries": {"other": {"s0": {"summary": "not this"}},
+                        "u": {"s1": {"summary": "this ✓", "topics": ["t"], "last_updated": "2025-01-01T00:00:00"}}}}
+    row, _ = session_row("agent", {"session_id": "s1", "user_id": "u", "memory": v2}, now=1)
+    assert row["summary"] == {"summary": "this ✓", "topics": ["t"], "updated_at": "2025-01-01T00:00:00"}
+    row, _ = session_row("agent", {"session_id": "s0", "user_id": "u", "memory": v2}, now=1)
+    assert row["summary"] == {"summary": "not this"}  # kept under another user id: still this session's
+    row, _ = session_row("team", {"session_id": "s2", "memory": {"summary": {"summary": "old", "topics": None}}}, 1)
+    assert row["summary"] == {"summary": "old"}
+    row, _ = session_row("agent", {"session_id": "s3", "memory": v2}, now=1)
+    assert row["summary"] is None
+
+
 # ------------------------------------------------------------------ the import, on hand-made v1 tables
 
 
@@ -164,6 +219,41 @@ def test_another_users_session_is_skipped_and_created_at_kept(sqlite_backend):
     assert runs == ["r-mine"]
 
 
+_MOVE_RUN = {  # a trigger that files one run under another id: a write that does not land where it should
+    "sqlite": ["CREATE TRIGGER v1_move AFTER INSERT ON {runs} WHEN NEW.run_id = 'r-lost' "
+               "BEGIN UPDATE {runs} SET run_id = 'r-lost-moved' WHERE run_id = NEW.run_id; END"],
+    "postgres": ["CREATE FUNCTION {schema}.v1_move() RETURNS trigger AS $$ BEGIN IF NEW.run_id = 'r-lost' THEN "
+                 "NEW.run_id := 'r-lost-moved'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+                 "CREATE TRIGGER v1_move BEFORE INSERT ON {runs} FOR EACH ROW EXECUTE FUNCTION {schema}.v1_move()"],
+    "mysql": ["CREATE TRIGGER {schema}.v1_move BEFORE INSERT ON {runs} FOR EACH ROW BEGIN IF NEW.run_id = 'r-lost' "
+              "THEN SET NEW.run_id = 'r-lost-moved'; END IF; END"],
+}
+
+
+def test_runs_missing_after_the_write_are_an_error(backend):
+    """The import reads back the run ids it wrote: one that is not in the runs table fails it, by count and id."""
+    from agno_alembic import V1ImportIncompleteError
+
+    SyncMigrationManager(backend.url, db_schema=backend.schema).up()
+    t = _v1_agent_table(sa.MetaData(), backend.schema)
+    q = sa.create_engine("sqlite://").dialect.identifier_preparer.quote if backend.kind != "mysql" else (
+        lambda name: f"`{name}`")
+    schema = q(backend.schema) if backend.schema else ""
+    runs = f"{schema}.{q('agno_runs')}" if schema else q("agno_runs")
+    with backend.engine.begin() as c:
+        t.create(c)
+        c.execute(t.insert(), [{"session_id": "s1", "agent_id": "a", "created_at": 1, "memory": json.dumps(
+            {"runs": [{"run_id": "r-kept", "agent_id": "a"}, {"run_id": "r-lost", "agent_id": "a"}]})}])
+        for statement in _MOVE_RUN[backend.kind]:
+            c.exec_driver_sql(statement.format(runs=runs, schema=schema))
+    with backend.engine.connect() as c, pytest.raises(V1ImportIncompleteError) as caught:
+        import_v1(c, BACKEND[backend.kind], backend.names, agent_sessions="v1_agent")
+    err = caught.value
+    assert (err.table, err.runs_table, err.expected, err.missing, err.first_missing) == (
+        "v1_agent", "agno_runs", 2, 1, ("r-lost",))
+    assert "1 of 2 run(s) read are not in agno_runs (first missing: r-lost)" in str(err)
+
+
 def test_target_tables_must_be_up(sqlite_backend):
     with sqlite_backend.engine.connect() as c, pytest.raises(ConfigurationError, match="run up"):
         import_v1(c, registry.SQLITE, sqlite_backend.names, memories="v1_memories")
@@ -225,6 +315,7 @@ for st in (SessionType.AGENT, SessionType.TEAM, SessionType.WORKFLOW):
                 "session": s.session_id, "type": type(run).__name__, "input": text,
                 "steps": [[o.content, o.step_run_id] for o in getattr(run, "step_results", None) or []],
                 "executors": [r.run_id for r in getattr(run, "step_executor_runs", None) or []],
+                "reference_times": [r.time for r in getattr(run, "references", None) or []],
             }
 for m in db.get_user_memories():
     out["memories"][m.memory_id] = {"memory": m.memory, "topics": m.topics, "input": m.input, "user_id": m.user_id}
@@ -320,6 +411,8 @@ def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
         steps = read["runs"][run_id]["steps"]
         assert len(steps) == count and steps[0][0] == "step output ✓"
         assert [s[1] for s in steps] == read["runs"][run_id]["executors"]
+    for run_id in ("agent-session-000-run-0", "agent-session-001-run-1"):  # extra_data references, their timing
+        assert read["runs"][run_id]["reference_times"] == [0.25]
     assert read["summaries"] == seeded["summaries"]
     # agno 3.1.10 itself hands MariaDB's summary back as JSON text (it decodes it on SQLite and PostgreSQL only)
     assert read["summary_text"] == (sorted(seeded["summaries"]) if backend.kind == "mysql" else [])
