@@ -224,6 +224,7 @@ def seed_real(backend: str, target: str, schema: str | None, report: dict[str, A
     from agno.agent import Agent
     from agno.memory.agent import AgentMemory
     from agno.memory.summary import SessionSummary as AgentMemorySummary
+    from agno.memory.team import TeamMemory
     from agno.memory.v2.memory import Memory
     from agno.memory.v2.schema import SessionSummary, UserMemory
     from agno.memory.workflow import WorkflowMemory
@@ -277,6 +278,18 @@ def seed_real(backend: str, target: str, schema: str | None, report: dict[str, A
     team.run("and back")
     report["sessions"]["team"].append(tid)
     report["runs"]["team"] += _run_ids(_stored_runs(team_storage, tid))
+
+    # a team on 1.x's older TeamMemory: runs stored as {"message": ..., "member_responses": ..., "response": {...}}
+    tid = "real-teammemory"
+    old_team = Team(team_id="old-team", name="Old crew", members=[Agent(agent_id="m2", model=scripted_model(["ok"]))],
+                    model=scripted_model(["équipe ✓"]), memory=TeamMemory(), storage=team_storage, user_id="user-1",
+                    session_id=tid)
+    old_team.run("bonjour l'équipe")
+    entries = _stored_runs(team_storage, tid)
+    assert entries and all("response" in e for e in entries), entries
+    report["sessions"]["team"].append(tid)
+    report["runs"]["team"] += _run_ids(entries)
+    report["inputs"].update({e["response"]["run_id"]: e["message"]["content"] for e in entries})
 
     # classic workflows: memory v2 (plain runs in memory.runs) and WorkflowMemory ({"input", "response"})
     class Classic(Workflow):

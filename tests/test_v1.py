@@ -357,7 +357,8 @@ def _import_all(backend: Any, seeded: dict[str, Any], batch: int) -> list[Any]:
 
 
 def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
-    """Agno 1.8.4's own agent, team, classic and v2 workflow sessions (memory v2 and ``AgentMemory``), memories:
+    """Agno 1.8.4's own agent, team, classic and v2 workflow sessions (memory v2, ``AgentMemory``, ``TeamMemory``,
+    ``WorkflowMemory``), memories:
     every run readable through agno 3.1.10's ``get_run``/``get_runs``, summaries too, a re-run changes nothing."""
     target = Target.of(backend)
     seeded = _seed_v1(target)
@@ -381,6 +382,7 @@ def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
              for form, c in t.run_forms.items()}
     agent_table, classic_table = seeded["tables"]["agent"], seeded["tables"]["workflow_classic"]
     assert forms[(agent_table, "AgentMemory")] == (2, 2, 0)  # {"message", "response"} entries
+    assert forms[(seeded["tables"]["team"], "TeamMemory")] == (1, 1, 0)  # {"message", "member_responses", ...}
     assert forms[(classic_table, "WorkflowMemory")] == (2, 2, 0)  # {"input", "response"} entries
     assert forms[(classic_table, "memory.runs")] == (2, 2, 0)  # a classic workflow on memory v2
     assert forms[(seeded["tables"]["workflow"], "runs column")][1] == len(seeded["runs"]["workflow"])
@@ -406,7 +408,8 @@ def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
         assert sorted(run_ids) == sorted(r for r, v in read["runs"].items() if v["session"] == sid)
     for run_id in seeded["runs"]["workflow_classic"]:
         assert read["runs"][run_id]["type"] == "WorkflowRunOutput"
-    assert {r: read["runs"][r]["input"] for r in seeded["inputs"]} == seeded["inputs"]  # AgentMemory's message
+    # AgentMemory's and TeamMemory's message, as the run's input
+    assert {r: read["runs"][r]["input"] for r in seeded["inputs"]} == seeded["inputs"]
     for run_id, count in seeded["step_outputs"].items():  # workflow v2 step outputs, by 3.x's field
         steps = read["runs"][run_id]["steps"]
         assert len(steps) == count and steps[0][0] == "step output ✓"
