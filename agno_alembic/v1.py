@@ -461,9 +461,10 @@ def _step_output(step: Any) -> Any:
     if isinstance(response, dict) and response.get("run_id") is not None and "step_run_id" not in out:
         out["step_run_id"] = response["run_id"]
     metrics = step.get("metrics")
+    if isinstance(metrics, dict) and "step_name" in metrics:  # 1.x kept the step's StepMetrics: its own metrics
+        metrics = metrics.get("metrics")
     if isinstance(metrics, dict):
-        inner = metrics.get("metrics")
-        out["metrics"] = inner if "step_name" in metrics and isinstance(inner, dict) else metrics
+        out["metrics"] = metrics
     parallel = step.get("parallel_step_outputs")
     if isinstance(parallel, dict) and parallel:
         out["steps"] = [_step_output(v) for v in parallel.values()]
