@@ -8,7 +8,11 @@ status codes, minus Agno's defects (docs/http.md lists them):
 * up or down is decided per table, from each table's own version, not from the sessions table's stamp;
 * an unknown version is a 400 naming the known versions, not a 500, and is refused before anything is touched;
 * the migration runs in a worker thread, never on the event loop, whatever the driver;
-* a bearer token is required unless explicitly turned off (``allow_unauthenticated=True``).
+* a bearer token is required unless explicitly turned off (``allow_unauthenticated=True``), or the host's own
+  authentication dependency takes its place (``auth=``).
+
+Inside AgentOS, :func:`attach` puts these routes in place of AgentOS's own, behind AgentOS's authentication, and
+:func:`migrate_lifespan` brings every AgentOS database up before AgentOS starts.
 
 FastAPI is imported only when a router is built; without it the factories raise an ``ImportError`` naming the
 ``http`` extra.
@@ -341,27 +345,30 @@ def _is_remote(db: Any) -> bool:
     return isinstance(db, RemoteDb)
 
 
+def _db_lists(agent_os: Any, knowledge: bool) -> list[tuple[str, list[Any]]]:
+    """``agent_os.dbs`` (``{id: [db, ...]}``) and, with ``knowledge``, then ``agent_os.knowledge_dbs``, as pairs."""
+    sources = [getattr(agent_os, "dbs", None) or {}]
+    if knowledge:
+        sources.append(getattr(agent_os, "knowledge_dbs", None) or {})
+    return [(str(db_id), list(dbs)) for source in sources for db_id, dbs in source.items()]
+
+
 def _agentos_dbs(agent_os: Any, knowledge: bool) -> tuple[dict[str, Any], tuple[str, ...]]:
     """AgentOS's databases by its own ids: the first local db of each id (as its ``get_db``), and the remote ids.
 
     ``agent_os.dbs`` first; with ``knowledge``, then the knowledge ``contents_db``s (``agent_os.knowledge_dbs``)
     whose ids ``dbs`` does not have.
     """
-    sources = [getattr(agent_os, "dbs", None) or {}]
-    if knowledge:
-        sources.append(getattr(agent_os, "knowledge_dbs", None) or {})
     local: dict[str, Any] = {}
     remote: list[str] = []
-    for source in sources:
-        for db_id, dbs in source.items():
-            key = str(db_id)
-            if key in local or key in remote:
-                continue
-            first = next((db for db in dbs if not _is_remote(db)), None)
-            if first is None:
-                remote.append(key)
-            else:
-                local[key] = first
+    for db_id, dbs in _db_lists(agent_os, knowledge):
+        if db_id in local or db_id in remote:
+            continue
+        first = next((db for db in dbs if not _is_remote(db)), None)
+        if first is None:
+            remote.append(db_id)
+        else:
+            local[db_id] = first
     return local, tuple(remote)
 
 
@@ -463,14 +470,10 @@ def attach(agent_os: Any, app: "fastapi.FastAPI", *, knowledge: bool = False) ->
 def _startup_dbs(agent_os: Any, knowledge: bool) -> list[tuple[str, Any]]:
     """Every local db AgentOS initializes at startup (``dbs`` and, with ``knowledge``, ``knowledge_dbs``), once each."""
     seen: dict[int, tuple[str, Any]] = {}
-    sources = [getattr(agent_os, "dbs", None) or {}]
-    if knowledge:
-        sources.append(getattr(agent_os, "knowledge_dbs", None) or {})
-    for source in sources:
-        for db_id, dbs in source.items():
-            for db in dbs:
-                if not _is_remote(db):
-                    seen.setdefault(id(db), (str(db_id), db))
+    for db_id, dbs in _db_lists(agent_os, knowledge):
+        for db in dbs:
+            if not _is_remote(db):
+                seen.setdefault(id(db), (db_id, db))
     return list(seen.values())
 
 

@@ -317,6 +317,20 @@ def test_lifespan_brings_a_2_0_0_database_up(backend, caplog):
     assert "agno-alembic: database 'main': up to date" in caplog.messages
 
 
+def test_lifespan_takes_knowledge_contents_dbs_unless_told(tmp_path, sqlite_backend):
+    from agno.knowledge.knowledge import Knowledge
+
+    url = f"sqlite:///{tmp_path / 'contents.db'}"
+    SyncMigrationManager(url).up("2.3.0", table_type="knowledge")
+    contents = SqliteDb(db_url=url, id="contents")
+    knowledge = [Knowledge(contents_db=contents)]
+    _started(agent_os(agno_db(sqlite_backend), knowledge=knowledge,
+                      lifespan=functools.partial(migrate_lifespan, knowledge=False)))
+    assert stamps(contents)["knowledge"] == ("agno_knowledge_2_3_0", "2.3.0")
+    _started(agent_os(agno_db(sqlite_backend), knowledge=knowledge, lifespan=migrate_lifespan))
+    assert stamps(contents)["knowledge"] == ("agno_knowledge_3_0_0", "3.0.0")
+
+
 def test_async_db_through_lifespan_and_routes(sqlite_backend):
     """An AsyncSqliteDb: the lifespan and the routes migrate it off the server's event loop."""
     from agno.db.sqlite import AsyncSqliteDb
