@@ -4,6 +4,10 @@ Server URLs come from ``AGNO_ALEMBIC_TEST_POSTGRES_URL`` / ``AGNO_ALEMBIC_TEST_M
 servers on 127.0.0.1, else testcontainers where a Docker engine answers.  A backend none of these provides is
 skipped, unless ``AGNO_ALEMBIC_REQUIRE_BACKENDS`` names it (``.ci/run`` sets ``postgres,mysql``): then it fails.
 Each test gets its own PostgreSQL schema or MySQL database, dropped afterwards.
+
+The suite runs in parallel under pytest-xdist (``-n 4``; ``--dist loadgroup`` is in pyproject's addopts): nothing
+here is named after anything but a random tag, and the tests sharing one expensive module or session fixture
+(:data:`SHARED_FIXTURES`) go to one worker, which builds it once.
 """
 
 from __future__ import annotations
@@ -67,6 +71,25 @@ def server_url(kind: str) -> str | None:
         candidates = [u for u in (os.environ.get(ENV[kind]), LOCAL[kind]) if u]
         _servers[kind] = next((u for u in candidates if _answers(u)), None) or _container_url(kind)
     return _servers[kind]
+
+
+SHARED_FIXTURES = ("copied", "metrics_run", "installed")
+"""Module- and session-scoped fixtures that seed databases or build a wheel and a venv: minutes each."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        fixtures = getattr(item, "fixturenames", ())
+        for name in SHARED_FIXTURES:
+            if name in fixtures:
+                callspec = getattr(item, "callspec", None)
+                param = callspec.params.get(name) if callspec else None
+                group = f"{item.module.__name__ if item.module else ''}:{name}"
+                item.add_marker(pytest.mark.xdist_group(group if param is None else f"{group}[{param}]"))
+                break
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
