@@ -9,6 +9,7 @@ looks like at each version, and these operations compute and apply the differenc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -535,11 +536,21 @@ def copy_legacy_runs(sessions_version: str) -> None:
     if defer:
         for name in runs.indexes:
             op.drop_index(name, table_name=runs.name, schema=runs.schema)
-    copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
-    if defer:
-        for name, index in runs.indexes.items():
-            _create_index(runs, name, index)
-    log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+    with _exact_characters(bind, run.backend):
+        copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
+        if defer:
+            for name, index in runs.indexes.items():
+                _create_index(runs, name, index)
+        log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+        checked = runs_data.verify_copy(bind, sessions, runs)
+    log.info("Checked: each of the %d legacy run id(s) has its row in %s", checked, runs.name)
+
+
+def _exact_characters(bind: sa.Connection, backend: str) -> contextlib.AbstractContextManager[None]:
+    """MySQL, SingleStore: the connection in utf8mb4 while rows cross it (:func:`dialects.mysql.utf8mb4`)."""
+    from agno_alembic.dialects import mysql
+
+    return mysql.utf8mb4(bind) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
 
 
 def merge_legacy_runs(sessions_version: str) -> None:
@@ -554,7 +565,8 @@ def merge_legacy_runs(sessions_version: str) -> None:
         return
     if not _exists(specs[1].name, specs[1].schema):
         return
-    merged = runs_data.merge_back(op.get_bind(), *specs)
+    with _exact_characters(op.get_bind(), runtime.state().backend):
+        merged = runs_data.merge_back(op.get_bind(), *specs)
     log.info("Merged the runs of %d session(s) back into %s.runs", merged, specs[0].name)
 
 
