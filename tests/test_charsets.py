@@ -304,3 +304,39 @@ def test_a_run_id_two_sessions_hold_goes_to_the_session_written_first(any_backen
         "run 'tie' is held by two sessions, 'd' and 'e'; the runs table keeps the one of 'd' (written first, by "
         "created_at then session_id)",
     ])
+
+
+# ================================================================== the other data steps check what they wrote
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_learnings_rekey_that_loses_a_row_fails_unstamped(kind: str, tmp_path):
+    """The 3.0.0 learnings re-key (PostgreSQL, SQLite) moves rows to new keys: a moved row that is not on its new
+    key afterwards (here a trigger swallows its insert) fails the step; the old row is still there, unstamped."""
+    from tests import test_learnings as tl
+
+    with make_backend(kind, tmp_path) as b:
+        tl._at_2_3_0(b, [tl._row(1, "entity_user_person_ivan", "alice", "person", "ivan", {"name": "Ivan"}),
+                         tl._row(2, "entity_user_person_olga", "bob", "person", "olga", {"name": "Olga"})])
+        lost = tl.key("bob", "person", "olga")
+        with b.engine.begin() as c:
+            if kind == "sqlite":
+                c.exec_driver_sql(f"CREATE TRIGGER lose BEFORE INSERT ON agno_learnings WHEN NEW.learning_id = "
+                                  f"'{lost}' BEGIN SELECT RAISE(IGNORE); END")
+            else:
+                c.exec_driver_sql(f'CREATE FUNCTION "{b.schema}".lose() RETURNS trigger AS $$ BEGIN IF '
+                                  f"NEW.learning_id = '{lost}' THEN RETURN NULL; END IF; RETURN NEW; END $$ "
+                                  "LANGUAGE plpgsql")
+                c.exec_driver_sql(f'CREATE TRIGGER lose BEFORE INSERT ON "{b.schema}".agno_learnings FOR EACH ROW '
+                                  f'EXECUTE FUNCTION "{b.schema}".lose()')
+        with pytest.raises(Exception) as caught:
+            tl._upgrade(b)
+        chain, err = [], caught.value
+        while err is not None:
+            chain.append(err)
+            err = err.__cause__ or err.__context__
+        found = next((e for e in chain if isinstance(e, DataVerificationError)), None)
+        assert found is not None, chain
+        assert found.missing == 1 and found.examples == (lost,) and found.expected == 2
+        assert tl._stamp(b) == "2.3.0"
+        assert set(tl._rows(b)) == {"entity_user_person_ivan", "entity_user_person_olga"}
