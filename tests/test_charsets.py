@@ -340,3 +340,51 @@ def test_a_learnings_rekey_that_loses_a_row_fails_unstamped(kind: str, tmp_path)
         assert found.missing == 1 and found.examples == (lost,) and found.expected == 2
         assert tl._stamp(b) == "2.3.0"
         assert set(tl._rows(b)) == {"entity_user_person_ivan", "entity_user_person_olga"}
+
+
+def test_verify_copy_checks_the_sessions_it_is_given(backend: Backend):
+    """The check a batched copy calls per batch: ``(after, upto]`` bounds the sessions it reads; a run missing
+    outside the bounds is not its business, one inside is named."""
+    from agno_alembic.data import runs as runs_data
+
+    mm = SyncMigrationManager(backend.url, db_schema=backend.schema)
+    mm.up(target_version="2.5.6", table_type="sessions")
+    with backend.engine.begin() as c:
+        c.execute(_sessions_table(backend, "2.5.6").insert(), copy.deepcopy(SESSIONS))
+    mm.up(table_type="runs")
+    kind = {"sqlite": registry.SQLITE, "postgres": registry.POSTGRESQL, "mysql": registry.MYSQL}[backend.kind]
+    sessions = shapes.spec("sessions", kind, "2.5.6", backend.names)
+    runs = shapes.spec("runs", kind, "3.0.0", backend.names)
+    with backend.engine.begin() as c:
+        runs_data.copy_runs(c, kind, sessions, runs, into_empty=True)
+        table = runs.sa_table()
+        c.execute(table.delete().where(table.c.run_id == CYRILLIC))  # a run of session "s-1"
+    with backend.engine.connect() as c:
+        assert runs_data.verify_copy(c, sessions, runs, after="s-1") == 2  # only "сессия-😀"
+        with pytest.raises(DataVerificationError) as caught:
+            runs_data.verify_copy(c, sessions, runs, upto="s-1")
+        assert caught.value.missing == 1 and caught.value.examples == (CYRILLIC,) and caught.value.expected == 2
+        with pytest.raises(DataVerificationError):
+            runs_data.verify_copy(c, sessions, runs, chunk=1)
+
+
+def test_a_row_agno_3_rewrote_wins_over_the_session_written_first(backend: Backend, caplog):
+    """A shared run id whose runs-table row is no longer any session's legacy entry (Agno 3 updated it): the row
+    stays as it is, under its session, and the sharing is still logged."""
+    mm = SyncMigrationManager(backend.url, db_schema=backend.schema)
+    mm.up(target_version="2.5.6", table_type="sessions")
+    with backend.engine.begin() as c:
+        c.execute(_sessions_table(backend, "2.5.6").insert(), _shared_sessions()[:2])  # a (later) and b (first)
+    mm.up(table_type="runs")
+    kind = {"sqlite": registry.SQLITE, "postgres": registry.POSTGRESQL, "mysql": registry.MYSQL}[backend.kind]
+    runs = shapes.spec("runs", kind, "3.0.0", backend.names).sa_table()
+    live = {"run_id": "shared", "session_id": "a", "run_type": "agent", "run_index": 1, "created_at": BASE_TS + 300,
+            "updated_at": BASE_TS + 301, "run_data": {"run_id": "shared", "content": "updated by Agno 3"}}
+    with backend.engine.begin() as c:
+        c.execute(runs.insert(), [live])
+    with caplog.at_level(logging.WARNING, logger="agno_alembic"):
+        SyncMigrationManager(backend.url, db_schema=backend.schema).up(table_type="sessions")
+    with backend.engine.connect() as c:
+        row = c.execute(sa.select(runs).where(runs.c.run_id == "shared")).one()
+    assert row.session_id == "a" and _json(row.run_data) == live["run_data"]
+    assert "run 'shared' is held by two sessions, 'b' and 'a'" in caplog.text
