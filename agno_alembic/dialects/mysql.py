@@ -29,9 +29,18 @@ def _session(connection: sa.Connection) -> dict[str, str | None]:
     return dict(zip(_VARIABLES, row, strict=True))
 
 
+def _driver_charset(driver: Any) -> str | None:
+    """The character set the driver encodes in (PyMySQL and singlestoredb: ``charset``; mysqlclient:
+    ``character_set_name()``), or ``None`` where it does not say."""
+    charset = getattr(driver, "charset", None)
+    if charset is None and callable(getattr(driver, "character_set_name", None)):
+        charset = driver.character_set_name()
+    return charset
+
+
 def _is_utf8mb4(session: dict[str, str | None], driver: Any) -> bool:
     charsets = (session["character_set_client"], session["character_set_connection"], session["character_set_results"])
-    return all(c == UTF8MB4 for c in charsets) and getattr(driver, "charset", UTF8MB4) == UTF8MB4
+    return all(c == UTF8MB4 for c in charsets) and _driver_charset(driver) in (UTF8MB4, None)
 
 
 @contextlib.contextmanager
@@ -55,7 +64,7 @@ def utf8mb4(connection: sa.Connection) -> Iterator[None]:
         )
     log.info("switching the connection from character set %s to utf8mb4 for the copy",
              before["character_set_connection"])
-    charset, collation = getattr(driver, "charset", None), getattr(driver, "collation", None)
+    charset, collation = _driver_charset(driver), getattr(driver, "collation", None)
     switch(UTF8MB4)
     try:
         yield
