@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 from agno_alembic.errors import ConfigurationError
 
@@ -90,3 +91,21 @@ def _literal(value: str | None) -> str:
     if not value.replace("_", "").isalnum():  # character set and collation names are plain words
         raise ValueError(f"not a character set name: {value!r}")
     return f"'{value}'"
+
+
+class CreateSchema(sa.schema.CreateSchema):
+    """``CREATE SCHEMA IF NOT EXISTS`` for Agno's tables; on MySQL/MariaDB the database is created utf8mb4
+    (``CREATE DATABASE ... CHARACTER SET utf8mb4``), so the tables made in it hold every character Agno writes
+    whatever the server's default (on a latin1 server, Agno's own ``CREATE DATABASE`` makes latin1 tables, where a
+    table name such as ``評価`` cannot even be recorded). Elsewhere it is SQLAlchemy's ``CREATE SCHEMA``."""
+
+    inherit_cache = True
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, if_not_exists=True)
+
+
+@compiles(CreateSchema, "mysql")
+@compiles(CreateSchema, "mariadb")
+def _create_utf8mb4_database(element: CreateSchema, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.visit_create_schema(element, **kw)} CHARACTER SET {UTF8MB4}"
