@@ -495,7 +495,86 @@ def _extra_sqlite_indexes(spec: TableSpec, own: set[str]) -> list[tuple[str, str
     return out
 
 
-__all__ = ["Fill", "create_table", "drop_table", "evolve"]
+# -- Agno's pgvector knowledge tables (agno_alembic.vectors) --------------------------------------------------
+
+
+def adopt_vector_tables() -> None:
+    """The base step of the pgvector tables: nothing to create (``PgVector.create()`` makes each table with its
+    embedder's dimensions); it checks that every named table is one of Agno's and says what it found."""
+    from agno_alembic import vectors
+
+    run = runtime.state()
+    if run.backend != registry.POSTGRESQL:
+        return
+    if run.offline:
+        op.execute("-- pgvector tables: Agno's PgVector.create() makes them with its embedder's dimensions; "
+                   "nothing to create")
+        return
+    for t in vectors.selected(op.get_bind(), run.names):
+        log.info("pgvector table %s: embedding vector(%s), vector indexes %s, schema %s", t.name, t.dimensions,
+                 t.vector_indexes or "none", t.version)
+
+
+def evolve_vector_tables(from_version: str, to_version: str) -> None:
+    """Bring every pgvector table of this run from its shape at ``from_version`` to its shape at ``to_version``.
+
+    Across 3.0.0 that is Agno 3's owner column ``user_id`` and its index ``idx_<table>_user_id``, added or
+    dropped; the embedding column and the vector and full-text indexes stay as they are.  Dropping the owner
+    column from a table where rows have an owner is refused unless data loss is explicitly allowed.  Offline,
+    the tables must be named (``-x vector_tables=a,b``): finding them needs a live connection.
+    """
+    from agno_alembic import vectors
+
+    run = runtime.state()
+    if run.backend != registry.POSTGRESQL:
+        return
+    up = registry.version_index(to_version) > registry.version_index(from_version)
+    low, high = sorted((from_version, to_version), key=registry.version_index)
+    owner_step = registry.version_index(low) < registry.version_index(vectors.OWNED_SINCE) <= \
+        registry.version_index(high)
+    if not owner_step:
+        return
+    if run.offline:
+        if run.names.vector_tables is None:
+            op.execute("-- pgvector tables are found by inspection, which needs a live connection; name them with "
+                       "-x vector_tables=a,b for a script")
+            return
+        tables = list(run.names.vector_tables)
+    else:
+        found = vectors.selected(op.get_bind(), run.names)
+        if not up:
+            _refuse_owned_rows(found, run)
+        tables = [t.name for t in found]
+    q = op.get_context().dialect.identifier_preparer
+    for name in tables:
+        table = q.format_table(sa.table(name, schema=run.names.schema))
+        index = q.quote(vectors.owner_index(name))
+        column = q.quote(vectors.OWNER)
+        if up:
+            op.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} VARCHAR")
+            op.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({column})")
+        else:
+            qualified = f"{q.quote(run.names.schema)}.{index}" if run.names.schema else index
+            op.execute(f"DROP INDEX IF EXISTS {qualified}")
+            op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")
+
+
+def _refuse_owned_rows(tables: list, run: runtime.RunState) -> None:
+    from agno_alembic import vectors
+
+    owned = {t.name: n for t in tables if vectors.OWNER in t.columns and (n := vectors.owned_rows(op.get_bind(), t))}
+    if owned and not run.allow_data_loss:
+        what = ", ".join(f"{name}.{vectors.OWNER} ({n} row(s) with an owner)" for name, n in owned.items())
+        raise DowngradeRefusedError(
+            f"Refusing to drop {what}: those rows would become shared with every user. Back them up, then allow "
+            "data loss explicitly (-x allow_data_loss=true, or allow_data_loss=True in Python).",
+            table=next(iter(owned)),
+            would_destroy=what,
+            allow_option="allow_data_loss",
+        )
+
+
+__all__ = ["Fill", "adopt_vector_tables", "create_table", "drop_table", "evolve", "evolve_vector_tables"]
 
 
 # -- data steps --------------------------------------------------------------------------------------------
