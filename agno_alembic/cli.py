@@ -241,6 +241,11 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         kwargs["db_schema"] = "" if schema.strip().lower() in ("", "none", "null", "default") else schema
     if version_table:
         kwargs["version_table"] = version_table
+    given = [n for item in getattr(options, "vector_table", None) or [] for n in item.split(",")]
+    if "vector_tables" in x:
+        given += x.pop("vector_tables").split(",")
+    if given:
+        kwargs["vector_tables"] = [n.strip() for n in given]
     tables = dict(x)
     for item in getattr(options, "table", None) or []:
         key, sep, value = item.partition("=")
@@ -266,12 +271,13 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 def _types(options: argparse.Namespace) -> list[str] | None:
     wanted = [t.strip() for item in options.table_type or [] for t in item.split(",") if t.strip()]
     for name in wanted:
-        registry.table_type(name)
+        if not registry.is_vectors(name):
+            registry.table_type(name)
     return wanted or None
 
 
 def _selected(options: argparse.Namespace, backend: str) -> list[registry.TableType]:
-    wanted = _types(options)
+    wanted = [t for t in _types(options) or [] if not registry.is_vectors(t)]
     types = registry.table_types(wanted) if wanted else list(registry.TABLE_TYPES)
     return [t for t in types if t.on(backend)]
 
@@ -627,6 +633,9 @@ class CommandLine(AlembicCommandLine):
                             help="only this table type (sessions, memory, eval...); repeat or comma-separate")
         select.add_argument("--table", action="append", metavar="TYPE=NAME",
                             help="a table's name when not Agno's default (session=my_sessions); repeatable")
+        select.add_argument("--vector-table", action="append", metavar="NAME",
+                            help="an Agno pgvector knowledge table to migrate (default: every one found in the "
+                                 "schema); repeatable")
         select.add_argument("--version-table", help="agno-alembic's Alembic version table (default: "
                                                     "agno_alembic_version, or its per-configuration variant)")
 

