@@ -499,64 +499,71 @@ def _extra_sqlite_indexes(spec: TableSpec, own: set[str]) -> list[tuple[str, str
 
 
 def adopt_vector_tables() -> None:
-    """The base step of the pgvector tables: nothing to create (``PgVector.create()`` makes each table with its
+    """The base step of the vector tables: nothing to create (``PgVector.create()`` makes each table with its
     embedder's dimensions); it checks that every named table is one of Agno's and says what it found."""
     from agno_alembic import vectors
 
     run = runtime.state()
-    if run.backend != registry.POSTGRESQL:
+    if run.backend not in dialects.VECTOR_OWNER:
         return
     if run.offline:
-        op.execute("-- pgvector tables: Agno's PgVector.create() makes them with its embedder's dimensions; "
-                   "nothing to create")
+        op.execute("-- vector tables: Agno's create() makes them with its embedder's dimensions; nothing to create")
         return
     for t in vectors.selected(op.get_bind(), run.names):
-        log.info("pgvector table %s: embedding vector(%s), vector indexes %s, schema %s", t.name, t.dimensions,
+        log.info("vector table %s: embedding %s, vector indexes %s, schema %s", t.name, t.columns.get("embedding"),
                  t.vector_indexes or "none", t.version)
 
 
 def evolve_vector_tables(from_version: str, to_version: str) -> None:
-    """Bring every pgvector table of this run from its shape at ``from_version`` to its shape at ``to_version``.
+    """Bring every vector table of this run from its shape at ``from_version`` to its shape at ``to_version``.
 
-    Across 3.0.0 that is Agno 3's owner column ``user_id`` and its index ``idx_<table>_user_id``, added or
-    dropped; the embedding column and the vector and full-text indexes stay as they are.  Dropping the owner
-    column from a table where rows have an owner is refused unless data loss is explicitly allowed.  Offline,
-    the tables must be named (``-x vector_tables=a,b``): finding them needs a live connection.
+    Across 3.0.0 that is Agno 3's owner column ``user_id`` (and, for pgvector, its index ``idx_<table>_user_id``),
+    added or dropped; the embedding column and the vector and full-text indexes stay as they are.  Dropping the
+    owner column from a table where rows have an owner is refused unless data loss is explicitly allowed.
+    Offline, the tables must be named (``-x vector_tables=a,b``): finding them needs a live connection.
     """
     from agno_alembic import vectors
 
     run = runtime.state()
-    if run.backend != registry.POSTGRESQL:
+    owner = dialects.VECTOR_OWNER.get(run.backend)
+    if owner is None:
         return
     up = registry.version_index(to_version) > registry.version_index(from_version)
     low, high = sorted((from_version, to_version), key=registry.version_index)
-    owner_step = registry.version_index(low) < registry.version_index(vectors.OWNED_SINCE) <= \
-        registry.version_index(high)
-    if not owner_step:
+    if not registry.version_index(low) < registry.version_index(vectors.OWNED_SINCE) <= registry.version_index(high):
         return
     if run.offline:
         if run.names.vector_tables is None:
-            op.execute("-- pgvector tables are found by inspection, which needs a live connection; name them with "
+            op.execute("-- vector tables are found by inspection, which needs a live connection; name them with "
                        "-x vector_tables=a,b for a script")
             return
-        tables = list(run.names.vector_tables)
+        # the owner column and its index: unknown offline (None)
+        tables: dict[str, tuple[bool | None, bool | None]] = dict.fromkeys(run.names.vector_tables, (None, None))
     else:
         found = vectors.selected(op.get_bind(), run.names)
         if not up:
             _refuse_owned_rows(found, run)
-        tables = [t.name for t in found]
+        tables = {t.name: (vectors.OWNER in t.columns, vectors.owner_index(t.name) in t.indexes) for t in found}
     q = op.get_context().dialect.identifier_preparer
-    for name in tables:
-        table = q.format_table(sa.table(name, schema=run.names.schema))
+    column = q.quote(vectors.OWNER)
+    guard = " IF NOT EXISTS" if owner.if_not_exists else ""
+    gone = " IF EXISTS" if owner.if_not_exists else ""
+    for name, (has_owner, has_index) in tables.items():
         index = q.quote(vectors.owner_index(name))
-        column = q.quote(vectors.OWNER)
+        where = {
+            "table": q.format_table(sa.table(name, schema=run.names.schema)), "index": index, "column": column,
+            "qualified_index": f"{q.quote(run.names.schema)}.{index}" if run.names.schema else index,
+        }
         if up:
-            op.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} VARCHAR")
-            op.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({column})")
+            if not has_owner:
+                op.execute(f"ALTER TABLE {where['table']} ADD COLUMN{guard} {column} {owner.type_sql}")
+            if not has_index:
+                op.execute(owner.create_index.format(**where))
         else:
-            qualified = f"{q.quote(run.names.schema)}.{index}" if run.names.schema else index
-            op.execute(f"DROP INDEX IF EXISTS {qualified}")
-            op.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}")
+            if has_index is not False:
+                op.execute(owner.drop_index.format(**where))
+            if has_owner is not False:
+                op.execute(f"ALTER TABLE {where['table']} DROP COLUMN{gone} {column}")
 
 
 def _refuse_owned_rows(tables: list, run: runtime.RunState) -> None:

@@ -125,10 +125,11 @@ TABLE_TYPES: tuple[TableType, ...] = (
 
 #: Agno's pgvector knowledge tables (``agno.vectordb.pgvector.PgVector``): any number of tables in a schema, each
 #: named by its user, none of them a db class's table.  Their branch ``agno_vectors`` moves every such table at once
-#: (:mod:`agno_alembic.vectors` says which: given, or found by inspection); PostgreSQL only; never written to
+#: (:mod:`agno_alembic.vectors` says which: given, or found by inspection); PostgreSQL and SingleStore
+#: (``agno.vectordb.singlestore``, the same 3.0 owner column without its index); never written to
 #: ``agno_schema_versions`` (Agno records none of them).  Kept out of :data:`TABLE_TYPES`, whose every type has
 #: one table of a fixed shape.
-VECTORS = TableType("vectors", "", "2.0.0", backends=_PG_ONLY, aliases=("vector", "pgvector"))
+VECTORS = TableType("vectors", "", "2.0.0", backends=(POSTGRESQL, SINGLESTORE), aliases=("vector", "pgvector"))
 VECTOR_TYPES: tuple[TableType, ...] = (VECTORS,)
 
 _BY_NAME: dict[str, TableType] = {t.name: t for t in TABLE_TYPES}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from agno_alembic import dialects, registry
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.naming import Names
 
@@ -31,6 +32,10 @@ AGNO_COLUMNS: tuple[str, ...] = (
     "id", "name", "meta_data", "filters", "content", "embedding", "usage", "created_at", "updated_at",
     "content_hash", "content_id",
 )
+#: The columns of SingleStore's vector table (``agno.vectordb.singlestore``): no ``filters``.
+SINGLESTORE_COLUMNS: tuple[str, ...] = tuple(c for c in AGNO_COLUMNS if c != "filters")
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {registry.POSTGRESQL: AGNO_COLUMNS,
+                                                registry.SINGLESTORE: SINGLESTORE_COLUMNS}
 #: The owner column Agno 3.0 added, and its index (``idx_<table>_user_id``).
 OWNER = "user_id"
 OWNER_TYPE = "character varying"
@@ -52,6 +57,7 @@ class VectorTable:
     """Column name -> its type as PostgreSQL prints it (``vector(1024)``, ``character varying``...)."""
     indexes: dict[str, str]
     """Index name -> its access method (``btree``, ``hnsw``, ``ivfflat``, ``gin``)."""
+    backend: str = registry.POSTGRESQL
 
     @property
     def dimensions(self) -> int | None:
@@ -67,8 +73,8 @@ class VectorTable:
     @property
     def missing(self) -> list[str]:
         """Agno's columns this table lacks (empty for one of Agno's pgvector tables)."""
-        out = [c for c in AGNO_COLUMNS if c not in self.columns]
-        if "embedding" in self.columns and not self.columns["embedding"].startswith("vector"):
+        out = [c for c in REQUIRED_COLUMNS[self.backend] if c not in self.columns]
+        if "embedding" in self.columns and not self.columns["embedding"].lower().startswith("vector"):
             out.append("embedding of type vector")
         return out
 
@@ -78,47 +84,72 @@ class VectorTable:
         return OWNED_SINCE if OWNER in self.columns else "2.0.0"
 
 
-_COLUMNS = sa.text(
+_PG_COLUMNS = sa.text(
     "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
     "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = coalesce(:schema, current_schema()) AND c.relkind IN ('r', 'p') AND a.attnum > 0 "
     "AND NOT a.attisdropped AND c.relname IN :tables ORDER BY c.relname, a.attnum"
 ).bindparams(sa.bindparam("tables", expanding=True))
-_INDEXES = sa.text(
+_PG_INDEXES = sa.text(
     "SELECT t.relname, i.relname, am.amname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_am am ON am.oid = i.relam "
     "JOIN pg_namespace n ON n.oid = t.relnamespace "
     "WHERE n.nspname = coalesce(:schema, current_schema()) AND t.relname IN :tables"
 ).bindparams(sa.bindparam("tables", expanding=True))
-_CANDIDATES = sa.text(
+_PG_CANDIDATES = sa.text(
     "SELECT c.relname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type ty ON ty.oid = a.atttypid "
     "WHERE n.nspname = coalesce(:schema, current_schema()) AND c.relkind IN ('r', 'p') AND a.attname = 'embedding' "
     "AND ty.typname = 'vector' AND NOT a.attisdropped ORDER BY c.relname"
 )
+# SingleStore (and MySQL-family servers): information_schema, lower-cased types (``vector(1536, F32)``).
+_S2_COLUMNS = sa.text(
+    "SELECT table_name, column_name, lower(column_type) FROM information_schema.columns "
+    "WHERE table_schema = coalesce(:schema, database()) AND table_name IN :tables ORDER BY table_name, "
+    "ordinal_position"
+).bindparams(sa.bindparam("tables", expanding=True))
+_S2_INDEXES = sa.text(
+    "SELECT table_name, index_name, lower(index_type) FROM information_schema.statistics "
+    "WHERE table_schema = coalesce(:schema, database()) AND table_name IN :tables"
+).bindparams(sa.bindparam("tables", expanding=True))
+_S2_CANDIDATES = sa.text(
+    "SELECT table_name FROM information_schema.columns WHERE table_schema = coalesce(:schema, database()) "
+    "AND column_name = 'embedding' AND lower(column_type) LIKE 'vector%' ORDER BY table_name"
+)
+#: The catalog queries per backend: (columns, indexes, candidate tables).
+_CATALOG: dict[str, tuple[sa.TextClause, sa.TextClause, sa.TextClause]] = {
+    registry.POSTGRESQL: (_PG_COLUMNS, _PG_INDEXES, _PG_CANDIDATES),
+    registry.SINGLESTORE: (_S2_COLUMNS, _S2_INDEXES, _S2_CANDIDATES),
+}
+
+
+def _catalog(connection: sa.Connection) -> tuple[sa.TextClause, sa.TextClause, sa.TextClause]:
+    return _CATALOG[dialects.backend_of(connection.dialect)]
 
 
 def read(connection: sa.Connection, schema: str | None, tables: Sequence[str]) -> dict[str, VectorTable]:
     """The named tables that exist, as they are."""
     if not tables:
         return {}
+    columns_query, indexes_query, _ = _catalog(connection)
     columns: dict[str, dict[str, str]] = {}
-    for table, column, type_ in connection.execute(_COLUMNS, {"schema": schema, "tables": list(tables)}):
+    for table, column, type_ in connection.execute(columns_query, {"schema": schema, "tables": list(tables)}):
         columns.setdefault(table, {})[column] = type_
     indexes: dict[str, dict[str, str]] = {}
-    for table, index, method in connection.execute(_INDEXES, {"schema": schema, "tables": list(tables)}):
+    for table, index, method in connection.execute(indexes_query, {"schema": schema, "tables": list(tables)}):
         indexes.setdefault(table, {})[index] = method
-    return {t: VectorTable(t, schema, columns[t], indexes.get(t, {})) for t in tables if t in columns}
+    backend = dialects.backend_of(connection.dialect)
+    return {t: VectorTable(t, schema, columns[t], indexes.get(t, {}), backend) for t in tables if t in columns}
 
 
 def find(connection: sa.Connection, schema: str | None) -> list[VectorTable]:
     """Every table of ``schema`` with Agno's pgvector columns (none where pgvector is not installed)."""
-    candidates = [r[0] for r in connection.execute(_CANDIDATES, {"schema": schema})]
+    candidates = [r[0] for r in connection.execute(_catalog(connection)[2], {"schema": schema})]
     return [t for t in read(connection, schema, candidates).values() if not t.missing]
 
 
 def selected(connection: sa.Connection, names: Names) -> list[VectorTable]:
-    """The pgvector tables this run migrates: the named ones that exist, or every one found by inspection."""
+    """The vector tables this run migrates: the named ones that exist, or every one found by inspection."""
     if names.vector_tables is None:
         return find(connection, names.schema)
     found = read(connection, names.schema, names.vector_tables)
@@ -126,13 +157,14 @@ def selected(connection: sa.Connection, names: Names) -> list[VectorTable]:
     for name in names.vector_tables:
         table = found.get(name)
         if table is None:
-            log.info("pgvector table %s does not exist: left for Agno's PgVector.create() (it knows the embedder's "
+            log.info("vector table %s does not exist: left for Agno's create() (it knows the embedder's "
                      "dimensions)", name)
             continue
         if table.missing:
             raise ConfigurationError(
-                f"{name!r} is not one of Agno's pgvector tables: it lacks {', '.join(table.missing)} (Agno's "
-                f"PgVector tables have {', '.join(AGNO_COLUMNS)}); name only knowledge tables in vector_tables",
+                f"{name!r} is not one of Agno's vector tables: it lacks {', '.join(table.missing)} (Agno's vector "
+                f"tables have {', '.join(REQUIRED_COLUMNS[table.backend])}); name only knowledge tables in "
+                "vector_tables",
                 option="vector_tables",
             )
         out.append(table)
@@ -146,4 +178,4 @@ def owned_rows(connection: sa.Connection, table: VectorTable) -> int:
                .scalar_one())
 
 
-__all__ = ["AGNO_COLUMNS", "OWNER", "VectorTable", "find", "owner_index", "read", "selected"]
+__all__ = ["AGNO_COLUMNS", "OWNER", "SINGLESTORE_COLUMNS", "VectorTable", "find", "owner_index", "read", "selected"]

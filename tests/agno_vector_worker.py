@@ -6,6 +6,8 @@ rows a query must find).  Modes, each printing one JSON report on stdout:
 
 * ``create``: ``PgVector(...).create()``, ``insert()`` of the given documents, then ``optimize()`` (the vector
   index of the given kind and the GIN full-text index), as an Agno user builds a knowledge base;
+* ``singlestore-ddl``: the statements ``agno.vectordb.singlestore.SingleStore.create()`` (with its ``optimize()``)
+  sends for a new table, captured by an engine that runs nothing (no SingleStore server here);
 * ``use`` (3.x): on an existing table, ``search()`` without ``user_id`` and as two users, ``insert()`` of a
   document owned by ``alice``, and the searches again.
 
@@ -104,9 +106,43 @@ def use(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+class _Capture:
+    """An engine stand-in that records the SQL text sent through ``connect().execute()``."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def connect(self) -> _Capture:
+        return self
+
+    def __enter__(self) -> _Capture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def execute(self, statement: Any, *args: Any, **kwargs: Any) -> None:
+        self.statements.append(" ".join(str(statement).split()))
+
+    def commit(self) -> None:
+        return None
+
+
+def singlestore_ddl(args: argparse.Namespace) -> dict[str, Any]:
+    from agno.vectordb.singlestore import SingleStore
+
+    engine = _Capture()
+    db = SingleStore(collection=args.table, schema=args.schema, db_engine=engine,  # type: ignore[arg-type]
+                     embedder=FixedEmbedder(dimensions=args.dimensions))
+    db.table_exists = lambda: False  # type: ignore[method-assign]
+    db._index_exists = lambda name: False  # type: ignore[attr-defined]  # 3.x optimize() asks first
+    db.create()
+    return {"statements": engine.statements}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["create", "use"])
+    parser.add_argument("mode", choices=["create", "use", "singlestore-ddl"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--schema", required=True)
     parser.add_argument("--table", required=True)
@@ -115,7 +151,8 @@ def main() -> None:
     parser.add_argument("--docs", default="[]")
     parser.add_argument("--query", default="")
     args = parser.parse_args()
-    print(json.dumps(create(args) if args.mode == "create" else use(args)))
+    modes = {"create": create, "use": use, "singlestore-ddl": singlestore_ddl}
+    print(json.dumps(modes[args.mode](args)))
 
 
 if __name__ == "__main__":

@@ -237,6 +237,46 @@ def test_offline_script_names_the_tables_or_says_it_needs_them(capsys: pytest.Ca
     assert "found by inspection, which needs a live connection" in capsys.readouterr().out
 
 
+def _create_columns(statement: str) -> list[str]:
+    """The column definitions of a ``CREATE TABLE ... ( a TEXT, b VECTOR(16) NOT NULL, ... );`` statement."""
+    body = statement[statement.index("(") + 1:statement.rindex(")")]
+    return [c.strip() for c in body.split(", ")]
+
+
+def _sql_lines(text: str) -> list[str]:
+    return [ln.rstrip(";") for ln in text.splitlines()
+            if ln.strip() and not ln.startswith(("--", " ")) and "alembic_version" not in ln and ln != ");"]
+
+
+def test_singlestore_vector_table_ddl_equals_agno_3s_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    """SingleStore's vector table (``agno.vectordb.singlestore``), offline: no SingleStore server runs here.
+
+    Agno 2.2.13's and 2.9.0's ``create()`` plus our ``--sql`` upgrade gives exactly the columns and the index
+    Agno 3.1.10's ``create()`` issues; our downgrade script removes exactly those.
+    """
+    ddl = {r: agno_ddl(r) for r in ("2.2.13", "2.9.0", harness.AGNO_LATEST)}
+    old, new = ddl["2.2.13"], ddl[harness.AGNO_LATEST]
+    assert ddl["2.9.0"] == old and len(old) == 1  # 2.x: one CREATE TABLE, no index
+    added = [c for c in _create_columns(new[0]) if c not in _create_columns(old[0])]
+    assert _create_columns(new[0]) == _create_columns(old[0]) + added and added == ["user_id VARCHAR(255)"]
+
+    config = commands.make_config("singlestoredb://u@h/ai", names=Names(schema="ai", vector_tables=("kb",)))
+    commands.upgrade(config, ["agno_vectors@head"], sql=True)
+    ours = [ln for ln in _sql_lines(capsys.readouterr().out) if "ai.kb" in ln]
+    assert ours == [f"ALTER TABLE ai.kb ADD COLUMN {added[0]}", *new[1:]]
+    commands.downgrade(config, "agno_vectors_3_0_0:agno_vectors_2_0_0", sql=True)
+    assert [ln for ln in _sql_lines(capsys.readouterr().out) if "ai.kb" in ln] == [
+        "DROP INDEX idx_kb_user_id ON ai.kb", "ALTER TABLE ai.kb DROP COLUMN user_id"]
+
+
+def agno_ddl(release: str) -> list[str]:
+    """What ``SingleStore(collection="kb", schema="ai").create()`` of ``release`` sends, statement by statement."""
+    cmd = [str(vector_python(release)), "-B", str(WORKER), "singlestore-ddl", "--url", "unused", "--schema", "ai",
+           "--table", "kb"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True)
+    return [s.rstrip(";").strip() for s in json.loads(proc.stdout.strip().splitlines()[-1])["statements"]]
+
+
 def test_vector_table_options_are_parsed_and_checked() -> None:
     assert naming.from_options({"vector_tables": "a, b,a"}, registry.POSTGRESQL).vector_tables == ("a", "b")
     assert naming.from_options({}, registry.POSTGRESQL).vector_tables is None
@@ -246,6 +286,6 @@ def test_vector_table_options_are_parsed_and_checked() -> None:
         SyncMigrationManager("sqlite://", vector_tables="kb")  # type: ignore[arg-type]
 
 
-def test_the_vector_branch_does_nothing_off_postgresql(sqlite_backend: Backend) -> None:
+def test_the_vector_branch_does_nothing_on_sqlite(sqlite_backend: Backend) -> None:
     assert [c for c in SyncMigrationManager(sqlite_backend.url).up() if c.table_type == "vectors"] == []
     assert not registry.VECTORS.on(registry.SQLITE) and registry.VECTORS not in registry.TABLE_TYPES
