@@ -219,7 +219,7 @@ def test_named_tables_are_checked_and_missing_ones_left_to_agno(pg: Backend) -> 
         c.exec_driver_sql(f'CREATE SCHEMA "{pg.schema}"')
         c.exec_driver_sql(f'CREATE TABLE "{pg.schema}".plain (id TEXT PRIMARY KEY, embedding TEXT)')
         c.commit()
-    with pytest.raises(ConfigurationError, match="'plain' is not one of Agno's pgvector tables: it lacks name"):
+    with pytest.raises(ConfigurationError, match="'plain' is not one of Agno's vector tables: it lacks name"):
         _manager(pg, vector_tables=["plain"]).up(table_type="vectors")
     assert _manager(pg, vector_tables=["not_there"]).up(table_type="vectors") == []
     with pg.engine.connect() as c:
