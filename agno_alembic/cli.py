@@ -339,7 +339,8 @@ def cmd_down(options: argparse.Namespace) -> int:
 
 def _effective_pending(script: Any, status: TableStatus) -> tuple[str, ...]:
     """Revisions an ``up`` would run: from the recorded position, or from the detected one if not adopted."""
-    if status.revision is not None or not status.exists or status.detected_version is None:
+    if status.revision is not None or not status.exists or status.detected_version is None \
+            or registry.is_vectors(status.table_type):  # a knowledge base's pending steps are read from it
         return status.pending
     tt = registry.table_type(status.table_type)
     found = plan.revision_at(script, tt, status.detected_version)
@@ -351,26 +352,26 @@ def cmd_status(options: argparse.Namespace) -> int:
     mm, _, _ = _manager(options)
     rows = mm.status(table_type=_types(options))
     script = commands.script_directory(commands.make_config())
-    pending = {s.table_type: _effective_pending(script, s) for s in rows}
+    pending = {(s.table_type, s.table_name): _effective_pending(script, s) for s in rows}
     if options.json:
         print(json.dumps([
             {
                 "table_type": s.table_type, "table": s.table_name, "exists": s.exists, "revision": s.revision,
                 "adopted": s.revision is not None or not s.exists, "recorded_version": s.recorded_version,
-                "detected_version": s.detected_version, "pending": list(pending[s.table_type]),
+                "detected_version": s.detected_version, "pending": list(pending[s.table_type, s.table_name]),
             }
             for s in rows
         ], indent=2))
     else:
         print(render_status(rows, pending))
-    waiting = [s for s in rows if pending[s.table_type]]
+    waiting = [s for s in rows if pending[s.table_type, s.table_name]]
     if not options.json:
         print(f"\n{len(rows)} table(s): {len(rows) - len(waiting)} up to date, {len(waiting)} pending"
               + (" (agno-alembic up runs them)" if waiting else ""))
     return EXIT_PENDING if options.check and waiting else EXIT_OK
 
 
-def render_status(rows: Sequence[TableStatus], pending: dict[str, tuple[str, ...]]) -> str:
+def render_status(rows: Sequence[TableStatus], pending: dict[tuple[str, str], tuple[str, ...]]) -> str:
     """The status table: one line per table, aligned columns."""
     header = ("TABLE TYPE", "TABLE", "REVISION", "RECORDED", "DETECTED", "PENDING")
     lines = [header]
@@ -381,7 +382,7 @@ def render_status(rows: Sequence[TableStatus], pending: dict[str, tuple[str, ...
             revision = "(not adopted)"
         else:
             revision = "(base)"
-        todo = pending[s.table_type]
+        todo = pending[s.table_type, s.table_name]
         todo_text = "-" if not todo else (todo[0] if len(todo) == 1 else f"{len(todo)}: {todo[0]} .. {todo[-1]}")
         lines.append((s.table_type, s.table_name, revision, s.recorded_version or "-",
                       s.detected_version or ("-" if not s.exists else "?"), todo_text))

@@ -186,6 +186,19 @@ def test_alembic_upgrade_heads_with_vector_tables_option(pg: Backend) -> None:
     assert describe(pg, schema, "notes_kb") == describe(pg, fresh, "notes_kb")
     assert describe(pg, schema, "other_kb") == before_other  # not named: left alone
 
+    # the agno-alembic command: --vector-table, and status --table-type vectors
+    agno(harness.AGNO_LATEST, "create", pg, fresh, table="other_kb", docs=DOCS)
+    cli = [str(Path(sys.executable).with_name("agno-alembic")), "--db-url", pg.url, "--schema", schema]
+    up = subprocess.run([cli[0], "up", *cli[1:], "--table-type", "vectors", "--vector-table", "other_kb"],
+                        capture_output=True, text=True, check=False)
+    assert up.returncode == 0, up.stderr[-3000:]
+    assert describe(pg, schema, "other_kb") == describe(pg, fresh, "other_kb")
+    status = subprocess.run([cli[0], "status", *cli[1:], "--table-type", "vectors", "--json"],
+                            capture_output=True, text=True, check=False)
+    assert status.returncode == 0, status.stderr[-3000:]
+    found = {r["table"]: (r["detected_version"], r["pending"]) for r in json.loads(status.stdout)}
+    assert found == {"notes_kb": ("3.0.0", []), "other_kb": ("3.0.0", [])}
+
 
 def test_a_knowledge_base_agno_3_created_is_adopted_unchanged(pg: Backend) -> None:
     schema = pg.schema or ""
