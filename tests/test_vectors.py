@@ -302,3 +302,20 @@ def test_vector_table_options_are_parsed_and_checked() -> None:
 def test_the_vector_branch_does_nothing_on_sqlite(sqlite_backend: Backend) -> None:
     assert [c for c in SyncMigrationManager(sqlite_backend.url).up() if c.table_type == "vectors"] == []
     assert not registry.VECTORS.on(registry.SQLITE) and registry.VECTORS not in registry.TABLE_TYPES
+
+
+def test_a_host_projects_autogenerate_leaves_knowledge_bases_out() -> None:
+    """``host.configure``'s filters: a reflected table with Agno's vector columns, or a named one, is Agno's."""
+    from agno_alembic import host
+
+    metadata = sa.MetaData()
+    kb = sa.Table("recipes", metadata, *[sa.Column(c, sa.String) for c in vectors.AGNO_COLUMNS], schema="ai")
+    mine = sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True), schema="ai")
+    named = sa.Table("manuals", metadata, sa.Column("id", sa.Integer, primary_key=True), schema="ai")
+    names = Names(schema="ai", vector_tables=("manuals",))
+    name_filter, object_filter = host.exclude_agno(names, registry.POSTGRESQL, default_schema="public")
+    assert not object_filter(kb, "recipes", "table", True, None)
+    assert object_filter(mine, "orders", "table", True, None)
+    assert not object_filter(named, "manuals", "table", True, None)
+    assert not name_filter("manuals", "table", {"schema_name": "ai"})
+    assert name_filter("orders", "table", {"schema_name": "ai"})
