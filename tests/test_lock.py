@@ -640,7 +640,7 @@ def alembic_cli(target: Target, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres", "singlestore"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "postgres18", "singlestore"])
 def test_alembic_command_line_waits_for_the_lock_and_reports_the_holder(kind, tmp_path):
     """The environment takes the lock too (what the ``alembic`` CLI runs); ``-x lock_timeout`` reaches it.
 
