@@ -673,14 +673,16 @@ class _GaleraLock(_RowLock):
 
     backend = registry.MYSQL
 
-    def __init__(self, connection: sa.Connection, schema: str | None, ttl: float | None) -> None:
+    def __init__(self, connection: sa.Connection, schema: str | None, ttl: float | None,
+                 state: galera.NodeState | None = None) -> None:
         super().__init__(connection, schema, ttl)
         where = f"database {schema!r}" if schema else "the connection's database"
         self.key = f"galera:{schema or ''}"
         self.description = f"the Galera cluster lock row {_ROW_NAME!r} in {LOCK_TABLE} of {where}"
+        if state is not None:
+            self._refuse_unless_primary(state)
 
-    def _primary(self, conn: sa.Connection) -> None:
-        state = galera.node_state(conn)
+    def _refuse_unless_primary(self, state: galera.NodeState | None) -> None:
         if state is None or not state.primary:
             raise LockError(
                 f"Cannot take {self.description}: the node is not part of the cluster's primary component "
@@ -689,17 +691,24 @@ class _GaleraLock(_RowLock):
                 holder=None,
             )
 
+    def _primary(self, conn: sa.Connection) -> None:
+        self._refuse_unless_primary(galera.node_state(conn))
+
     def try_acquire(self) -> bool:
-        conn = self._connection()
-        assert conn is not None
-        self._primary(conn)
         try:
+            conn = self._connection()
+            assert conn is not None
+            self._primary(conn)
             return super().try_acquire()
         except sa.exc.DBAPIError as exc:
+            if galera.is_not_ready(exc):  # the node left the primary component meanwhile
+                self.close()
+                raise LockError(f"Cannot take {self.description}: the node refuses queries, it is not part of "
+                                f"the cluster's primary component ({exc.orig})", holder=None) from exc
             if not galera.is_conflict(exc):
                 raise
-            if conn.in_transaction():
-                conn.rollback()
+            if self.conn is not None and self.conn.in_transaction():
+                self.conn.rollback()
             return False  # another node's insert (or renewal) won certification
 
 
@@ -712,8 +721,9 @@ def _db_lock(connection: sa.Connection, backend: str, schema: str | None, ttl: f
     if backend == registry.POSTGRESQL:
         return _PostgresLock(connection, schema)
     if backend == registry.MYSQL:
-        if galera.node_state(connection) is not None:
-            return _GaleraLock(connection, schema, ttl)
+        state = galera.node_state(connection)
+        if state is not None:
+            return _GaleraLock(connection, schema, ttl, state)
         return _MySQLLock(connection, schema)
     if backend == registry.SINGLESTORE:
         return _RowLock(connection, schema, ttl)

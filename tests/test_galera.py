@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from agno_alembic import SyncMigrationManager, lock, registry, shapes
 from agno_alembic.dialects import galera
-from agno_alembic.errors import LockError, LockTimeoutError
+from agno_alembic.errors import LockError, LockTimeoutError, MigrationError
 from agno_alembic.naming import Names
 from tests.conftest import REQUIRED
 from tests.servers import galera as server
@@ -226,32 +226,52 @@ def test_the_cluster_lock_excludes_other_nodes_and_names_its_holder(cluster, db)
             engine.dispose()
 
 
+def _admin(url: str) -> Any:
+    """A plain driver connection (SQLAlchemy's pool rolls back on checkin, which a non-Primary node refuses)."""
+    import pymysql
+
+    u = sa.make_url(url)
+    return pymysql.connect(host=u.host, port=u.port, user=u.username, password=u.password or "", autocommit=True)
+
+
+def _isolate(url: str, on: bool) -> None:
+    conn = _admin(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SET GLOBAL wsrep_provider_options = 'gmcast.isolate={1 if on else 0}'")
+    finally:
+        conn.close()
+
+
 def test_the_lock_is_refused_on_a_node_outside_the_primary_component(cluster, db):
-    """An isolated node (``gmcast.isolate``) is non-Primary: it never takes the lock, the others still can."""
-    admin = sa.create_engine(_node_urls(cluster.urls, "")[2], poolclass=sa.pool.NullPool,
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
+    """A node cut off from the others (``gmcast.isolate``) is non-Primary: a migrator connected through it never
+    takes the lock (a clear LockError); a new connection to it is refused by the server itself; the others go on."""
+    engine = db.engine(2)
+    conn = engine.connect()  # connected while the node is still in the cluster
+    conn.exec_driver_sql("SELECT 1").all()
+    conn.rollback()
+    _isolate(db.urls[2], True)
     try:
         deadline = time.monotonic() + 60
         while True:
-            with admin.connect() as c:
-                state = galera.node_state(c)
+            state = galera.node_state(conn)
             if state is not None and not state.primary:
                 break
             assert time.monotonic() < deadline, f"node 3 still primary: {state}"
             time.sleep(0.5)
-        with admin.connect() as c:
-            isolated = lock._GaleraLock(c, db.name, None)
-            with pytest.raises(LockError, match="not part of the cluster's primary component"):
-                isolated._primary(c)
+        with pytest.raises(LockError, match="not part of the cluster's primary component"), \
+                lock.hold(conn, schema=db.name, backend=registry.MYSQL, timeout=5):
+            pass
+        with pytest.raises(MigrationError, match="WSREP has not yet prepared node"):
+            SyncMigrationManager(db.urls[2], db_schema=db.name, lock_timeout=5).up()
         with db.engine(0).connect() as a, lock.hold(a, schema=db.name, backend=registry.MYSQL, timeout=30):
             pass
     finally:
-        with admin.connect() as c:
-            c.exec_driver_sql("SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'")
-        admin.dispose()
-        _wait_synced(_node_urls(cluster.urls, ""), timeout=300)
+        conn.invalidate()
+        conn.close()
+        engine.dispose()
+        _isolate(db.urls[2], False)
+        _wait_synced(db.urls, timeout=300)
 
 
 def test_a_conflicting_batch_is_retried(cluster, db):

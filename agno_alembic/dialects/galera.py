@@ -17,13 +17,14 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 log = logging.getLogger("agno_alembic")
 
-__all__ = ["CONFLICT_ERRORS", "NodeState", "is_conflict", "node_state", "retry_conflicts"]
+__all__ = ["CONFLICT_ERRORS", "NOT_READY_ERRORS", "NodeState", "is_conflict", "is_not_ready", "node_state",
+           "retry_conflicts"]
 
 CONFLICT_ERRORS = frozenset({1213})
 """MySQL error codes of a Galera certification failure (and of a local deadlock: both are safe to retry)."""
@@ -55,25 +56,30 @@ class NodeState:
                 f"wsrep_cluster_size={self.cluster_size}, wsrep_local_state_comment={self.local_state}")
 
 
-def _rows(connection: sa.Connection, sql: str) -> dict[str, str]:
-    return {str(k).lower(): "" if v is None else str(v) for k, v in connection.exec_driver_sql(sql).all()}
+NOT_READY_ERRORS = frozenset({1047})
+"""``WSREP has not yet prepared node for application use``: the node is outside the primary component."""
+
+
+def _rows(cursor: Any, sql: str) -> dict[str, str]:
+    cursor.execute(sql)
+    return {str(k).lower(): "" if v is None else str(v) for k, v in cursor.fetchall()}
 
 
 def node_state(connection: sa.Connection) -> NodeState | None:
     """The Galera state of the node ``connection`` is on, or ``None`` when it is not a Galera node.
 
-    Ends the transaction it began (a caller's own transaction is left alone).
+    Reads through the driver's own cursor: no transaction is begun or ended (a node outside the primary component
+    answers ``SHOW`` but refuses even a ``ROLLBACK``).
     """
-    began = not connection.in_transaction()
+    cursor = connection.connection.cursor()
     try:
-        variables = _rows(connection, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_node_name')")
+        variables = _rows(cursor, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_node_name')")
         if variables.get("wsrep_on", "OFF").upper() != "ON":
             return None
-        status = _rows(connection, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', "
-                                   "'wsrep_cluster_status', 'wsrep_ready', 'wsrep_local_state_comment')")
+        status = _rows(cursor, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', "
+                               "'wsrep_cluster_status', 'wsrep_ready', 'wsrep_local_state_comment')")
     finally:
-        if began and connection.in_transaction():
-            connection.rollback()
+        cursor.close()
     if not status:  # wsrep_on without a provider: a single server
         return None
     try:
@@ -84,11 +90,19 @@ def node_state(connection: sa.Connection) -> NodeState | None:
                      status.get("wsrep_local_state_comment", ""), variables.get("wsrep_node_name", ""))
 
 
+def _code(exc: BaseException) -> int | None:
+    args = getattr(getattr(exc, "orig", exc), "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def is_not_ready(exc: BaseException) -> bool:
+    """Whether ``exc`` is the refusal of a node outside the primary component (error 1047)."""
+    return _code(exc) in NOT_READY_ERRORS
+
+
 def is_conflict(exc: BaseException) -> bool:
     """Whether ``exc`` is a certification conflict (or deadlock) that rolled its transaction back: retry it."""
-    orig = getattr(exc, "orig", exc)
-    args = getattr(orig, "args", ())
-    return bool(args) and isinstance(args[0], int) and args[0] in CONFLICT_ERRORS
+    return _code(exc) in CONFLICT_ERRORS
 
 
 def retry_conflicts(connection: sa.Connection, batch: Callable[[], T], *, attempts: int = 8,
