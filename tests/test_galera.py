@@ -53,7 +53,7 @@ def _node_urls(urls: list[str], database: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Galera]:
+def cluster(request: pytest.FixtureRequest) -> Iterator[Galera]:
     given = [u.strip() for u in os.environ.get(ENV, "").split(",") if u.strip()]
     if given:
         yield Galera(given)
@@ -65,7 +65,10 @@ def cluster() -> Iterator[Galera]:
         except Exception as exc:
             why = f"the cluster did not start: {exc}"
         else:
-            print(f"galera cluster started in {started.started_in}s at {started.root}")
+            reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+            line = f"galera: 3-node cluster synced {started.started_in}s after its first mariadbd ({started.root})"
+            if reporter is not None:
+                reporter.write_line(line)
             try:
                 yield Galera(started.urls(), started)
             finally:
