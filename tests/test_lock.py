@@ -349,6 +349,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
         singlestore.SHARD_KEYS = {}
     if spec.get("lock_ttl"):
         lock.DEFAULT_TTL = float(spec["lock_ttl"])
+    if spec.get("old_mysql_lock"):  # the GET_LOCK design, even on a Galera node (tests/test_galera.py shows it fail)
+        lock._db_lock = lambda connection, backend, schema, ttl: lock._MySQLLock(connection, schema)
     steps: list[str] = []
 
     class Steps(logging.Handler):
