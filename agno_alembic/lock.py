@@ -906,8 +906,8 @@ def break_lock(
 
     What a stale lock is, and what breaking does:
 
-    * SingleStore: a lock row whose expiry passed, or whose holder process ran on this host and is gone; the row
-      is deleted.  A row whose holder may be alive is refused (:class:`LockError` naming it) unless
+    * SingleStore and Galera clusters: a lock row whose expiry passed, or whose holder process ran on this host and
+      is gone; the row is deleted.  A row whose holder may be alive is refused (:class:`LockError` naming it) unless
       ``force=True``.
     * PostgreSQL and MySQL: the server frees these locks when the holding session ends, so a held lock belongs
       to a live session (or one whose client vanished without the server noticing yet).  Breaking terminates

@@ -321,6 +321,40 @@ def test_a_conflicting_batch_is_retried(cluster, db):
             assert c.exec_driver_sql("SELECT n FROM t").scalar() == 101
 
 
+def test_a_batch_that_keeps_conflicting_fails_after_its_attempts_and_other_errors_are_not_retried(cluster, db):
+    with db.engine(0).begin() as c:
+        c.exec_driver_sql("CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL)")
+        c.exec_driver_sql("INSERT INTO t VALUES (1, 0)")
+    _wait_synced(db.urls)
+    a, b = db.engine(0).connect(), db.engine(1).connect()
+    attempts = collections.Counter[str]()
+    try:
+        def always_loses() -> None:
+            attempts["conflict"] += 1
+            b.begin()
+            b.exec_driver_sql("UPDATE t SET n = n + 100 WHERE id = 1")
+            a.exec_driver_sql("UPDATE t SET n = n + 1 WHERE id = 1")
+            b.commit()
+
+        with pytest.raises(sa.exc.DBAPIError) as raised:
+            galera.retry_conflicts(a, always_loses, attempts=3)
+        assert galera.is_conflict(raised.value) and attempts["conflict"] == 3
+
+        def broken() -> None:
+            attempts["other"] += 1
+            a.exec_driver_sql("UPDATE no_such_table SET n = 1")
+
+        with pytest.raises(sa.exc.ProgrammingError):
+            galera.retry_conflicts(a, broken)
+        assert attempts["other"] == 1
+    finally:
+        a.close()
+        b.close()
+    with db.engine(2).connect() as c:
+        c.exec_driver_sql("SET SESSION wsrep_sync_wait = 15")
+        assert c.exec_driver_sql("SELECT n FROM t").scalar() == 300  # only node 2's writes committed
+
+
 # ------------------------------------------------------------------ migrations on the cluster
 
 
