@@ -292,13 +292,18 @@ def test_the_lock_is_refused_on_a_node_outside_the_primary_component(cluster, db
         _wait_synced(db.urls, timeout=300)
 
 
-def test_a_conflicting_batch_is_retried(cluster, db):
-    """Two nodes update one row at once: the loser's commit fails certification (1213); the wrapper retries it."""
+def _one_row_two_nodes(db: Db) -> tuple[sa.Connection, sa.Connection]:
+    """A table ``t`` with one row (n = 0), and a connection through node 1 and one through node 2."""
     with db.engine(0).begin() as c:
         c.exec_driver_sql("CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL)")
         c.exec_driver_sql("INSERT INTO t VALUES (1, 0)")
     _wait_synced(db.urls)
-    a, b = db.engine(0).connect(), db.engine(1).connect()
+    return db.engine(0).connect(), db.engine(1).connect()
+
+
+def test_a_conflicting_batch_is_retried(cluster, db):
+    """Two nodes update one row at once: the loser's commit fails certification (1213); the wrapper retries it."""
+    a, b = _one_row_two_nodes(db)
     attempts = collections.Counter[str]()
     try:
         b.begin()
@@ -322,11 +327,7 @@ def test_a_conflicting_batch_is_retried(cluster, db):
 
 
 def test_a_batch_that_keeps_conflicting_fails_after_its_attempts_and_other_errors_are_not_retried(cluster, db):
-    with db.engine(0).begin() as c:
-        c.exec_driver_sql("CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL)")
-        c.exec_driver_sql("INSERT INTO t VALUES (1, 0)")
-    _wait_synced(db.urls)
-    a, b = db.engine(0).connect(), db.engine(1).connect()
+    a, b = _one_row_two_nodes(db)
     attempts = collections.Counter[str]()
     try:
         def always_loses() -> None:
