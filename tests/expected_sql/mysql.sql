@@ -126,12 +126,12 @@ FROM ai.agno_sessions AS s,
      JSON_TABLE(s.runs, '$[*]' COLUMNS (
          idx FOR ORDINALITY,
          run_data JSON PATH '$',
-         run_id LONGTEXT PATH '$.run_id',
-         agent_id LONGTEXT PATH '$.agent_id',
-         team_id LONGTEXT PATH '$.team_id',
-         workflow_id LONGTEXT PATH '$.workflow_id',
-         parent_run_id LONGTEXT PATH '$.parent_run_id',
-         status LONGTEXT PATH '$.status',
+         run_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.run_id',
+         agent_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.agent_id',
+         team_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.team_id',
+         workflow_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.workflow_id',
+         parent_run_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.parent_run_id',
+         status LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.status',
          created_json JSON PATH '$.created_at',
          created_at DOUBLE PATH '$.created_at' NULL ON ERROR
      )) AS j
@@ -561,4 +561,12 @@ INSERT INTO ai.agno_alembic_version (version_num) VALUES ('agno_jobs_3_0_0');
 -- Running upgrade  -> agno_sandbox_bindings_3_0_0
 
 INSERT INTO ai.agno_alembic_version (version_num) VALUES ('agno_sandbox_bindings_3_0_0');
+
+-- Running upgrade  -> agno_vectors_2_0_0
+
+INSERT INTO ai.agno_alembic_version (version_num) VALUES ('agno_vectors_2_0_0');
+
+-- Running upgrade agno_vectors_2_0_0 -> agno_vectors_3_0_0
+
+UPDATE ai.agno_alembic_version SET version_num='agno_vectors_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_vectors_2_0_0';
 
