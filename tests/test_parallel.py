@@ -36,10 +36,9 @@ def test_the_file_lock_excludes_other_processes_until_released(tmp_path):
 
 def test_ensure_venv_waits_for_the_process_building_the_venv():
     release = agno_harness.AGNO_LATEST
-    lock_path = generate.SCRATCH / "venvs" / f"agno-{release}.lock"
     result: list[object] = []
     worker = threading.Thread(target=lambda: result.append(generate.ensure_venv(release)), daemon=True)
-    with generate._file_lock(lock_path):  # as if another worker were building it right now
+    with generate.venv_lock(release):  # as if another worker were building it (or installing into it) right now
         worker.start()
         time.sleep(1.5)
         assert worker.is_alive() and not result, "ensure_venv went on while another process held the venv's lock"

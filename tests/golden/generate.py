@@ -36,6 +36,7 @@ as produced by make_golden.py.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import inspect
 import json
@@ -284,7 +285,7 @@ def ensure_venv(release: str) -> Path:
     """
     venv = SCRATCH / "venvs" / f"agno-{release}"
     python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
-    with _file_lock(venv.with_name(f"{venv.name}.lock")):
+    with venv_lock(release):
         if not python.exists():
             log(f"creating venv {venv}")
             run([sys.executable, "-m", "venv", str(venv)])
@@ -293,6 +294,11 @@ def ensure_venv(release: str) -> Path:
             requirements = [f"agno=={release}", *VENV_REQUIREMENTS, *EXTRA_REQUIREMENTS.get(release, ())]
             run([str(python), "-m", "pip", "install", "-q", *requirements])
     return python
+
+
+def venv_lock(release: str) -> contextlib.AbstractContextManager[None]:
+    """The lock of the venv of ``agno==release``: hold it to install anything into that venv (not reentrant)."""
+    return _file_lock(SCRATCH / "venvs" / f"agno-{release}.lock")
 
 
 @contextmanager
