@@ -314,7 +314,8 @@ def cmd_up(options: argparse.Namespace) -> int:
     if options.sql:
         return _up_sql(options, mm, url, backend, target or registry.LATEST_VERSION)
     with _progress(options.quiet):
-        changes = mm.up(target_version=target, table_type=_types(options), force=options.force)
+        changes = mm.up(target_version=target, table_type=_types(options), force=options.force,
+                        create_missing=options.create_missing)
     _print_changes(changes, target, "up to")
     return EXIT_OK
 
@@ -343,7 +344,7 @@ def _effective_pending(script: Any, status: TableStatus) -> tuple[str, ...]:
 
 def cmd_status(options: argparse.Namespace) -> int:
     mm, _, _ = _manager(options)
-    rows = mm.status(table_type=_types(options))
+    rows = mm.status(table_type=_types(options), create_missing=options.create_missing)
     script = commands.script_directory(commands.make_config())
     pending = {s.table_type: _effective_pending(script, s) for s in rows}
     if options.json:
@@ -511,6 +512,14 @@ def _up_sql(options: argparse.Namespace, mm: SyncMigrationManager, url: str, bac
             "first (or 'agno-alembic up' without --sql, which adopts), then 'up --sql' prints what remains",
             option="sql",
         )
+    gone = [names.table(tt.name) for tt in types if positions[tt.name] is not None and tt.name not in existing]
+    if gone:
+        raise errors.ConfigurationError(
+            f"{', '.join(gone)} no longer exist(s) but agno-alembic recorded them: run 'agno-alembic up' without "
+            "--sql, which rebuilds them, then 'up --sql' prints what remains", option="sql",
+        )
+    if not options.create_missing:  # as the online up: only the tables that exist (and the recorded ones)
+        types = [tt for tt in types if tt.name in existing or positions[tt.name] is not None]
     destinations = [
         rev for tt in types
         if (rev := plan.revision_at(script, tt, target))
@@ -643,6 +652,9 @@ class CommandLine(AlembicCommandLine):
                                                              "and re-record it before upgrading")
         up.add_argument("--sql", action="store_true", help="print the SQL instead of running it (reads where each "
                                                            "table is from the database, changes nothing)")
+        up.add_argument("--create-missing", action="store_true",
+                        help="create every selected table that does not exist too (default, as Agno: only the "
+                             "tables that exist are migrated, and dropped ones agno-alembic recorded rebuilt)")
         down = verb("down", cmd_down, "Bring Agno's tables down to a schema version; never runs a step above a "
                     "table's version", select)
         down.add_argument("--to", metavar="VERSION", help="target schema version (required)")
@@ -655,6 +667,9 @@ class CommandLine(AlembicCommandLine):
                       "versions, pending revisions", select)
         status.add_argument("--check", action="store_true", help="exit 1 when anything is pending")
         status.add_argument("--json", action="store_true", help="print JSON instead of the table")
+        status.add_argument("--create-missing", action="store_true",
+                            help="count the tables that do not exist as pending, as 'up --create-missing' would "
+                                 "create them")
         adopt = verb("adopt", cmd_adopt, "Record where the tables of a database Agno built are, read from the "
                      "tables themselves, without migrating", select)
         adopt.add_argument("--force", action="store_true", help="re-detect and re-record every selected table, "
