@@ -118,7 +118,7 @@ def _v1_agent_table(md: sa.MetaData, schema: str | None) -> sa.Table:
 
 def test_unreadable_rows_are_reported_not_dropped(sqlite_backend):
     b = sqlite_backend
-    SyncMigrationManager(b.url).up()
+    SyncMigrationManager(b.url).up(create_missing=True)
     t = _v1_agent_table(sa.MetaData(), None)
     with b.engine.begin() as c:
         t.create(c)
@@ -138,7 +138,7 @@ def test_unreadable_rows_are_reported_not_dropped(sqlite_backend):
 
 def test_another_users_session_is_skipped_and_created_at_kept(sqlite_backend):
     b = sqlite_backend
-    SyncMigrationManager(b.url).up()
+    SyncMigrationManager(b.url).up(create_missing=True)
     t = _v1_agent_table(sa.MetaData(), None)
     sessions = shapes.spec("sessions", registry.SQLITE, registry.LATEST_VERSION, b.names).sa_table()
     with b.engine.begin() as c:
@@ -170,7 +170,7 @@ def test_target_tables_must_be_up(sqlite_backend):
 
 
 def test_missing_v1_table_stops_loudly(sqlite_backend):
-    SyncMigrationManager(sqlite_backend.url).up()
+    SyncMigrationManager(sqlite_backend.url).up(create_missing=True)
     with sqlite_backend.engine.connect() as c:
         summary = import_v1(c, registry.SQLITE, sqlite_backend.names, team_sessions="nope")
     assert summary.errors == ["nope: v1 table nope not found"]
@@ -237,7 +237,7 @@ def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
     target = Target.of(backend)
     seeded = _seed_v1(target)
     v1_tables = list(seeded["tables"].values())
-    SyncMigrationManager(backend.url, db_schema=backend.schema).up()
+    SyncMigrationManager(backend.url, db_schema=backend.schema).up(create_missing=True)
     names: Names = backend.names
     kind = BACKEND[backend.kind]
     given = {"agent_sessions": seeded["tables"]["agent"], "team_sessions": seeded["tables"]["team"],
@@ -285,7 +285,7 @@ def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
 def test_classic_workflow_sessions_import_without_runs(sqlite_backend):
     target = Target.of(sqlite_backend)
     seeded = _seed_v1(target)
-    SyncMigrationManager(sqlite_backend.url).up()
+    SyncMigrationManager(sqlite_backend.url).up(create_missing=True)
     with sqlite_backend.engine.connect() as c:
         summary = import_v1(c, registry.SQLITE, sqlite_backend.names,
                             workflow_sessions=seeded["tables"]["workflow_classic"])
