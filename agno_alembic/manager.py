@@ -260,8 +260,15 @@ class _Core:
         return [t for t in registry.TABLE_TYPES if t.name in wanted and t.on(self.backend)]
 
     def _existing(self, connection: sa.Connection, types: Iterable[registry.TableType]) -> set[str]:
+        """The table types whose tables exist (one listing of the schema; ``has_table`` only where case may differ)."""
         insp = sa.inspect(connection)
-        return {t.name for t in types if insp.has_table(self.names.table(t.name), schema=self.names.schema)}
+        listed = set(insp.get_table_names(schema=self.names.schema))
+        folded = {n.lower() for n in listed}
+        return {
+            t.name for t in types
+            if (name := self.names.table(t.name)) in listed
+            or (name.lower() in folded and insp.has_table(name, schema=self.names.schema))
+        }
 
     def in_scope(
         self,

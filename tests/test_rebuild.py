@@ -141,12 +141,14 @@ def test_dropped_table_and_its_dependants_are_rebuilt(kind_backend, table_type):
     _check_rebuilt(backend, before, heads, registry.LATEST_VERSION, dropped)
 
 
+_ISSUE = ["sessions", "runs", "traces", "components", "schedules"]  # the tables issue 12 named
+
+
 @pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
-@pytest.mark.parametrize("table_type", ["sessions", "runs", "traces", "components", "schedules"])
-def test_rebuild_with_and_without_force_sync_and_async(backend, table_type, force):
-    key = KINDS[backend.kind]
-    if not registry.table_type(table_type).on(key):
-        pytest.skip(f"{table_type} is not a {key} table (the registry says so; nothing is claimed there)")
+@pytest.mark.parametrize(("kind_backend", "table_type"), _cases(_ISSUE), ids=map(_ids, _cases(_ISSUE)),
+                         indirect=["kind_backend"])
+def test_rebuild_with_and_without_force_sync_and_async(kind_backend, table_type, force):
+    backend = kind_backend
     mm = _mm(backend)
     mm.up(create_missing=True)
     before, heads = _snapshot(backend), alembic_rows(backend)
@@ -226,13 +228,14 @@ def _agno_built(backend: Backend, *table_types: str, version: str = "3.0.0") -> 
 
 _PAIRS = [("schedules", "schedule_runs"), ("traces", "spans"), ("components", "component_configs"),
           ("sessions", "runs")]
+_PAIR_CASES = [(kind, parent, child) for kind, key in KINDS.items() for parent, child in _PAIRS
+               if registry.table_type(child).on(key)]
+_PAIR_IDS = [f"{kind}-{child}" for kind, _, child in _PAIR_CASES]
 
 
-@pytest.mark.parametrize(("parent", "child"), _PAIRS, ids=[c for _, c in _PAIRS])
-def test_up_of_a_dependant_adopts_the_parent_agno_built(backend, parent, child):
-    key = KINDS[backend.kind]
-    if not registry.table_type(child).on(key):
-        pytest.skip(f"{child} is not a {key} table (the registry says so; nothing is claimed there)")
+@pytest.mark.parametrize(("kind_backend", "parent", "child"), _PAIR_CASES, ids=_PAIR_IDS, indirect=["kind_backend"])
+def test_up_of_a_dependant_adopts_the_parent_agno_built(kind_backend, parent, child):
+    backend = kind_backend
     _agno_built(backend, parent)
     mm = _mm(backend)
     assert mm.up(table_type=child) == []  # as Agno: a table that does not exist is not created without asking
@@ -248,11 +251,9 @@ def test_up_of_a_dependant_adopts_the_parent_agno_built(backend, parent, child):
     assert mm.up() == []
 
 
-@pytest.mark.parametrize(("parent", "child"), _PAIRS, ids=[c for _, c in _PAIRS])
-def test_up_of_a_dependant_agno_built_adopts_both(backend, parent, child):
-    key = KINDS[backend.kind]
-    if not registry.table_type(child).on(key):
-        pytest.skip(f"{child} is not a {key} table (the registry says so; nothing is claimed there)")
+@pytest.mark.parametrize(("kind_backend", "parent", "child"), _PAIR_CASES, ids=_PAIR_IDS, indirect=["kind_backend"])
+def test_up_of_a_dependant_agno_built_adopts_both(kind_backend, parent, child):
+    backend = kind_backend
     _agno_built(backend, parent, child)
     mm = _mm(backend)
     mm.up(table_type=child)
