@@ -80,6 +80,12 @@ def _exists(backend: Backend, name: str) -> bool:
     return sa.inspect(backend.engine).has_table(backend.names.table(name), schema=backend.schema)
 
 
+def _rows(backend: Backend) -> dict[str, str]:
+    """``agno_schema_versions`` as ``{table: version}`` (the connection is closed: an open one would hold locks)."""
+    with backend.engine.connect() as conn:
+        return stamps.read(conn, RunState(backend.names, KINDS[backend.kind]))
+
+
 def _golden_problems(backend: Backend, name: str, version: str) -> list[str]:
     """The table against Agno's own fresh create at ``version`` (culture: its last version, 2.5.6)."""
     tt = registry.table_type(name)
@@ -179,8 +185,7 @@ def test_dropped_table_comes_back_at_its_recorded_version_then_upgrades(backend,
     mm.up()  # rebuilt at the recorded version, then upgraded to the latest
     problems = _golden_problems(backend, "sessions", "3.0.0") + _golden_problems(backend, "memories", "3.0.0")
     assert not problems, "\n".join(problems)
-    assert stamps.read(backend.engine.connect(), RunState(backend.names, KINDS[backend.kind]))["agno_sessions"] \
-        == "3.0.0"
+    assert _rows(backend)["agno_sessions"] == "3.0.0"
 
 
 def test_dropped_versions_table_is_rebuilt_with_every_row(backend):
@@ -350,6 +355,6 @@ def test_down_adopts_a_table_agno_made_whose_shape_equals_the_target(backend):
     assert (changes["memories"].before, changes["memories"].after) == ("3.0.0", "2.3.0")
     (memories,) = mm.status(table_type="memories")
     assert memories.revision == "agno_memories_2_3_0" and memories.recorded_version == "2.3.0"
-    rows = stamps.read(backend.engine.connect(), RunState(backend.names, KINDS[backend.kind]))
+    rows = _rows(backend)
     assert {rows[backend.names.table(t)] for t in ("sessions", "metrics", "memories")} == {"2.3.0"}
     assert not _golden_problems(backend, "memories", "2.3.0")
