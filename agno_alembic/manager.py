@@ -44,8 +44,9 @@ class TableStatus:
     pending: tuple[str, ...]
     """Revisions an ``up()`` to the latest version would run (with the same ``create_missing``).
 
-    A table agno-alembic recorded that no longer exists lists its recorded revision too: ``up()`` rebuilds it at
-    that revision's shape, then upgrades it.
+    A table not adopted yet counts from where its shape is (``up()`` adopts it there); one agno-alembic recorded
+    that no longer exists lists its recorded revision too (``up()`` rebuilds it at that revision's shape, then
+    upgrades it); one that does not exist and was never recorded has none unless ``create_missing``.
     """
 
 
@@ -432,6 +433,8 @@ class _Core:
                 start = plan.order(script, tt, position) - 1  # gone: up() rebuilds it at its recorded revision
             elif position is None and tt.name not in existing and not create_missing:
                 start = len(head)  # as Agno: a table that does not exist is created when first needed
+            elif position is None and found is not None:
+                start = plan.order(script, tt, found)  # not adopted yet: up() adopts it where it is, then goes on
             else:
                 start = plan.order(script, tt, position)
             pending = tuple(r for r, _ in head if plan.order(script, tt, r) > start)

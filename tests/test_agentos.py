@@ -122,13 +122,15 @@ def test_routes_replace_agentos_own(backend):
 
 def test_security_key_is_agentos_own(sqlite_backend):
     """AgentOS's security key, through its middleware; the 401 keeps its WWW-Authenticate header."""
+    SyncMigrationManager(agno_db(sqlite_backend)).up("2.0.0", create_missing=True)  # the routes create no table
+    before = stamps(agno_db(sqlite_backend))
     os_ = agent_os(agno_db(sqlite_backend), internal_service_token=INTERNAL)
     client = TestClient(attach(os_, os_.get_app()))
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"}, headers=headers)
         assert r.status_code == 401, r.text
         assert r.headers["www-authenticate"] == "Bearer"
-    assert stamps(agno_db(sqlite_backend)) == {}
+    assert stamps(agno_db(sqlite_backend)) == before
     # the scheduler's internal token is AgentOS's too
     r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"},
                     headers={"Authorization": f"Bearer {INTERNAL}"})
@@ -184,6 +186,8 @@ def _token(private: bytes, scopes: list[str]) -> dict[str, str]:
 def test_jwt_needs_config_write(sqlite_backend, rsa_keys):
     private, public = rsa_keys
     db = agno_db(sqlite_backend)
+    SyncMigrationManager(db).up("2.0.0", create_missing=True)  # tables to migrate: the routes create none
+    before = stamps(db)
     os_ = AgentOS(
         db=db, telemetry=False, authorization=Authorization(verification_keys=[public], algorithm="RS256")
     )
@@ -192,7 +196,7 @@ def test_jwt_needs_config_write(sqlite_backend, rsa_keys):
     assert r.status_code == 403, r.text
     r = client.post("/databases/all/migrate", headers=_token(private, ["config:read"]))
     assert r.status_code == 403, r.text
-    assert stamps(db) == {}
+    assert stamps(db) == before
     r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"},
                     headers=_token(private, ["config:write"]))
     assert r.status_code == 200, r.text
@@ -208,6 +212,7 @@ def test_attach_again_after_resync(tmp_path, sqlite_backend):
     os_ = agent_os(agno_db(sqlite_backend))
     app = attach(os_, os_.get_app())
     second = SqliteDb(db_url=f"sqlite:///{tmp_path / 'second.db'}", id="second")
+    SyncMigrationManager(second).up("2.0.0", create_missing=True)  # tables to migrate: the routes create none
     os_.db = second
     assert owners(app) == {"agno_alembic.http"}
     os_.resync(app)
@@ -227,6 +232,7 @@ def test_remote_and_knowledge_dbs(tmp_path, sqlite_backend):
     from agno.remote.base import RemoteDb
 
     contents = SqliteDb(db_url=f"sqlite:///{tmp_path / 'contents.db'}", id="contents")
+    SyncMigrationManager(contents).up("2.0.0", table_type="knowledge", create_missing=True)  # the routes create none
     os_ = agent_os(agno_db(sqlite_backend), knowledge=[Knowledge(contents_db=contents)])
     app = os_.get_app()
     client = TestClient(attach(os_, app))
