@@ -359,7 +359,7 @@ class _Core:
                 self.adopt(connection, self.select(branch), True)
             if branch or stamp:
                 commands.sync_stamps(self.config(connection, **{ATTR_SYNC_STAMPS: [*branch, *stamp]}))
-                fixed += [d for r in reports for d in r.differences if d.kind in ("branch", "stamp")]
+                fixed += [d for r in reports for d in r.differences if d.kind in ("branch", "stamp") and d.fixable]
                 reports = self._verify_reports(connection, types)
         return verify.VerifyReport(self.backend, tuple(reports), tuple(fixed))
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from alembic.runtime.environment import EnvironmentContext
 
 from agno_alembic import commands, detect, dialects, plan, registry, shapes
@@ -239,8 +240,9 @@ def step_findings(connection: sa.Connection, old: TableSpec, new: TableSpec) -> 
             continue
         if col["nullable"] and not new.columns[c].is_nullable(new.backend):
             out += checks.find_nulls(connection, old, c)
-        if new.backend == registry.POSTGRESQL and repr(new.columns[c].type.on(new.backend, new.version)) == "JSONB()" \
-                and not repr(col["type"]).startswith("JSONB"):
+        if new.backend == registry.POSTGRESQL and isinstance(new.columns[c].type.on(new.backend, new.version),
+                                                             postgresql.JSONB) \
+                and not isinstance(col["type"], postgresql.JSONB):
             out += checks.find_jsonb_refusals(connection, old, c)
     return out
 

@@ -32,6 +32,8 @@ from agno_alembic.shapes._dsl import TableSpec
 
 #: Differences :func:`repair` may fix (nothing is rewritten, nothing is dropped).
 FIXABLE = frozenset({"missing_index", "missing_column", "stamp", "branch"})
+"""(``missing_column`` only when the column is nullable; ``branch`` only when the table is exactly the shape of the
+version read from it, or has no record at all.)"""
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,11 @@ def table_report(
     if position is None:
         diffs.append(Difference(tt.name, name, "branch", None, found, None, True))
     elif found != position and _apart(script, backend, names, tt, position, found):
-        diffs.append(Difference(tt.name, name, "branch", None, position, found, True))
+        # Re-recording is a repair only when the table is exactly the detected version's shape (else the drift is
+        # elsewhere: a changed type makes the table look older, and moving the record would not mend it).
+        exact = found is not None and not any(d.counts for d in compare(
+            connection, shapes.spec(tt.name, backend, plan.version_at(script, tt, found, None), names), tt.name))
+        diffs.append(Difference(tt.name, name, "branch", None, position, found, exact))
     if stamped and has_versions_row and position is not None:
         want = expected_version(script, tt, position, row)
         if row != want:
@@ -295,19 +301,14 @@ def repair_shape(connection: sa.Connection, backend: str, names: Names, report: 
 
 
 def needs_rerecord(report: TableReport) -> bool:
-    """The table is unadopted, or its branch record claims what the table lacks beyond what :func:`repair_shape`
-    may add: the record is re-read from the table (as ``adopt --force`` does) before anything else."""
-    kinds = {d.kind for d in report.differences}
-    if "branch" not in kinds:
-        return False
-    if report.branch_version is None:
-        return True
-    return any(d.counts and not d.fixable for d in report.differences)
+    """The table is unadopted, or its branch record is not where the table is and the table is exactly the shape
+    of the detected version: the record is re-read from the table (as ``adopt --force`` does) first."""
+    return any(d.kind == "branch" and d.fixable for d in report.differences)
 
 
 def records_to_fix(reports: Sequence[TableReport]) -> tuple[list[str], list[str]]:
     """Table types whose branch record must be re-read from the table, and those whose stamp row must be rewritten."""
-    branch = [t.table_type for t in reports if any(d.kind == "branch" for d in t.differences)]
+    branch = [t.table_type for t in reports if needs_rerecord(t)]
     stamp = [t.table_type for t in reports if any(d.kind == "stamp" for d in t.differences)]
     return branch, stamp
 

@@ -144,19 +144,26 @@ def test_verify_finds_each_drift_by_name_and_fix_repairs_those_it_may(backend, c
     for kind, table, name, fixable in DRIFTS:
         assert (kind, table, name) in found, (kind, name, sorted(found))
         assert found[(kind, table, name)].fixable == fixable
-    assert len(report.differences) == len(DRIFTS), "\n".join(map(str, report.differences))
+    # PostgreSQL: a JSONB column turned TEXT is also what 2.3.0 changed, so the table reads as older than its
+    # record; the record stays (moving it would mend nothing), the difference is listed, not fixable.
+    extra = [("branch", SESSIONS, None, False)] if backend.kind == "postgres" else []
+    for kind, table, name, fixable in extra:
+        assert found[(kind, table, name)].fixable == fixable
+    drifts = DRIFTS + extra
+    assert len(report.differences) == len(drifts), "\n".join(map(str, report.differences))
     assert found[("stamp", MEMORIES, None)].actual == "2.0.0"
     assert report.exit_code == 1
     capsys.readouterr()
     assert _cli(backend, "verify", "--table-type", "sessions,memories", "--json") == 1
     listed = json.loads(capsys.readouterr().out)
-    assert listed["differences"] == len(DRIFTS) and not listed["ok"]
+    assert listed["differences"] == len(drifts) and not listed["ok"]
 
     fixed = mm.verify(table_type=["sessions", "memories"], fix=True)
     assert sorted((d.kind, d.name) for d in fixed.fixed) == sorted(
-        (k, n) for k, _, n, fixable in DRIFTS if fixable)
-    left = sorted((d.kind, d.name) for d in fixed.differences)
-    assert left == sorted((k, n) for k, _, n, fixable in DRIFTS if not fixable), left
+        (k, n) for k, _, n, fixable in drifts if fixable)
+    left = sorted((d.kind, d.name or "") for d in fixed.differences)
+    assert left == sorted((k, n or "") for k, _, n, fixable in drifts if not fixable), left
+    assert mm.status(table_type="sessions")[0].revision == "agno_sessions_3_0_0"
     with backend.engine.connect() as conn:
         insp = sa.inspect(conn)
         assert "idx_agno_memories_user_id" in {i["name"] for i in insp.get_indexes(MEMORIES, schema=backend.schema)}
