@@ -53,6 +53,8 @@ def _insert(backend: Backend, name: str, rows: list[dict[str, Any]]) -> None:
     with backend.engine.begin() as conn:
         t = _table(conn, backend, name)
         for row in rows:
+            if backend.kind == "mysql":  # MariaDB reflects JSON as LONGTEXT: the JSON goes in as text
+                row = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
             conn.execute(t.insert().values(**row))
 
 
