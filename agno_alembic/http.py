@@ -264,7 +264,51 @@ def migration_router(
             raise fastapi.HTTPException(500, f"Failed to migrate database: {exc}") from exc
         return {"message": f"Database migrated successfully to {_described(requested)}"}
 
+    _plan_and_verify_routes(router, managers)
     return router
+
+
+# -- plan and verify (docs/plan.md): read-only answers as JSON, and verify's repair ----------------------------------
+
+
+def _plan_and_verify_routes(router: Any, managers: Mapping[str, SyncMigrationManager]) -> None:
+    """``GET /databases/{db_id}/plan``, ``GET /databases/{db_id}/verify``, ``POST /databases/{db_id}/verify``
+    (``fix``): :meth:`~agno_alembic.SyncMigrationManager.plan` and ``verify`` as JSON (their ``to_dict()``)."""
+    fastapi = _fastapi()
+
+    def manager(db_id: str) -> SyncMigrationManager:
+        if db_id not in managers:
+            raise fastapi.HTTPException(404, f"No database found with id '{db_id}'")
+        return managers[db_id]
+
+    def types(table_type: str | None) -> list[str] | None:
+        return [t.strip() for t in table_type.split(",") if t.strip()] if table_type else None
+
+    async def answer(fn: Callable[[], Any]) -> Any:
+        try:
+            return (await asyncio.to_thread(fn)).to_dict()
+        except (ConfigurationError, UnknownVersionError, registry.UnknownTableTypeError) as exc:
+            raise fastapi.HTTPException(400, str(exc)) from exc
+        except LockError as exc:
+            raise fastapi.HTTPException(409, str(exc)) from exc
+        except Exception as exc:
+            raise fastapi.HTTPException(500, f"Failed: {exc}") from exc
+
+    @router.get("/databases/{db_id}/plan", operation_id="plan_database_migration")
+    async def plan_database(db_id: str, target_version: str | None = None, table_type: str | None = None,
+                            exact: bool = False) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.plan(target_version, types(table_type), exact=exact))
+
+    @router.get("/databases/{db_id}/verify", operation_id="verify_database")
+    async def verify_database(db_id: str, table_type: str | None = None) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.verify(types(table_type)))
+
+    @router.post("/databases/{db_id}/verify", operation_id="verify_and_fix_database")
+    async def fix_database(db_id: str, table_type: str | None = None) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.verify(types(table_type), fix=True))
 
 
 def create_app(

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from alembic.runtime.environment import EnvironmentContext
+from sqlalchemy.dialects import postgresql
 
 from agno_alembic import commands, detect, dialects, plan, registry, shapes
 from agno_alembic.data import checks
