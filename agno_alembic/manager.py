@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from alembic.util import CommandError
@@ -23,6 +23,10 @@ from agno_alembic.environment import ATTR_STAMP_TABLES, ATTR_SYNC_STAMPS
 from agno_alembic.errors import AgnoAlembicError, ConfigurationError, MigrationError
 from agno_alembic.naming import Names
 from agno_alembic.runtime import RunState
+
+if TYPE_CHECKING:
+    from agno_alembic.preview import Plan
+    from agno_alembic.verify import VerifyReport
 
 log = logging.getLogger("agno_alembic")
 T = TypeVar("T")
@@ -319,7 +323,7 @@ class _Core:
 
     def plan(
         self, connection: sa.Connection, target: str, types: Sequence[registry.TableType], exact: bool
-    ) -> Any:
+    ) -> Plan:
         """What ``up`` to ``target`` would do (:class:`agno_alembic.preview.Plan`); reads only."""
         from agno_alembic import preview
 
@@ -335,7 +339,7 @@ class _Core:
         return [verify.table_report(connection, script, self.backend, self.names, tt, positions[tt.name], recorded,
                                     bool(recorded)) for tt in types]
 
-    def verify(self, connection: sa.Connection, types: Sequence[registry.TableType], fix: bool) -> Any:
+    def verify(self, connection: sa.Connection, types: Sequence[registry.TableType], fix: bool) -> VerifyReport:
         """Every table against the shape of its recorded version (:class:`agno_alembic.verify.VerifyReport`);
         with ``fix``, repair what needs no data to move, then report again."""
         from agno_alembic import verify
@@ -604,12 +608,12 @@ class MigrationManager(_Front):
     async def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
         exact: bool = False,
-    ) -> Any:
+    ) -> Plan:
         """What ``up(target_version)`` would do, step by step, without changing anything: statements, locks, rows,
         time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`; ``.to_dict()`` for JSON)."""
         return await self._run(self._plan(target_version, table_type, exact))
 
-    async def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> Any:
+    async def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
         ``fix=True`` repairs missing indexes, missing nullable columns and wrong records, and lists the rest."""
         return await self._run(self._verify(table_type, fix))
@@ -671,12 +675,12 @@ class SyncMigrationManager(_Front):
     def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
         exact: bool = False,
-    ) -> Any:
+    ) -> Plan:
         """What ``up(target_version)`` would do, step by step, without changing anything: statements, locks, rows,
         time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`; ``.to_dict()`` for JSON)."""
         return self._run(self._plan(target_version, table_type, exact))
 
-    def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> Any:
+    def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
         ``fix=True`` repairs missing indexes, missing nullable columns and wrong records, and lists the rest."""
         return self._run(self._verify(table_type, fix))

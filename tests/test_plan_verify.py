@@ -280,20 +280,11 @@ def _finding(result: Any, revision: str, check: str) -> Finding:
 
 
 def _relax_sessions_key(backend: Backend) -> None:
-    """Let the 2.0.0 sessions table take NULL and repeated session_ids, as some legacy tables did."""
-    with backend.engine.begin() as conn:
-        if backend.kind == "postgres":
-            conn.exec_driver_sql(f"ALTER TABLE {_q(backend, SESSIONS)} DROP CONSTRAINT {SESSIONS}_uq_session_id")
-            conn.exec_driver_sql(f"ALTER TABLE {_q(backend, SESSIONS)} ALTER COLUMN session_id DROP NOT NULL")
-        elif backend.kind == "mysql":
-            conn.exec_driver_sql(f"ALTER TABLE {_q(backend, SESSIONS)} DROP INDEX {SESSIONS}_uq_session_id")
-            conn.exec_driver_sql(f"ALTER TABLE {_q(backend, SESSIONS)} MODIFY session_id VARCHAR(128) NULL")
-        else:
-            ddl = conn.exec_driver_sql(f"SELECT sql FROM sqlite_master WHERE name = '{SESSIONS}'").scalar_one()
-            ddl = ddl.replace("session_id VARCHAR NOT NULL", "session_id VARCHAR")
-            ddl = re.sub(r",\s*PRIMARY KEY \(session_id\)", "", ddl)
-            conn.exec_driver_sql(f"DROP TABLE {SESSIONS}")
-            conn.exec_driver_sql(ddl)
+    """Let the 2.0.0 sessions table take NULL and repeated session_ids, as some legacy tables did (the 2.0.0 key
+    is the 2.3.0 one: a unique constraint on PostgreSQL and MySQL, the primary key on SQLite)."""
+    from tests.test_data_steps import _no_key_sessions
+
+    _no_key_sessions(backend)
 
 
 def test_plan_stops_on_null_and_duplicate_session_ids_lists_them_and_its_fix_lets_up_run(backend, capsys):
