@@ -368,12 +368,15 @@ def test_plan_notes_run_ids_held_by_two_sessions_without_stopping(backend):
     mm.up(target_version="2.5.6", table_type="sessions")
     _insert(backend, SESSIONS, [_session("a", 1, runs=[{"run_id": "shared"}, {"run_id": "r-a"}]),
                                 _session("b", 2, runs=[{"run_id": "shared"}]),
-                                _session("c", 3, runs=[{"run_id": "r-c"}])])
+                                _session("c", 3, runs=[{"run_id": "r-c"}]),
+                                _session("d", 4, runs={"not": "a list"})])
     result = mm.plan(table_type="sessions")
     assert result.exit_code == 1
     found = _finding(result, "agno_sessions_3_0_0", "shared_run_ids")
     assert not found.blocking and "'shared'" in found.problem
     assert sorted(r["session_id"] for r in _select(backend, found.sql)) == ["a", "b"]
+    odd = _finding(result, "agno_sessions_3_0_0", "legacy_runs_json")
+    assert not odd.blocking and [r["session_id"] for r in _select(backend, odd.sql)] == ["d"]
 
 
 def test_find_duplicate_keys_lists_exactly_the_rows_a_unique_index_rejects(backend):
@@ -387,6 +390,20 @@ def test_find_duplicate_keys_lists_exactly_the_rows_a_unique_index_rejects(backe
         (found,) = checks.find_duplicate_keys(conn, spec, "uq_test", ["user_id", "agent_id"])
     assert found.blocking and found.rows == 2
     assert sorted(r["memory_id"] for r in _select(backend, found.sql)) == ["m0", "m1"]
+
+
+def test_find_nulls_lists_exactly_the_rows_a_not_null_column_rejects(backend):
+    from agno_alembic.data import checks
+
+    _mm(backend).up(table_type="memories")
+    _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {}, "user_id": u, "created_at": i}
+                                for i, u in enumerate(["u1", None, "u2", None])])
+    spec = shapes.spec("memories", BACKEND_OF[backend.kind], registry.LATEST_VERSION, Names(schema=backend.schema))
+    with backend.engine.connect() as conn:
+        (found,) = checks.find_nulls(conn, spec, "user_id")
+        assert checks.find_nulls(conn, spec, "memory_id") == []
+    assert found.blocking and found.rows == 2
+    assert sorted(r["memory_id"] for r in _select(backend, found.sql)) == ["m1", "m3"]
 
 
 # ================================================================== locks
