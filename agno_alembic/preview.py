@@ -295,6 +295,8 @@ def build(
         version = module.agno_version
         name = names.table(tt.name)
         planned = tuple(_statement(backend, s, names) for s in statements)
+        if (tt.name, version) == ("sessions", "3.0.0"):
+            planned = _with_deferred_indexes(connection, backend, names, planned)
         exists = insp.has_table(name, schema=names.schema)
         if exists and name not in rows_cache:
             rows_cache[name] = table_rows(connection, backend, name, names.schema, exact)
@@ -317,6 +319,34 @@ def build(
             findings=tuple(findings),
         ))
     return Plan(backend, target, tuple(steps))
+
+
+def _with_deferred_indexes(
+    connection: sa.Connection, backend: str, names: Names, planned: tuple[PlannedStatement, ...]
+) -> tuple[PlannedStatement, ...]:
+    """The 3.0.0 copy into an empty runs table on PostgreSQL and SQLite drops the runs table's secondary indexes
+    first and builds them after (:func:`agno_alembic.ops.copy_legacy_runs`): the statements a live run adds."""
+    if backend not in (registry.POSTGRESQL, registry.SQLITE):
+        return planned
+    sessions = shapes.spec("sessions", backend, "2.5.6", names)
+    runs = shapes.spec("runs", backend, registry.LATEST_VERSION, names)
+    insp = sa.inspect(connection)
+    if not insp.has_table(sessions.name, schema=sessions.schema) or "runs" not in {
+            c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)}:
+        return planned
+    if insp.has_table(runs.name, schema=runs.schema) and connection.execute(
+            sa.select(sa.literal(1)).select_from(sa.table(runs.name, schema=runs.schema)).limit(1)).first():
+        return planned
+    table = runs.sa_table()
+    indexes = sorted(table.indexes, key=lambda i: list(runs.indexes).index(i.name))
+    drops = [_statement(backend, f"{sa.schema.DropIndex(i).compile(dialect=connection.dialect)};", names)
+             for i in indexes]
+    creates = [_statement(backend, f"{sa.schema.CreateIndex(i).compile(dialect=connection.dialect)};", names)
+               for i in indexes]
+    at = next((i for i, s in enumerate(planned) if s.lock is not None and s.lock.operation == "data"), None)
+    if at is None:
+        return planned
+    return (*planned[:at], *drops, planned[at], *creates, *planned[at + 1:])
 
 
 def _legacy_runs(connection: sa.Connection, backend: str, names: Names) -> int:

@@ -244,7 +244,7 @@ def test_plan_statements_are_the_ones_the_steps_run(backend):
                                 for i in range(5)])
     result = mm.plan(table_type=["sessions", "memories"])
     assert result.exit_code == 1
-    own = {SESSIONS, MEMORIES, "_agno_alembic_rebuild_agno_memories"}
+    own = {SESSIONS, MEMORIES, "agno_runs", "_agno_alembic_rebuild_agno_memories"}
     planned = _ddl([s.sql for step in result.steps for s in step.statements if step.table_name in own], own)
     assert planned or backend.kind == "sqlite"
     ran: list[str] = []
