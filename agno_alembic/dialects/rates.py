@@ -37,8 +37,8 @@ STEP_FIXED: dict[str, float] = {
 #: kind: "scan" (index build, key or NOT NULL validation), "rewrite" (table rewrite/rebuild/copy), "data" (DML).
 FIXED: dict[str, float] = {
     registry.POSTGRESQL: 0.004,
-    registry.MYSQL: 0.03,
-    registry.SINGLESTORE: 0.05,
+    registry.MYSQL: 0.06,
+    registry.SINGLESTORE: 0.06,
     registry.SQLITE: 0.002,
 }
 PER_ROW: dict[str, dict[str, float]] = {
