@@ -18,6 +18,7 @@ from agno_alembic.errors import (
     UnknownTableTypeError,
     UnknownVersionError,
     UnsupportedBackendError,
+    V1ImportIncompleteError,
 )
 from agno_alembic.manager import MigrationManager, SyncMigrationManager, TableChange, TableStatus
 from agno_alembic.preview import Plan, PlannedStatement, PlannedStep
@@ -53,6 +54,7 @@ __all__ = [
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
+    "V1ImportIncompleteError",
     "VerifyReport",
     "__version__",
 ]
