@@ -522,3 +522,40 @@ def test_plan_and_verify_over_http(backend):
         assert (("branch", None) in listed) == (backend.kind == "mysql")
         fixed = client.post("/databases/db/verify", params={"table_type": "sessions"}, headers=auth).json()
         assert fixed["ok"] and [d["kind"] for d in fixed["fixed"]] == ["missing_index"], fixed
+
+
+def test_attach_serves_plan_and_verify_inside_agentos_once(backend):
+    """AgentOS (agno[os] 3.1.10): attach() brings the plan and verify routes along, behind AgentOS's auth; attaching
+    again (after a resync) replaces them instead of adding a second set."""
+    pytest.importorskip("agno.os")
+    from fastapi.testclient import TestClient
+
+    from agno_alembic.http import attach
+    from tests.test_agentos import AUTH, agent_os, agno_db
+
+    _mm(backend).up(target_version="2.0.0", table_type="sessions")
+    agentos = agent_os(agno_db(backend))
+    app = agentos.get_app()
+    attach(agentos, app)
+    attach(agentos, app)
+
+    def walk(routes: list[Any]) -> list[tuple[str, str]]:
+        out = []
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                out += walk(inner.routes)
+            elif getattr(route, "path", "").endswith(("/plan", "/verify")):
+                out += [(route.path, m) for m in sorted(route.methods)]
+        return out
+
+    assert sorted(walk(app.router.routes)) == [("/databases/{db_id}/plan", "GET"),
+                                               ("/databases/{db_id}/verify", "GET"),
+                                               ("/databases/{db_id}/verify", "POST")]
+    client = TestClient(app)
+    assert client.get("/databases/main/plan", params={"table_type": "sessions"}).status_code == 401
+    planned = client.get("/databases/main/plan", params={"table_type": "sessions"}, headers=AUTH)
+    assert planned.status_code == 200, planned.text
+    assert planned.json()["exit_code"] == 1
+    verified = client.get("/databases/main/verify", params={"table_type": "sessions"}, headers=AUTH)
+    assert verified.status_code == 200 and verified.json()["ok"], verified.text
