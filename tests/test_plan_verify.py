@@ -559,3 +559,36 @@ def test_attach_serves_plan_and_verify_inside_agentos_once(backend):
     assert planned.json()["exit_code"] == 1
     verified = client.get("/databases/main/verify", params={"table_type": "sessions"}, headers=AUTH)
     assert verified.status_code == 200 and verified.json()["ok"], verified.text
+
+
+# ================================================================== databases real Agno releases built
+
+
+@pytest.mark.parametrize("release", ["2.2.13", "2.4.8", "2.5.5", "2.9.0", "3.1.10"])
+def test_verify_and_plan_on_a_database_agno_built(backend, release):
+    """Agno ``release`` creates and fills its tables (not adopted yet): verify lists only the missing branch
+    records, --fix adopts them and then nothing differs; the plan, read before adoption, is the DDL up() runs."""
+    from tests import agno_harness as harness
+
+    harness.seed(release, harness.Target.of(backend))
+    engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    mm = _mm(backend, engine)
+    report = mm.verify()
+    assert report.differences and {(d.kind, d.fixable, d.actual) for d in report.differences} == {
+        ("branch", True, None)}, "\n".join(map(str, report.differences))
+    result = mm.plan()
+    assert not result.blocked and result.exit_code == (1 if result.steps else 0)
+    assert release == "3.1.10" or result.steps
+    fixed = mm.verify(fix=True)
+    assert fixed.ok, "\n".join(map(str, fixed.differences))
+    every = {step.table_name for step in result.steps}
+    assert _ddl([x.sql for s in mm.plan().steps for x in s.statements], every) == _ddl(
+        [x.sql for s in result.steps for x in s.statements], every)  # adoption changes nothing that is planned
+    own = {SESSIONS, MEMORIES, "agno_runs"}
+    planned = _ddl([s.sql for step in result.steps for s in step.statements if step.table_name in own], own)
+    ran: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
+    mm.up()
+    assert _ddl(ran, own) == planned
+    assert mm.verify().ok and mm.plan().exit_code == 0
+    engine.dispose()
