@@ -9,6 +9,7 @@ looks like at each version, and these operations compute and apply the differenc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from agno_alembic import dialects, registry, runtime, shapes
-from agno_alembic.errors import DowngradeRefusedError
+from agno_alembic.errors import DataVerificationError, DowngradeRefusedError
 from agno_alembic.shapes._dsl import ForeignKey, Index, TableSpec, Unique
 
 log = logging.getLogger("agno_alembic")
@@ -468,6 +469,8 @@ def _rebuild_sqlite(d: _Diff, fill: Mapping[str, Fill]) -> None:
     select = sa.select(*[src.c[c] for c in carried], *[fill[c](src).label(c) for c in filled])
     dst = sa.table(tmp, *[sa.column(c) for c in [*carried, *filled]], schema=new.schema)
     op.execute(dst.insert().from_select([*carried, *filled], select))
+    if not run.offline:
+        _verify_rebuild(old, tmp, carried)
     op.drop_table(old.name, schema=old.schema)
     op.rename_table(tmp, new.name, schema=new.schema)
     for name, index in new.indexes.items():
@@ -477,6 +480,27 @@ def _rebuild_sqlite(d: _Diff, fill: Mapping[str, Fill]) -> None:
             bind.exec_driver_sql(sql)
         else:
             log.warning("Dropped index %s on %s: its columns %s are gone", name, new.name, columns)
+
+
+def _verify_rebuild(old: TableSpec, tmp: str, carried: list[str]) -> None:
+    """Before the old table goes: the rebuilt one holds as many rows (a shortfall raises, naming the first rows
+    missing by their primary key or first columns; the step's transaction then rolls back, nothing dropped)."""
+    bind = op.get_bind()
+    src = _table_clause(old, old.columns)
+    dst = sa.table(tmp, *[sa.column(c) for c in carried], schema=old.schema)
+    expected = int(bind.execute(sa.select(sa.func.count()).select_from(src)).scalar_one())
+    written = int(bind.execute(sa.select(sa.func.count()).select_from(dst)).scalar_one())
+    if written >= expected:
+        return
+    key = [c for c in old.primary_key if c in carried] or carried[:1]
+    examples = [row[0] if len(row) == 1 else tuple(row) for row in bind.execute(
+        sa.select(*[src.c[c] for c in key]).except_(sa.select(*[dst.c[c] for c in key])).limit(10)
+    )]
+    raise DataVerificationError(
+        f"Rebuilding {_qualified(old)} copied {written} of its {expected} row(s) (missing e.g. {examples}); the "
+        "step is not recorded as applied and the table was not dropped.",
+        step=f"rebuild {old.name}", table=old.name, expected=expected, missing=expected - written, examples=examples,
+    )
 
 
 def _extra_sqlite_indexes(spec: TableSpec, own: set[str]) -> list[tuple[str, str, list[str]]]:
@@ -621,11 +645,21 @@ def copy_legacy_runs(sessions_version: str) -> None:
     if defer:
         for name in runs.indexes:
             op.drop_index(name, table_name=runs.name, schema=runs.schema)
-    copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
-    if defer:
-        for name, index in runs.indexes.items():
-            _create_index(runs, name, index)
-    log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+    with _exact_characters(bind, run.backend):
+        copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
+        if defer:
+            for name, index in runs.indexes.items():
+                _create_index(runs, name, index)
+        log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+        checked = runs_data.verify_copy(bind, sessions, runs)
+    log.info("Checked: each of the %d legacy run id(s) has its row in %s", checked, runs.name)
+
+
+def _exact_characters(bind: sa.Connection, backend: str) -> contextlib.AbstractContextManager[None]:
+    """MySQL, SingleStore: the connection in utf8mb4 while rows cross it (:func:`dialects.mysql.utf8mb4`)."""
+    from agno_alembic.dialects import mysql
+
+    return mysql.utf8mb4(bind) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
 
 
 def merge_legacy_runs(sessions_version: str) -> None:
@@ -640,7 +674,8 @@ def merge_legacy_runs(sessions_version: str) -> None:
         return
     if not _exists(specs[1].name, specs[1].schema):
         return
-    merged = runs_data.merge_back(op.get_bind(), *specs)
+    with _exact_characters(op.get_bind(), runtime.state().backend):
+        merged = runs_data.merge_back(op.get_bind(), *specs)
     log.info("Merged the runs of %d session(s) back into %s.runs", merged, specs[0].name)
 
 

@@ -315,10 +315,11 @@ def find_shared_run_ids(connection: sa.Connection, sessions: TableSpec) -> list[
             "shared_run_ids", sessions.name,
             f"{len(shared)} run id(s) held by several sessions ({len(sids)} sessions), e.g. "
             + ", ".join(f"{r!r} in {sorted(s)}" for r, s in sorted(shared.items())[:EXAMPLES])
-            + ": the runs table keeps one row per run id, the others stay in the legacy runs column",
+            + ": the runs table keeps the entry of the session written first (by created_at, then session_id); "
+            "the others stay in the legacy runs column",
             len(sids), _sql(connection, sa.select(t).where(t.c.session_id.in_(sids[:LISTED])).order_by(t.c.session_id)),
             "", "give the runs of one of the sessions new run ids in its runs list, or accept that only the first "
-            "copy reaches the runs table (the legacy column is kept while it holds data)", False,
+            "session's entry reaches the runs table (the legacy column is kept while it holds data)", False,
         ))
     if not_lists:
         out.append(Finding(
