@@ -100,13 +100,15 @@ def exit_code(exc: BaseException) -> int:
     return EXIT_FAILED
 
 
-def _message(exc: BaseException) -> str:
+def error_message(exc: BaseException) -> str:
+    """What ``FAILED:`` says about ``exc``: agno-alembic's or Alembic's own message, or the driver's in one line."""
     for err in _chain(exc):
         if isinstance(err, errors.AgnoAlembicError | CommandError):
             return str(err)
     if isinstance(exc, sa.exc.SQLAlchemyError):
         orig = getattr(exc, "orig", None)
-        return f"{type(exc).__name__}: {orig if orig is not None else exc}".strip()
+        text = str(orig if orig is not None else exc).split("\n(Background on this error")[0]
+        return " ".join(f"{type(exc).__name__}: {text}".split())
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -256,10 +258,7 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                 "<table type>_table", option=key)
         registry.table_type(key[: -len("_table")])
         kwargs[key] = value
-    try:
-        sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise errors.ConfigurationError(f"Not a database URL: {url!r} ({exc})", option="db-url") from None
+    dialects.checked_url(url, option="db-url")
     return url, kwargs
 
 
@@ -672,11 +671,15 @@ class CommandLine(AlembicCommandLine):
 
     def config(self, options: argparse.Namespace) -> Config:
         """The Alembic config of an alembic verb: alembic.ini (or -c) when present, else agno-alembic's own."""
+        from agno_alembic.guard import OWN_COMMAND_LINE
+
         toml, ini = _inis(options)
         if ini is not None or toml is not None:
-            return Config(file_=ini, toml_file=toml, ini_section=options.name, cmd_opts=options)
-        config = commands.make_config(DEFAULT_URL)
-        config.cmd_opts = options
+            config = Config(file_=ini, toml_file=toml, ini_section=options.name, cmd_opts=options)
+        else:
+            config = commands.make_config(DEFAULT_URL)
+            config.cmd_opts = options
+        config.attributes[OWN_COMMAND_LINE] = True  # progress lines and errors are this command line's own
         return config
 
     def run_cmd(self, config: Config, options: argparse.Namespace) -> None:
@@ -706,7 +709,7 @@ class CommandLine(AlembicCommandLine):
             expected = isinstance(exc, errors.AgnoAlembicError | CommandError | sa.exc.SQLAlchemyError)
             if options.raiseerr or not expected:
                 traceback.print_exc()
-            sys.stderr.write(f"FAILED: {_message(exc)}\n")
+            sys.stderr.write(f"FAILED: {error_message(exc)}\n")
             return code
 
     def main(self, argv: Sequence[str] | None = None) -> None:

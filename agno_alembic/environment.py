@@ -51,7 +51,7 @@ def run(context: EnvironmentContext) -> None:
         _run_on_connection(context, connection)
         return
     url = _url(context)
-    if sa.make_url(url).get_dialect().is_async:
+    if url.get_dialect().is_async:
         asyncio.run(_run_async(context, url))
         return
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -62,7 +62,7 @@ def run(context: EnvironmentContext) -> None:
         engine.dispose()
 
 
-async def _run_async(context: EnvironmentContext, url: str) -> None:
+async def _run_async(context: EnvironmentContext, url: sa.URL) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine  # needs greenlet: the "async" extra
 
     engine = create_async_engine(url, poolclass=sa.pool.NullPool)
@@ -77,14 +77,22 @@ def _x(context: EnvironmentContext) -> dict[str, str]:
     return dict(context.get_x_argument(as_dictionary=True))
 
 
-def _url(context: EnvironmentContext) -> str:
+def _url(context: EnvironmentContext) -> sa.URL:
     url = _x(context).get("url") or context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise ConfigurationError(
             "No database URL: pass -x url=<url>, set sqlalchemy.url in alembic.ini, or give a connection",
             option="url",
         )
-    return url
+    # Offline, only the dialect is needed: a script may be written for a database whose driver is not here.
+    return dialects.checked_url(url) if not context.is_offline_mode() else _parsed(url)
+
+
+def _parsed(url: str) -> sa.URL:
+    try:
+        return sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return dialects.checked_url(url)  # raises the ConfigurationError naming the URL
 
 
 def state_for(context: EnvironmentContext, backend: str, *, offline: bool) -> RunState:
@@ -139,7 +147,7 @@ def _configure(
 
 
 def _run_offline(context: EnvironmentContext) -> None:
-    url = sa.make_url(_url(context))
+    url = _url(context)
     backend = dialects.backend_of(url.get_backend_name())
     state = state_for(context, backend, offline=True)
     identifiers.check(state.names, backend)

@@ -488,3 +488,79 @@ def test_offline_sql_run_on_the_backend_equals_agno_fresh_create(backend, workdi
         online = sa.inspect(conn).get_table_names(schema=backend.schema)
     assert backend.names.alembic_version_table in online
     assert {"agno_sessions_3_0_0", "agno_memories_2_3_0"} <= alembic_rows(backend)
+
+
+# -- the plain alembic command line (issue 12, item 3) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("tool", ["alembic", "agno-alembic"])
+def test_relative_targets_across_many_heads_are_refused(backend, workdir, tool):
+    x = xargs(backend)
+    exe = ALEMBIC if tool == "alembic" else AGNO_ALEMBIC
+    run(exe, *x, "upgrade", "agno_memories@head", cwd=workdir)
+    before = alembic_rows(backend)
+    # Alembic reports its CommandError itself (exit 255); agno-alembic's exit code for it is 2 (usage).
+    rc = 255 if tool == "alembic" else 2
+    for verb, step in (("downgrade", "-1"), ("upgrade", "+1"), ("downgrade", "-2")):
+        proc = run(exe, *x, verb, step, cwd=workdir, rc=rc)
+        out = proc.stdout + proc.stderr
+        assert f"'{step}' is ambiguous" in out and f"agno_sessions@{step}" in out, out
+        assert "Traceback" not in out and "UserWarning" not in out
+        assert alembic_rows(backend) == before, (verb, step)
+    # A labelled relative step is what works.
+    run(exe, *x, "downgrade", "agno_memories@-1", cwd=workdir)
+    assert "agno_memories_2_0_0" in alembic_rows(backend)
+
+
+def test_plain_alembic_prints_its_progress_lines(sqlite_backend, workdir):
+    x = xargs(sqlite_backend)
+    up = run(ALEMBIC, *x, "upgrade", "agno_memories@head", cwd=workdir)
+    assert "Running upgrade  -> agno_memories_2_0_0" in up.stderr, up.stderr
+    assert "Running upgrade agno_memories_2_0_0 -> agno_memories_2_3_0" in up.stderr
+    down = run(ALEMBIC, *x, "downgrade", "agno_memories@-1", cwd=workdir)
+    assert "Running downgrade agno_memories_2_3_0 -> agno_memories_2_0_0" in down.stderr, down.stderr
+    # agno-alembic prints its own progress instead, once per step (no logging lines on top).
+    ours = run(AGNO_ALEMBIC, *x, "upgrade", "agno_memories@head", cwd=workdir)
+    assert "[1] upgrade agno_memories_2_0_0 -> agno_memories_2_3_0" in ours.stderr, ours.stderr
+    assert "INFO  [alembic" not in ours.stderr
+
+
+def _failures() -> list[tuple[str, int, str]]:
+    return [
+        ("postgresql+psycopg://nobody@127.0.0.1:9/none", 4, "connection"),
+        ("mysql+pymysql://root:wrong-password@127.0.0.1:3306/mysql", 4, "access denied"),
+        ("mysql://root@127.0.0.1:3306/mysql", 2, "use mysql+pymysql:// or install the driver"),
+        ("not a url", 2, "not a database url"),
+        ("oracle://u@h/db", 2, "unsupported database backend"),
+    ]
+
+
+@pytest.mark.parametrize("url,rc,message", _failures())
+def test_plain_alembic_failures_are_one_line_with_agno_alembic_exit_codes(workdir, url, rc, message):
+    import importlib.util
+
+    if "mysql://" in url and importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("mysqlclient is installed here: mysql:// has its driver")
+    plain = run(ALEMBIC, "-x", f"url={url}", "upgrade", "heads", cwd=workdir, rc=rc)
+    ours = run(AGNO_ALEMBIC, "-x", f"url={url}", "upgrade", "heads", cwd=workdir, rc=rc)
+    failed = [ln for ln in plain.stdout.splitlines() if ln.startswith("FAILED: ")]
+    assert len(failed) == 1 and message in failed[0].lower(), plain.stdout
+    assert "Traceback" not in plain.stdout + plain.stderr, plain.stderr
+    assert "FAILED: " in ours.stderr and "Traceback" not in ours.stderr
+    assert failed[0] == ours.stderr.strip().splitlines()[-1]  # the same message, word for word
+
+
+def test_alembic_current_lists_branches_by_label(sqlite_backend, workdir):
+    x = xargs(sqlite_backend)
+    run(ALEMBIC, *x, "upgrade", "heads", cwd=workdir)
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**_env(), "PYTHONHASHSEED": seed}
+        proc = subprocess.run([str(ALEMBIC), *x, "current"], cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=TIMEOUT, check=True)
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1  # the same order whatever the hash seed
+    lines = [ln.split()[0] for ln in outputs.pop().splitlines() if ln.strip()]
+    assert len(lines) == len([tt for tt in registry.TABLE_TYPES if tt.on(registry.SQLITE)])
+    labels = [re.sub(r"_\d+_\d+_\d+$", "", rev) for rev in lines]
+    assert labels == sorted(labels)
