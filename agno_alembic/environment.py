@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +19,7 @@ from alembic.runtime.environment import EnvironmentContext
 
 from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps
 from agno_alembic.errors import ConfigurationError
+from agno_alembic.ops import OFFLINE_READER
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
 
 log = logging.getLogger("agno_alembic")
@@ -34,6 +37,8 @@ ATTR_LOCK_TIMEOUT = "agno_lock_timeout"
 """Seconds to wait for the migration lock (``-x lock_timeout=``); :data:`agno_alembic.lock.DEFAULT_TIMEOUT`."""
 ATTR_LOCK_TTL = "agno_lock_ttl"
 """SingleStore: seconds a lock row lives without its heartbeat (``-x lock_ttl=``)."""
+ATTR_OFFLINE_READER = OFFLINE_READER
+"""``--sql``: a connection to read the database the script is written for (which tables and columns hold rows)."""
 VERSION_NUM_LENGTH = 128
 """Our revision ids are up to 35 characters; Alembic's default column holds 32."""
 
@@ -151,11 +156,17 @@ def _run_offline(context: EnvironmentContext) -> None:
     backend = dialects.backend_of(url.get_backend_name())
     state = state_for(context, backend, offline=True)
     identifiers.check(state.names, backend)
-    _configure(context, state, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"})
+    # The script is printed once complete: a step refused offline (OfflineSQLError) leaves no partial script.
+    buffer = io.StringIO()
+    reader = context.config.attributes.get(ATTR_OFFLINE_READER)
+    _configure(context, state, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
+               output_buffer=buffer, **({OFFLINE_READER: reader} if reader is not None else {}))
     with context.begin_transaction():
         if state.names.schema and backend == registry.POSTGRESQL:
             context.execute(sa.schema.CreateSchema(state.names.schema, if_not_exists=True))
         context.run_migrations()
+    sys.stdout.write(buffer.getvalue())
+    sys.stdout.flush()
 
 
 def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -> None:
