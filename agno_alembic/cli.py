@@ -1,5 +1,5 @@
-"""The ``agno-alembic`` command: every ``alembic`` verb, plus the facade's ``up``, ``down``, ``status``, ``adopt``
-and ``break-lock``.
+"""The ``agno-alembic`` command: every ``alembic`` verb, plus the facade's ``up``, ``down``, ``status``, ``adopt``,
+``break-lock`` and ``import-v1``.
 
 Built on Alembic's own :class:`alembic.config.CommandLine`, so ``agno-alembic upgrade heads``, ``history``,
 ``current``, ``check``... behave as ``alembic`` does: with ``alembic.ini`` (or ``-c``) when there is one, otherwise
@@ -58,7 +58,7 @@ DESCRIPTION = """\
 Alembic migrations for Agno's SQL tables. Every alembic verb works as in alembic (upgrade heads, downgrade
 agno_memories@-1, history, current, heads, check...; -x url=... -x schema=... -x session_table=...), with
 alembic.ini when there is one and agno-alembic's own environment otherwise. On top, the MigrationManager's verbs:
-up, down, status, adopt, break-lock (see 'agno-alembic <verb> --help').
+up, down, status, adopt, break-lock, and import-v1 for Agno 1.x data (see 'agno-alembic <verb> --help').
 Exit codes: 0 ok, 1 pending (status --check, check), 2 usage or configuration, 3 refused (data would be lost),
 4 migration or database failed, 5 migration lock."""
 
@@ -360,7 +360,16 @@ def cmd_status(options: argparse.Namespace) -> int:
     if not options.json:
         print(f"\n{len(rows)} table(s): {len(rows) - len(waiting)} up to date, {len(waiting)} pending"
               + (" (agno-alembic up runs them)" if waiting else ""))
+        print(STATUS_LEGEND)
     return EXIT_PENDING if options.check and waiting else EXIT_OK
+
+
+STATUS_LEGEND = """
+RECORDED  what agno_schema_versions says, which is what Agno reads ('-': no row, read as 2.0.0)
+DETECTED  the newest schema version whose shape the table has, read from the table itself; where a table's shape
+          did not change after a version, it matches the later ones too (memories at 2.3.0 has 3.0.0's shape, so
+          RECORDED 2.3.0 with DETECTED 3.0.0 is a table at 2.3.0 with nothing pending); '?': no version's shape
+PENDING   the revisions 'agno-alembic up' would run (from the detected position for a table not adopted yet)"""
 
 
 def render_status(rows: Sequence[TableStatus], pending: dict[str, tuple[str, ...]]) -> str:

@@ -564,3 +564,26 @@ def test_alembic_current_lists_branches_by_label(sqlite_backend, workdir):
     assert len(lines) == len([tt for tt in registry.TABLE_TYPES if tt.on(registry.SQLITE)])
     labels = [re.sub(r"_\d+_\d+_\d+$", "", rev) for rev in lines]
     assert labels == sorted(labels)
+
+
+# -- small things (issue 12, item 6) -----------------------------------------------------------------------------
+
+
+def test_status_has_a_legend_and_explains_recorded_below_detected(sqlite_backend, emptydir):
+    db = dbargs(sqlite_backend)
+    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--table-type", "memory", cwd=emptydir)
+    out = run(AGNO_ALEMBIC, "status", *db, "--table-type", "memory", "--check", cwd=emptydir).stdout
+    memories = next(ln.split() for ln in out.splitlines() if ln.startswith("memories"))
+    assert memories[3:] == ["2.3.0", "3.0.0", "-"], out  # recorded 2.3.0, shape of 2.3.0..3.0.0, nothing pending
+    for term in ("RECORDED", "DETECTED", "PENDING"):
+        assert re.search(rf"^{term}  ", out, re.MULTILINE), (term, out)
+    assert "memories at 2.3.0 has 3.0.0's shape" in out
+    as_json = run(AGNO_ALEMBIC, "status", *db, "--json", cwd=emptydir).stdout
+    assert json.loads(as_json)  # the legend is for people: JSON stays JSON
+
+
+def test_import_v1_is_in_the_top_level_help(emptydir):
+    out = run(AGNO_ALEMBIC, "--help", cwd=emptydir).stdout
+    assert re.search(r"^\s+import-v1\s", out, re.MULTILINE), out
+    description = out[out.index("Alembic migrations"):out.index("Exit codes")]
+    assert "import-v1" in description, description  # the description names it with the other verbs
