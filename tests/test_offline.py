@@ -39,11 +39,11 @@ def pair(backend: Backend, tmp_path: Path) -> Iterator[tuple[Backend, Backend]]:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    d = tmp_path / "work"
-    d.mkdir()
-    (d / "alembic.ini").write_text((REPO / "alembic.ini").read_text())
-    return d
+def cwd(tmp_path: Path) -> Path:
+    """Where the commands run: a folder holding only the small alembic.ini (agno-alembic's verbs ignore it)."""
+    (tmp_path / "cwd").mkdir()
+    (tmp_path / "cwd" / "alembic.ini").write_text((REPO / "alembic.ini").read_text())
+    return tmp_path / "cwd"
 
 
 def _insert(backend: Backend, table_type: str, version: str, rows: list[dict[str, Any]]) -> None:
@@ -109,26 +109,26 @@ def _both(pair: tuple[Backend, Backend], cwd: Path, *args: str) -> None:
 # -- scripts that are complete --------------------------------------------------------------------------------
 
 
-def test_upgrade_heads_from_an_empty_database(pair, workdir):
+def test_upgrade_heads_from_an_empty_database(pair, cwd):
     scripted, online = pair
-    script = run(ALEMBIC, *xargs(scripted), "upgrade", "heads", "--sql", cwd=workdir).stdout
+    script = run(ALEMBIC, *xargs(scripted), "upgrade", "heads", "--sql", cwd=cwd).stdout
     execute_script(scripted, script)
-    run(ALEMBIC, *xargs(online), "upgrade", "heads", cwd=workdir)
+    run(ALEMBIC, *xargs(online), "upgrade", "heads", cwd=cwd)
     state = _assert_same(scripted, online)
     assert "runs" not in state["schema"][scripted.names.table("sessions")]["columns"]
 
 
 @pytest.mark.parametrize("with_runs", [True, False], ids=["sessions-hold-runs", "no-runs"])
-def test_up_sessions_across_the_runs_copy(pair, emptydir, with_runs):
-    _both(pair, emptydir, "upgrade", "agno_sessions_2_3_0")
+def test_up_sessions_across_the_runs_copy(pair, cwd, with_runs):
+    _both(pair, cwd, "upgrade", "agno_sessions_2_3_0")
     sessions = [_session("s-1", [_run("r-1"), _run("r-2")] if with_runs else []),
                 _session("s-2", [_run("r-3")] if with_runs else None), _session("s-3", None)]
     for db in pair:
         _insert(db, "sessions", "2.3.0", sessions)
     scripted, online = pair
-    script = run(AGNO_ALEMBIC, "up", *dbargs(scripted), "--sql", "--table-type", "sessions", cwd=emptydir).stdout
+    script = run(AGNO_ALEMBIC, "up", *dbargs(scripted), "--sql", "--table-type", "sessions", cwd=cwd).stdout
     execute_script(scripted, script)
-    run(AGNO_ALEMBIC, "up", *dbargs(online), "--table-type", "sessions", cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *dbargs(online), "--table-type", "sessions", cwd=cwd)
     state = _assert_same(scripted, online)
     assert set(state["runs"]) == ({"r-1", "r-2", "r-3"} if with_runs else set())
     # Kept while it holds runs (as Agno keeps it), dropped otherwise: the script decided as the online run did.
@@ -136,35 +136,35 @@ def test_up_sessions_across_the_runs_copy(pair, emptydir, with_runs):
     assert state["stamps"][scripted.names.table("sessions")] == registry.LATEST_VERSION
 
 
-def test_down_sessions_whose_runs_table_is_empty(pair, emptydir):
-    _both(pair, emptydir, "upgrade", "agno_sessions@head")
+def test_down_sessions_whose_runs_table_is_empty(pair, cwd):
+    _both(pair, cwd, "upgrade", "agno_sessions@head")
     for db in pair:
         _insert(db, "sessions", "3.0.0", [{k: v for k, v in _session("s-1", None).items() if k != "runs"}])
     scripted, online = pair
     script = run(AGNO_ALEMBIC, "down", *dbargs(scripted), "--sql", "--to", "2.3.0", "--table-type", "sessions",
-                 cwd=emptydir).stdout
+                 cwd=cwd).stdout
     execute_script(scripted, script)
-    run(AGNO_ALEMBIC, "down", *dbargs(online), "--to", "2.3.0", "--table-type", "sessions", cwd=emptydir)
+    run(AGNO_ALEMBIC, "down", *dbargs(online), "--to", "2.3.0", "--table-type", "sessions", cwd=cwd)
     state = _assert_same(scripted, online)
     assert scripted.names.table("runs") not in state["schema"]
     assert "runs" in state["schema"][scripted.names.table("sessions")]["columns"]
 
 
-def test_down_memories_with_data_needs_allow_data_loss_and_then_equals_online(pair, emptydir):
-    _both(pair, emptydir, "upgrade", "agno_memories@head")
+def test_down_memories_with_data_needs_allow_data_loss_and_then_equals_online(pair, cwd):
+    _both(pair, cwd, "upgrade", "agno_memories@head")
     for db in pair:
         _insert(db, "memories", "3.0.0", [{"memory_id": "m-1", "memory": {"memory": "likes tea"}, "user_id": "u",
                                            "created_at": TS, "updated_at": TS, "feedback": "good"}])
     scripted, online = pair
     down = ("down", *dbargs(scripted), "--sql", "--to", "2.0.0", "--table-type", "memory")
-    refused = run(AGNO_ALEMBIC, *down, cwd=emptydir, rc=2)
+    refused = run(AGNO_ALEMBIC, *down, cwd=cwd, rc=2)
     assert refused.stdout == ""
     assert "downgrade agno_memories_2_3_0" in refused.stderr and "--allow-data-loss" in refused.stderr
     assert "agno_memories.created_at" in refused.stderr or "agno_memories.feedback" in refused.stderr
-    script = run(AGNO_ALEMBIC, *down, "--allow-data-loss", cwd=emptydir).stdout
+    script = run(AGNO_ALEMBIC, *down, "--allow-data-loss", cwd=cwd).stdout
     execute_script(scripted, script)
     run(AGNO_ALEMBIC, "down", *dbargs(online), "--to", "2.0.0", "--table-type", "memory", "--allow-data-loss",
-        cwd=emptydir)
+        cwd=cwd)
     state = _assert_same(scripted, online)
     assert set(state["memories"]) == {"m-1"}
 
@@ -172,32 +172,25 @@ def test_down_memories_with_data_needs_allow_data_loss_and_then_equals_online(pa
 # -- scripts that are refused ---------------------------------------------------------------------------------
 
 
-def test_down_sessions_with_runs_is_refused_by_step(pair, emptydir):
+def test_down_sessions_with_runs_is_refused_by_step(pair, cwd):
     scripted, _ = pair
-    run(AGNO_ALEMBIC, *xargs(scripted), "upgrade", "agno_sessions_2_5_6", cwd=emptydir)
+    run(AGNO_ALEMBIC, *xargs(scripted), "upgrade", "agno_sessions_2_5_6", cwd=cwd)
     _insert(scripted, "sessions", "2.5.6", [_session("s-1", [_run("r-1")])])
-    run(AGNO_ALEMBIC, "up", *dbargs(scripted), "--table-type", "sessions", cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *dbargs(scripted), "--table-type", "sessions", cwd=cwd)
     before = _state(scripted)
     refused = run(AGNO_ALEMBIC, "down", *dbargs(scripted), "--sql", "--to", "2.3.0", "--table-type", "sessions",
-                  cwd=emptydir, rc=2)
+                  cwd=cwd, rc=2)
     assert refused.stdout == "" and "Traceback" not in refused.stderr
     assert "downgrade agno_sessions_3_0_0" in refused.stderr, refused.stderr
     assert _state(scripted) == before  # generating changed nothing
 
 
-def test_plain_alembic_sql_across_a_data_step_is_refused_without_a_partial_script(pair, workdir):
+def test_plain_alembic_sql_across_a_data_step_is_refused_without_a_partial_script(pair, cwd):
     """``alembic upgrade from:to --sql`` reads no database: the runs copy's outcome is unknown, so it is refused."""
     scripted, _ = pair
     proc = subprocess.run([str(ALEMBIC), *xargs(scripted), "upgrade", "agno_sessions_2_5_6:agno_sessions@head",
-                           "--sql"], cwd=workdir, env=_env(), capture_output=True, text=True, timeout=600, check=False)
+                           "--sql"], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("FAILED: --sql cannot write upgrade agno_sessions_3_0_0"), lines
     assert "Traceback" not in proc.stderr
-
-
-@pytest.fixture
-def emptydir(tmp_path: Path) -> Path:
-    d = tmp_path / "empty"
-    d.mkdir()
-    return d
