@@ -56,7 +56,7 @@ INSERT INTO ai.agno_schema_versions (table_name, version, created_at, updated_at
 
 -- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
 
--- agno_sessions: unique_session_ids (check) has nothing to do: this script created the table;
+-- agno_sessions: unique_session_ids (check) has nothing to do: the table holds no row;
 
 ALTER TABLE ai.agno_sessions ADD CONSTRAINT agno_sessions_pkey PRIMARY KEY (session_id);
 
@@ -116,7 +116,7 @@ INSERT INTO ai.agno_schema_versions (table_name, version, created_at, updated_at
 
 -- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
 
--- agno_sessions.runs -> agno_runs: nothing to copy, this script created agno_sessions;
+-- agno_sessions.runs -> agno_runs: nothing to copy, no session holds runs;
 
 ALTER TABLE ai.agno_sessions DROP COLUMN runs;
 
@@ -210,7 +210,7 @@ CREATE INDEX idx_agno_metrics_user_id ON ai.agno_metrics (user_id);
 
 ALTER TABLE ai.agno_metrics DROP INDEX agno_metrics_uq_metrics_date_period;
 
--- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: this script created the table;
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: the table holds no row;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_metrics_2_3_0';
 

@@ -100,7 +100,7 @@ BEGIN;
 
 -- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
 
--- agno_sessions: unique_session_ids (check) has nothing to do: this script created the table;
+-- agno_sessions: unique_session_ids (check) has nothing to do: the table holds no row;
 
 ALTER TABLE ai.agno_sessions ADD CONSTRAINT agno_sessions_pkey PRIMARY KEY (session_id);
 
@@ -172,7 +172,7 @@ BEGIN;
 
 -- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
 
--- agno_sessions.runs -> agno_runs: nothing to copy, this script created agno_sessions;
+-- agno_sessions.runs -> agno_runs: nothing to copy, no session holds runs;
 
 ALTER TABLE ai.agno_sessions DROP COLUMN runs;
 
@@ -306,7 +306,7 @@ CREATE INDEX idx_agno_metrics_user_id ON ai.agno_metrics (user_id);
 
 ALTER TABLE ai.agno_metrics DROP CONSTRAINT agno_metrics_uq_metrics_date_period;
 
--- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: this script created the table;
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: the table holds no row;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_metrics_2_3_0';
 
@@ -739,7 +739,7 @@ BEGIN;
 
 -- Running upgrade agno_learnings_2_3_0 -> agno_learnings_3_0_0
 
--- agno_learnings: rekey_entities (data rule) has nothing to do: this script created the table;
+-- agno_learnings: rekey_entities (data rule) has nothing to do: the table holds no row;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_learnings_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_learnings_2_3_0';
 
@@ -790,7 +790,7 @@ BEGIN;
 
 -- Running upgrade agno_schedules_2_5_0 -> agno_schedules_3_0_0
 
--- agno_schedules: unique_schedule_names (check) has nothing to do: this script created the table;
+-- agno_schedules: unique_schedule_names (check) has nothing to do: the table holds no row;
 
 ALTER TABLE ai.agno_schedules ADD COLUMN user_id VARCHAR;
 

@@ -56,7 +56,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
 
--- agno_sessions: unique_session_ids (check) has nothing to do: this script created the table;
+-- agno_sessions: unique_session_ids (check) has nothing to do: the table holds no row;
 
 UPDATE agno_alembic_version SET version_num='agno_sessions_2_5_0' WHERE agno_alembic_version.version_num = 'agno_sessions_2_3_0';
 
@@ -112,7 +112,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
 
--- agno_sessions.runs -> agno_runs: nothing to copy, this script created agno_sessions;
+-- agno_sessions.runs -> agno_runs: nothing to copy, no session holds runs;
 
 CREATE TABLE _agno_alembic_rebuild_agno_sessions (
     session_id VARCHAR NOT NULL, 
@@ -274,7 +274,7 @@ CREATE INDEX idx_agno_metrics_date ON agno_metrics (date);
 
 CREATE INDEX idx_agno_metrics_user_id ON agno_metrics (user_id);
 
--- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: this script created the table;
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: the table holds no row;
 
 UPDATE agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE agno_alembic_version.version_num = 'agno_metrics_2_3_0';
 
@@ -651,7 +651,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_learnings_2_3_0 -> agno_learnings_3_0_0
 
--- agno_learnings: rekey_entities (data rule) has nothing to do: this script created the table;
+-- agno_learnings: rekey_entities (data rule) has nothing to do: the table holds no row;
 
 UPDATE agno_alembic_version SET version_num='agno_learnings_3_0_0' WHERE agno_alembic_version.version_num = 'agno_learnings_2_3_0';
 
@@ -694,7 +694,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_schedules_2_5_0 -> agno_schedules_3_0_0
 
--- agno_schedules: unique_schedule_names (check) has nothing to do: this script created the table;
+-- agno_schedules: unique_schedule_names (check) has nothing to do: the table holds no row;
 
 ALTER TABLE agno_schedules ADD COLUMN user_id VARCHAR;
 
