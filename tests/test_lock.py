@@ -23,6 +23,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -300,8 +301,11 @@ def holding(target: Target, tmp_path: Path, **spec: Any) -> Iterator[Worker]:
 class _Events:
     """Counts the statements and commits a worker issues; kills it (SIGKILL) at one of them, or records them all."""
 
-    def __init__(self, kill_at: int | None, trace: str | None, steps: list[str], fail_at: int | None = None) -> None:
+    def __init__(self, kill_at: int | None, trace: str | None, steps: list[str], fail_at: int | None = None,
+                 pause_on: str | None = None, paused: str | None = None) -> None:
         self.n = 0
+        self.pause_on = re.compile(pause_on, re.I | re.S) if pause_on else None
+        self.paused = paused
         self.kill_at = kill_at
         self.fail_at = fail_at
         self.trace = trace
@@ -317,6 +321,10 @@ class _Events:
                                 "sql": " ".join(sql.split())[:120], "t": time.time()})
         if self.kill_at is not None and self.n == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.pause_on is not None and self.paused and self.pause_on.search(sql):
+            self.pause_on = None  # once: write the file, then sleep while the test does its harm
+            Path(self.paused).write_text(str(os.getpid()))
+            time.sleep(30)
         if self.fail_at is not None and self.n == self.fail_at:
             raise sa.exc.OperationalError(sql[:200], None, RuntimeError("injected failure"))
 
@@ -341,6 +349,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
         singlestore.SHARD_KEYS = {}
     if spec.get("lock_ttl"):
         lock.DEFAULT_TTL = float(spec["lock_ttl"])
+    if spec.get("old_mysql_lock"):  # the GET_LOCK design, even on a Galera node (tests/test_galera.py shows it fail)
+        lock._db_lock = lambda connection, backend, schema, ttl: lock._MySQLLock(connection, schema)
     steps: list[str] = []
 
     class Steps(logging.Handler):
@@ -353,7 +363,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
     alembic_log.setLevel(logging.INFO)
     alembic_log.addHandler(Steps())
     alembic_log.propagate = False
-    events = _Events(spec.get("kill_at"), spec.get("trace"), steps, spec.get("fail_at"))
+    events = _Events(spec.get("kill_at"), spec.get("trace"), steps, spec.get("fail_at"), spec.get("pause_on"),
+                     spec.get("paused"))
     events.install()
     if spec.get("ready"):
         Path(spec["ready"]).write_text("")
