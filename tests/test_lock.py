@@ -40,7 +40,7 @@ import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("sqlite", "postgres", "mysql", "singlestore")
+KINDS = ("sqlite", "postgres", "postgres18", "mysql", "singlestore")
 BACKEND_OF = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql", "singlestore": "singlestore"}
 
 
@@ -90,18 +90,18 @@ def _singlestore_url(server: str, database: str) -> str:
 @contextlib.contextmanager
 def make_target(kind: str, tmp_path: Path, *, schema: str | None = None) -> Iterator[Target]:
     """A fresh database of ``kind``; ``schema`` overrides the per-test schema name (PostgreSQL, MySQL)."""
-    from tests.conftest import _need, make_backend
+    from tests.conftest import MYSQL_DATABASE_CHARSET, _need, make_backend
 
     if kind != "singlestore":
         where = tmp_path / uuid.uuid4().hex[:6]
         where.mkdir()
-        with make_backend(kind, where) as b:
-            target = Target(kind, b.url, b.schema if schema is None else schema)
+        with make_backend(kind, where) as b:  # postgres18: a Target of kind postgres, on PostgreSQL 18
+            target = Target(b.kind, b.url, b.schema if schema is None else schema)
             try:
                 yield target
             finally:
-                if schema is not None and kind != "sqlite":
-                    _drop_schema(kind, b.url, schema)
+                if schema is not None and b.kind != "sqlite":
+                    _drop_schema(b.kind, b.url, schema)
         return
     server = _need("mysql")
     from agno_alembic.dialects import singlestore
@@ -109,7 +109,7 @@ def make_target(kind: str, tmp_path: Path, *, schema: str | None = None) -> Iter
     database = f"agno_alembic_ss_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.exec_driver_sql(f"CREATE DATABASE `{database}`")
+        c.exec_driver_sql(f"CREATE DATABASE `{database}` {MYSQL_DATABASE_CHARSET}")
     saved = singlestore.SHARD_KEYS
     singlestore.SHARD_KEYS = {}  # MariaDB cannot parse SHARD KEY (tests/test_singlestore.py shows it)
     try:
@@ -651,7 +651,7 @@ def alembic_cli(target: Target, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres", "singlestore"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "postgres18", "singlestore"])
 def test_alembic_command_line_waits_for_the_lock_and_reports_the_holder(kind, tmp_path):
     """The environment takes the lock too (what the ``alembic`` CLI runs); ``-x lock_timeout`` reaches it.
 
