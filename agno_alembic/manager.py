@@ -133,11 +133,7 @@ def _read_source(db: Any, db_schema: str | None, version_table: str | None, tabl
     dialect_name = engine.dialect.name if engine is not None else url.get_backend_name()  # type: ignore[union-attr]
     backend = dialects.backend_of(dialect_name)
     if url is not None:
-        try:
-            url.get_dialect()
-        except (sa.exc.NoSuchModuleError, ImportError) as exc:
-            raise ConfigurationError(f"No driver for {url.drivername!r} in this environment: {exc}",
-                                     option="url") from None
+        dialects.checked_url(url)
     for key, value in tables.items():
         if value is not None:
             table_names[registry.table_type(key[: -len("_table")]).name] = naming._checked(key, value)

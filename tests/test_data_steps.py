@@ -364,8 +364,16 @@ class Copied:
 
 
 def _offline_copy_statement(backend: Backend) -> str:
-    """The copy statement of our ``--sql`` script for the 3.0.0 sessions step, for this database's names."""
-    script = _offline_script(backend.url, backend.schema, "upgrade")
+    """The copy statement of ``agno-alembic up --sql`` for the 3.0.0 sessions step of this database (whose sessions
+    hold runs: the script copies them and keeps the column, as an online run does)."""
+    from agno_alembic.cli import CommandLine
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = CommandLine().run(["up", "--sql", "--table-type", "sessions", "--db-url", backend.url,
+                                "--schema", backend.schema or "none"])
+    script = out.getvalue()
+    assert rc == 0, script
     match = re.search(r"^INSERT INTO \S*" + RUNS + r"\b.*?;$", script, re.S | re.M)
     assert match, f"no copy statement in the --sql script:\n{script[-3000:]}"
     return match.group(0).rstrip(";")
@@ -1039,35 +1047,28 @@ def _section(script: str, header: str) -> str:
 
 
 @pytest.mark.parametrize("backend_name", list(OFFLINE_URLS))
-def test_offline_sessions_copy_is_sql_or_says_it_needs_a_live_connection(backend_name):
+def test_offline_sessions_step_in_a_script_that_creates_the_table(backend_name):
+    """From base, the script created agno_sessions: no run to copy, and runs (empty) is dropped, as online."""
     schema = None if backend_name in ("sqlite", "singlestore") else "ai"
     script = _offline_script(OFFLINE_URLS[backend_name], schema, "upgrade")
     step = _section(script, "-- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0")
-    copies = re.search(r"INSERT INTO \S*agno_runs\b.*\bFROM \S*agno_sessions\b", step, re.S)
-    says = re.search(r"^-- .*agno_sessions\.runs -> agno_runs.*needs a live connection", step, re.M)
-    assert copies or says, step
-    if backend_name == "singlestore":
-        assert says and not copies, step  # SQL cannot say the copy on SingleStore: the script says so plainly
-    assert not re.search(r"DROP COLUMN\s+runs", step), "offline, whether runs holds data is unknown: it must stay"
+    assert re.search(r"^-- .*agno_sessions\.runs -> agno_runs: nothing to copy", step, re.M), step
+    assert not re.search(r"INSERT INTO \S*agno_runs\b", step), step
+    if backend_name == "sqlite":  # SQLite drops a column by rebuilding the table without it
+        assert re.search(r"CREATE TABLE _agno_alembic_rebuild_agno_sessions \((?:(?!\bruns\b).)*?\);", step, re.S)
+    else:
+        assert re.search(r"DROP COLUMN\s+runs", step), step
 
 
-@pytest.mark.parametrize("backend_name", ["postgresql", "mysql", "sqlite"])
-def test_offline_sessions_downgrade_says_the_merge_needs_a_live_connection(backend_name):
-    schema = None if backend_name == "sqlite" else "ai"
-    script = _offline_script(OFFLINE_URLS[backend_name], schema, "downgrade")
-    step = _section(script, "-- Running downgrade agno_sessions_3_0_0 -> agno_sessions_2_5_6")
-    assert re.search(r"needs a live connection|UPDATE \S*agno_sessions\b", step), step
+@pytest.mark.parametrize("backend_name", ["postgresql", "mysql", "sqlite", "singlestore"])
+def test_offline_sessions_downgrade_without_the_database_is_refused_by_name(backend_name):
+    """``alembic downgrade --sql`` reads no database: merging runs back is data movement it cannot write."""
+    from agno_alembic.errors import OfflineSQLError
 
-
-@pytest.mark.parametrize("backend_name", ["postgresql", "mysql", "sqlite"])
-def test_offline_downgrade_does_not_add_the_runs_column_the_upgrade_kept(backend_name):
-    schema = None if backend_name == "sqlite" else "ai"
-    up = _section(_offline_script(OFFLINE_URLS[backend_name], schema, "upgrade"),
-                  "-- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0")
-    down = _section(_offline_script(OFFLINE_URLS[backend_name], schema, "downgrade"),
-                    "-- Running downgrade agno_sessions_3_0_0 -> agno_sessions_2_5_6")
-    assert not re.search(r"DROP COLUMN\s+runs", up)
-    assert not re.search(r"ADD COLUMN\s+runs\b", down), down
+    schema = None if backend_name in ("sqlite", "singlestore") else "ai"
+    with pytest.raises(OfflineSQLError) as refused:
+        _offline_script(OFFLINE_URLS[backend_name], schema, "downgrade")
+    assert refused.value.step == "downgrade agno_sessions_3_0_0" and "agno_sessions.runs" in str(refused.value)
 
 
 # ================================================================== reading a legacy list on the client

@@ -831,3 +831,25 @@ def test_lock_options_are_validated():
         lock.break_lock(42)
 
 
+
+
+def test_sqlite_lock_file_stays_out_of_git_status(tmp_path):
+    """The lock file sits beside the database in .agno-alembic/, whose .gitignore hides it from git status."""
+    import shutil
+
+    from agno_alembic import SyncMigrationManager
+    from agno_alembic.lock import sqlite_lock_file
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "project"
+    repo.mkdir()
+    subprocess.run([git, "init", "-q", str(repo)], check=True)
+    SyncMigrationManager(f"sqlite:///{repo / 'agno.db'}").up(table_type="memory")
+    lock_file = Path(sqlite_lock_file(str(repo / "agno.db")))
+    assert lock_file == repo / ".agno-alembic" / "agno.db.lock" and lock_file.is_file()
+    assert not list(repo.glob("*.agno-alembic.lock"))
+    status = subprocess.run([git, "status", "--porcelain", "--untracked-files=all"], cwd=repo, check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    assert status == ["?? agno.db"], status  # the database is the user's business; the lock file is not listed
