@@ -377,7 +377,9 @@ RECORDED  what agno_schema_versions says, which is what Agno reads ('-': no row,
 DETECTED  the newest schema version whose shape the table has, read from the table itself; where a table's shape
           did not change after a version, it matches the later ones too (memories at 2.3.0 has 3.0.0's shape, so
           RECORDED 2.3.0 with DETECTED 3.0.0 is a table at 2.3.0 with nothing pending); '?': no version's shape
-PENDING   the revisions 'agno-alembic up' would run (from the detected position for a table not adopted yet)"""
+PENDING   the revisions 'agno-alembic up' would run (from the detected position for a table not adopted yet;
+          from its recorded revision for a recorded table that was dropped, which up rebuilds; none for a table
+          that does not exist, which Agno creates itself, unless --create-missing)"""
 
 
 def render_status(rows: Sequence[TableStatus], pending: dict[tuple[str, str], tuple[str, ...]]) -> str:
