@@ -319,7 +319,8 @@ def cmd_up(options: argparse.Namespace) -> int:
     if options.sql:
         return _up_sql(options, mm, url, backend, target or registry.LATEST_VERSION)
     with _progress(options.quiet):
-        changes = mm.up(target_version=target, table_type=_types(options), force=options.force)
+        changes = mm.up(target_version=target, table_type=_types(options), force=options.force,
+                        create_missing=options.create_missing)
     _print_changes(changes, target, "up to")
     return EXIT_OK
 
@@ -349,7 +350,7 @@ def _effective_pending(script: Any, status: TableStatus) -> tuple[str, ...]:
 
 def cmd_status(options: argparse.Namespace) -> int:
     mm, _, _ = _manager(options)
-    rows = mm.status(table_type=_types(options))
+    rows = mm.status(table_type=_types(options), create_missing=options.create_missing)
     script = commands.script_directory(commands.make_config())
     pending = {(s.table_type, s.table_name): _effective_pending(script, s) for s in rows}
     if options.json:
@@ -376,7 +377,9 @@ RECORDED  what agno_schema_versions says, which is what Agno reads ('-': no row,
 DETECTED  the newest schema version whose shape the table has, read from the table itself; where a table's shape
           did not change after a version, it matches the later ones too (memories at 2.3.0 has 3.0.0's shape, so
           RECORDED 2.3.0 with DETECTED 3.0.0 is a table at 2.3.0 with nothing pending); '?': no version's shape
-PENDING   the revisions 'agno-alembic up' would run (from the detected position for a table not adopted yet)"""
+PENDING   the revisions 'agno-alembic up' would run (from the detected position for a table not adopted yet;
+          from its recorded revision for a recorded table that was dropped, which up rebuilds; none for a table
+          that does not exist, which Agno creates itself, unless --create-missing)"""
 
 
 def render_status(rows: Sequence[TableStatus], pending: dict[tuple[str, str], tuple[str, ...]]) -> str:
@@ -535,6 +538,14 @@ def _up_sql(options: argparse.Namespace, mm: SyncMigrationManager, url: str, bac
             "first (or 'agno-alembic up' without --sql, which adopts), then 'up --sql' prints what remains",
             option="sql",
         )
+    gone = [names.table(tt.name) for tt in types if positions[tt.name] is not None and tt.name not in existing]
+    if gone:
+        raise errors.ConfigurationError(
+            f"{', '.join(gone)} no longer exist(s) but agno-alembic recorded them: run 'agno-alembic up' without "
+            "--sql, which rebuilds them, then 'up --sql' prints what remains", option="sql",
+        )
+    if not options.create_missing:  # as the online up: only the tables that exist (and the recorded ones)
+        types = [tt for tt in types if tt.name in existing or positions[tt.name] is not None]
     destinations = [
         rev for tt in types
         if (rev := plan.revision_at(script, tt, target))
@@ -693,6 +704,9 @@ class CommandLine(AlembicCommandLine):
                                                              "and re-record it before upgrading")
         up.add_argument("--sql", action="store_true", help="print the SQL instead of running it (reads where each "
                                                            "table is from the database, changes nothing)")
+        up.add_argument("--create-missing", action="store_true",
+                        help="create every selected table that does not exist too (default, as Agno: only the "
+                             "tables that exist are migrated, and dropped ones agno-alembic recorded rebuilt)")
         down = verb("down", cmd_down, "Bring Agno's tables down to a schema version; never runs a step above a "
                     "table's version", select)
         down.add_argument("--to", metavar="VERSION", help="target schema version (required)")
@@ -708,6 +722,9 @@ class CommandLine(AlembicCommandLine):
                       "versions, pending revisions", select)
         status.add_argument("--check", action="store_true", help="exit 1 when anything is pending")
         status.add_argument("--json", action="store_true", help="print JSON instead of the table")
+        status.add_argument("--create-missing", action="store_true",
+                            help="count the tables that do not exist as pending, as 'up --create-missing' would "
+                                 "create them")
         adopt = verb("adopt", cmd_adopt, "Record where the tables of a database Agno built are, read from the "
                      "tables themselves, without migrating", select)
         adopt.add_argument("--force", action="store_true", help="re-detect and re-record every selected table, "

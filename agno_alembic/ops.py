@@ -160,6 +160,48 @@ def _resume_create(spec: TableSpec) -> bool:
     return True
 
 
+def rebuild_table(connection: sa.Connection, state: runtime.RunState, table_type: str, version: str) -> None:
+    """Create a table that is gone again, outside any revision, as Agno creates it fresh at schema ``version``.
+
+    The facade calls it for a table agno-alembic recorded that no longer exists (someone dropped it): the
+    branch's record stays, the table comes back at the recorded version's shape (empty), and foreign keys of
+    tables referring to it that went with it (PostgreSQL's ``DROP TABLE ... CASCADE``) are restored.
+    """
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    context = MigrationContext.configure(connection, opts={runtime.RUN_STATE_KEY: state})
+    with Operations.context(context):
+        create_table(table_type, version)
+
+
+def restore_foreign_keys(connection: sa.Connection, spec: TableSpec, parents: Collection[str]) -> list[str]:
+    """Add the foreign keys of ``spec`` to the tables of ``parents`` (table types) that its table lacks.
+
+    Returns the referred table names whose key was added.  SQLite keeps a foreign key in the table's own DDL,
+    so there nothing is ever missing.
+    """
+    wanted = [fk for fk in spec.foreign_keys if fk.referred_type in parents]
+    if not wanted or spec.backend == registry.SQLITE:
+        return []
+    present = {
+        (tuple(found["constrained_columns"]), found["referred_table"])
+        for found in sa.inspect(connection).get_foreign_keys(spec.name, schema=spec.schema)
+    }
+    added = []
+    for fk in wanted:
+        target = spec.referred[fk.referred_type]
+        if (fk.columns, target) in present:
+            continue
+        constraint = spec.sa_foreign_key(fk)
+        table = sa.Table(spec.name, sa.MetaData(), *[sa.Column(c) for c in fk.columns], schema=spec.schema)
+        sa.Table(target, table.metadata, *[sa.Column(c) for c in fk.referred_columns], schema=spec.schema)
+        table.append_constraint(constraint)
+        connection.execute(sa.schema.AddConstraint(constraint))
+        added.append(target)
+    return added
+
+
 #: Counts what dropping a table would lose, where not every row is loss (see :func:`drop_table`).
 LossCount = Callable[[sa.Connection, runtime.RunState], int]
 

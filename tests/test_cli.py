@@ -235,12 +235,13 @@ def _status(backend, emptydir, *extra: str, rc: int = 0) -> list[dict]:
 
 def test_up_status_down(backend, emptydir):
     db = dbargs(backend)
-    empty = run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=1)
+    run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=0)  # as up(): missing tables are Agno's to create
+    empty = run(AGNO_ALEMBIC, "status", *db, "--check", "--create-missing", cwd=emptydir, rc=1)
     assert empty.stdout.splitlines()[0].split() == ["TABLE", "TYPE", "TABLE", "REVISION", "RECORDED", "DETECTED",
                                                     "PENDING"]
     assert "pending" in empty.stdout
 
-    up = run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", cwd=emptydir)
+    up = run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--create-missing", cwd=emptydir)
     assert "memories" in up.stdout and "-> 2.3.0" in up.stdout
     # Progress on stderr, one line per step in a reproducible order (each branch together, dependencies first).
     lines = up.stderr.splitlines()
@@ -255,8 +256,8 @@ def test_up_status_down(backend, emptydir):
     assert status["sessions"]["pending"] == [r for r, v in sessions if registry.version_index(v) > 1]
     run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=1)
 
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
-    after = run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=0)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
+    after = run(AGNO_ALEMBIC, "status", *db, "--check", "--create-missing", cwd=emptydir, rc=0)
     assert " 0 pending" in after.stdout
     again = run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
     assert again.stdout.startswith("Nothing to do")
@@ -272,7 +273,7 @@ def test_up_status_down(backend, emptydir):
 
 def test_down_refuses_to_destroy_data_with_exit_3(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, "--table-type", "memory", cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--table-type", "memory", "--create-missing", cwd=emptydir)
     memories = sa.table("agno_memories", sa.column("memory_id"), sa.column("memory"), sa.column("feedback"),
                         sa.column("created_at"), schema=backend.schema)
     with backend.engine.begin() as conn:
@@ -296,7 +297,7 @@ def _qualified(backend, table: str) -> str:
 
 def test_adopt_sql_prints_the_records_and_the_script_adopts(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
     _forget_records(backend)
     status = run(AGNO_ALEMBIC, "status", *db, cwd=emptydir).stdout
     assert "(not adopted)" in status
@@ -315,7 +316,7 @@ def test_adopt_sql_prints_the_records_and_the_script_adopts(backend, emptydir):
 
 def test_adopt_records_every_table_where_it_is(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
     _forget_records(backend)
     out = run(AGNO_ALEMBIC, "adopt", *db, cwd=emptydir).stdout
     assert re.search(r"^memories\s+agno_memories: recorded at agno_memories_2_3_0", out, re.MULTILINE), out
@@ -328,20 +329,21 @@ def test_adopt_records_every_table_where_it_is(backend, emptydir):
 
 def test_up_sql_prints_what_remains_and_the_script_completes_the_database(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", cwd=emptydir)
-    script = run(AGNO_ALEMBIC, "up", *db, "--sql", cwd=emptydir).stdout
+    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--create-missing", cwd=emptydir)
+    script = run(AGNO_ALEMBIC, "up", *db, "--sql", "--create-missing", cwd=emptydir).stdout
     assert "-> agno_sessions_2_5_0" in script and "-> agno_memories_2_0_0" not in script
     assert "agno_memories_2_3_0 ->" not in script  # memories' last revision is 2.3.0: nothing left for it
     before = alembic_rows(backend)
     execute_script(backend, script)
     assert alembic_rows(backend) != before
-    run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=0)
-    assert run(AGNO_ALEMBIC, "up", *db, "--sql", cwd=emptydir).stdout.startswith("-- Nothing to do")
+    run(AGNO_ALEMBIC, "status", *db, "--check", "--create-missing", cwd=emptydir, rc=0)
+    assert run(AGNO_ALEMBIC, "up", *db, "--sql", "--create-missing", cwd=emptydir).stdout.startswith(
+        "-- Nothing to do")
 
 
 def test_down_sql_prints_one_table_types_downgrade_and_the_script_runs(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
     # The memories table holds no row: the columns the downgrade drops hold no data (test_offline_equals_online
     # shows the refusal when they do).
     script = run(AGNO_ALEMBIC, "down", *db, "--sql", "--to", "2.0.0", "--table-type", "memory", cwd=emptydir).stdout
@@ -359,7 +361,7 @@ def test_down_sql_prints_one_table_types_downgrade_and_the_script_runs(backend, 
 
 def test_up_sql_refuses_tables_it_has_no_record_of(sqlite_backend, emptydir):
     db = dbargs(sqlite_backend)
-    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--create-missing", cwd=emptydir)
     _forget_records(sqlite_backend)
     refused = run(AGNO_ALEMBIC, "up", *db, "--sql", cwd=emptydir, rc=2)
     assert "adopt" in refused.stderr and "agno_memories" in refused.stderr
@@ -572,7 +574,7 @@ def test_alembic_current_lists_branches_by_label(sqlite_backend, workdir):
 
 def test_status_has_a_legend_and_explains_recorded_below_detected(sqlite_backend, emptydir):
     db = dbargs(sqlite_backend)
-    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--table-type", "memory", cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--table-type", "memory", "--create-missing", cwd=emptydir)
     out = run(AGNO_ALEMBIC, "status", *db, "--table-type", "memory", "--check", cwd=emptydir).stdout
     memories = next(ln.split() for ln in out.splitlines() if ln.startswith("memories"))
     assert memories[3:] == ["2.3.0", "3.0.0", "-"], out  # recorded 2.3.0, shape of 2.3.0..3.0.0, nothing pending
