@@ -106,6 +106,15 @@ def _current(status: TableStatus, history: list[tuple[str, str]]) -> str | None:
     return None
 
 
+def _settled(status: TableStatus, target: str) -> bool:
+    """Whether a table whose shape is already the target's needs nothing: one Agno made (never adopted) or whose
+    row says another version goes with the ups, where it is adopted and its row set to the target."""
+    if not status.exists or status.table_type == "versions":
+        return True
+    recorded = status.recorded_version or registry.SCHEMA_VERSIONS[0]  # no row: Agno reads 2.0.0
+    return status.revision is not None and recorded == target
+
+
 def _plan(
     statuses: list[TableStatus], history: Mapping[str, list[tuple[str, str]]], target: str
 ) -> tuple[list[str], list[str]]:
@@ -119,8 +128,8 @@ def _plan(
         wanted = _version_of(branch, target)
         current = _current(status, branch)
         if wanted == current:
-            if status.exists and status.revision is None:
-                ups.append(status.table_type)  # already there, never adopted: up() adopts it and runs nothing
+            if not _settled(status, target):
+                ups.append(status.table_type)  # already there: up() adopts it and sets its row, running nothing
             continue
         rank = {None: -1, **{v: registry.version_index(v) for _, v in branch}}
         (ups if rank[wanted] > rank.get(current, -1) else downs).append(status.table_type)
@@ -276,7 +285,54 @@ def _router(
             raise fastapi.HTTPException(500, f"Failed to migrate database: {exc}") from exc
         return {"message": f"Database migrated successfully to {_described(requested)}"}
 
+    _plan_and_verify_routes(router, managers)
     return router
+
+
+# -- plan and verify (docs/plan.md): read-only answers as JSON, and verify's repair ----------------------------------
+
+
+_PLAN_VERIFY_PATHS = frozenset({"/databases/{db_id}/plan", "/databases/{db_id}/verify"})
+
+
+def _plan_and_verify_routes(router: Any, managers: Mapping[str, SyncMigrationManager]) -> None:
+    """``GET /databases/{db_id}/plan``, ``GET /databases/{db_id}/verify``, ``POST /databases/{db_id}/verify``
+    (``fix``): :meth:`~agno_alembic.SyncMigrationManager.plan` and ``verify`` as JSON (their ``to_dict()``)."""
+    fastapi = _fastapi()
+
+    def manager(db_id: str) -> SyncMigrationManager:
+        if db_id not in managers:
+            raise fastapi.HTTPException(404, f"No database found with id '{db_id}'")
+        return managers[db_id]
+
+    def types(table_type: str | None) -> list[str] | None:
+        return [t.strip() for t in table_type.split(",") if t.strip()] if table_type else None
+
+    async def answer(fn: Callable[[], Any]) -> Any:
+        try:
+            return (await asyncio.to_thread(fn)).to_dict()
+        except (ConfigurationError, UnknownVersionError, registry.UnknownTableTypeError) as exc:
+            raise fastapi.HTTPException(400, str(exc)) from exc
+        except LockError as exc:
+            raise fastapi.HTTPException(409, str(exc)) from exc
+        except Exception as exc:
+            raise fastapi.HTTPException(500, f"Failed: {exc}") from exc
+
+    @router.get("/databases/{db_id}/plan", operation_id="plan_database_migration")
+    async def plan_database(db_id: str, target_version: str | None = None, table_type: str | None = None,
+                            exact: bool = False) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.plan(target_version, types(table_type), exact=exact))
+
+    @router.get("/databases/{db_id}/verify", operation_id="verify_database")
+    async def verify_database(db_id: str, table_type: str | None = None) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.verify(types(table_type)))
+
+    @router.post("/databases/{db_id}/verify", operation_id="verify_and_fix_database")
+    async def fix_database(db_id: str, table_type: str | None = None) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.verify(types(table_type), fix=True))
 
 
 def migration_router(
@@ -400,7 +456,9 @@ class _Challenge:
 
 
 def _is_migrate_route(route: Any) -> bool:
-    return getattr(route, "path", None) in _PATHS and "POST" in (getattr(route, "methods", None) or ())
+    path = getattr(route, "path", None)
+    # our plan and verify routes too, so that attaching again replaces them with the new databases' ones
+    return (path in _PATHS and "POST" in (getattr(route, "methods", None) or ())) or path in _PLAN_VERIFY_PATHS
 
 
 def _holds_migrate_route(route: Any) -> bool:
