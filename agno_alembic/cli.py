@@ -640,7 +640,8 @@ def cmd_plan(options: argparse.Namespace) -> int:
     from agno_alembic import preview
 
     mm, _, _ = _manager(options)
-    result = mm.plan(target_version=_target(options, required=False), table_type=_types(options), exact=options.exact)
+    result = mm.plan(target_version=_target(options, required=False), table_type=_types(options), exact=options.exact,
+                     create_missing=options.create_missing)
     print(json.dumps(result.to_dict(), indent=2) if options.json else preview.render(result, sql=options.sql))
     return int(result.exit_code)
 
@@ -744,6 +745,8 @@ class CommandLine(AlembicCommandLine):
                        "step)", select)
         planner.add_argument("--to", metavar="VERSION", help="target schema version (default: the latest)")
         planner.add_argument("--exact", action="store_true", help="count rows instead of using table statistics")
+        planner.add_argument("--create-missing", action="store_true",
+                             help="plan the tables that do not exist too, as 'up --create-missing' would create them")
         planner.add_argument("--sql", action="store_true", help="show every statement in full")
         planner.add_argument("--json", action="store_true", help="print JSON")
         verifier = verb("verify", cmd_verify, "Compare every table with the shape of its recorded schema version "

@@ -20,7 +20,7 @@ from alembic.runtime.environment import EnvironmentContext
 from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps
 from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
-from agno_alembic.ops import OFFLINE_READER
+from agno_alembic.ops import OFFLINE_PREVIEW, OFFLINE_READER
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
 
 log = logging.getLogger("agno_alembic")
@@ -159,9 +159,10 @@ def _run_offline(context: EnvironmentContext) -> None:
     identifiers.check(state.names, backend)
     # The script is printed once complete: a step refused offline (OfflineSQLError) leaves no partial script.
     buffer = io.StringIO()
-    reader = context.config.attributes.get(ATTR_OFFLINE_READER)
+    passed = {key: context.config.attributes[key] for key in (OFFLINE_READER, OFFLINE_PREVIEW)
+              if context.config.attributes.get(key) is not None}
     _configure(context, state, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
-               output_buffer=buffer, **({OFFLINE_READER: reader} if reader is not None else {}))
+               output_buffer=buffer, **passed)
     with context.begin_transaction():
         if state.names.schema and backend == registry.POSTGRESQL:
             context.execute(sa.schema.CreateSchema(state.names.schema, if_not_exists=True))

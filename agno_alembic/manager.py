@@ -481,11 +481,14 @@ class _Core:
     # -- plan and verify (docs/plan.md) ----------------------------------------------------------------------
 
     def plan(
-        self, connection: sa.Connection, target: str, types: Sequence[registry.TableType], exact: bool
+        self, connection: sa.Connection, target: str, types: Sequence[registry.TableType], exact: bool,
+        create_missing: bool = False,
     ) -> Plan:
-        """What ``up`` to ``target`` would do (:class:`agno_alembic.preview.Plan`); reads only."""
+        """What ``up`` to ``target`` (with the same ``create_missing``) would do
+        (:class:`agno_alembic.preview.Plan`); reads only."""
         from agno_alembic import preview
 
+        types = self.in_scope(connection, types, create_missing)
         url = self.source.url if self.source.url is not None else connection.engine.url
         return preview.build(connection, self.backend, self.names, types, target, exact=exact, url=url)
 
@@ -773,13 +776,16 @@ class _Front:
         return read
 
 
-    def _plan(self, target_version: object, table_type: Any, exact: bool) -> Callable[[sa.Connection], Any]:
+    def _plan(
+        self, target_version: object, table_type: Any, exact: bool, create_missing: bool
+    ) -> Callable[[sa.Connection], Any]:
         _flag("exact", exact)
+        _flag("create_missing", create_missing)
         target = _target(target_version, required=False)
         types = self._core.select(table_type)
 
         def read(conn: sa.Connection) -> Any:
-            return self._core.plan(conn, target, types, exact)
+            return self._core.plan(conn, target, types, exact, create_missing)
 
         read.read_only = True  # type: ignore[attr-defined]  # plan changes nothing: no migration lock
         return read
@@ -848,11 +854,12 @@ class MigrationManager(_Front):
 
     async def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
-        exact: bool = False,
+        exact: bool = False, create_missing: bool = False,
     ) -> Plan:
-        """What ``up(target_version)`` would do, step by step, without changing anything: statements, locks, rows,
-        time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`; ``.to_dict()`` for JSON)."""
-        return await self._run(self._plan(target_version, table_type, exact))
+        """What ``up(target_version, create_missing=...)`` would do, step by step, without changing anything:
+        statements, locks, rows, time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`;
+        ``.to_dict()`` for JSON)."""
+        return await self._run(self._plan(target_version, table_type, exact, create_missing))
 
     async def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
@@ -931,11 +938,12 @@ class SyncMigrationManager(_Front):
 
     def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
-        exact: bool = False,
+        exact: bool = False, create_missing: bool = False,
     ) -> Plan:
-        """What ``up(target_version)`` would do, step by step, without changing anything: statements, locks, rows,
-        time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`; ``.to_dict()`` for JSON)."""
-        return self._run(self._plan(target_version, table_type, exact))
+        """What ``up(target_version, create_missing=...)`` would do, step by step, without changing anything:
+        statements, locks, rows, time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`;
+        ``.to_dict()`` for JSON)."""
+        return self._run(self._plan(target_version, table_type, exact, create_missing))
 
     def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);

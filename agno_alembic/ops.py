@@ -47,6 +47,8 @@ def _exists(name: str, schema: str | None) -> bool:
 
 _CREATED_HERE = "agno_created_here"
 OFFLINE_READER = "agno_offline_reader"
+OFFLINE_PREVIEW = "agno_offline_preview"
+"""A script written to be read, not applied (``plan``): a step decided by the rows is described, not refused."""
 """Context option: a read-only connection to the database a ``--sql`` script is written for (``agno-alembic up/down
 --sql`` give one), read as it is before the script: what holds rows decides the data-dependent steps."""
 
@@ -109,6 +111,9 @@ def _running_step() -> str:
 def _refuse_offline(spec: TableSpec, what: str, advice: str = "") -> None:
     """Refuse to write a ``--sql`` script across a step whose outcome depends on the rows in the database."""
     step = _running_step()
+    if op.get_context().opts.get(OFFLINE_PREVIEW):
+        op.execute(f"-- {step}: {what}; decided by the rows when it runs")
+        return
     raise OfflineSQLError(
         f"--sql cannot write {step} for {spec.backend}: {what}. Run this step online (without --sql), or write the "
         f"script up to the step before it{advice}; nothing was printed.",

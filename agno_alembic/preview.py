@@ -25,7 +25,7 @@ from agno_alembic.data.checks import Finding
 from agno_alembic.dialects import locks, rates
 from agno_alembic.dialects.locks import LockInfo
 from agno_alembic.naming import Names
-from agno_alembic.ops import _diff
+from agno_alembic.ops import OFFLINE_PREVIEW, OFFLINE_READER, _diff
 from agno_alembic.shapes._dsl import TableSpec
 
 EXIT_NOTHING, EXIT_PENDING, EXIT_BLOCKED = 0, 1, 3
@@ -124,9 +124,13 @@ _STEP = re.compile(r"^-- Running upgrade (\S*) -> (\S+)\s*$", re.MULTILINE)
 
 
 def offline_script(url: sa.URL, names: Names, target: str, heads: Sequence[str], destinations: Sequence[str],
-                   *, version_table_exists: bool) -> str:
-    """The ``--sql`` script of an upgrade from ``heads`` to ``destinations`` (what ``up --sql`` prints)."""
+                   *, version_table_exists: bool, reader: sa.Connection | None = None) -> str:
+    """The ``--sql`` script of an upgrade from ``heads`` to ``destinations`` (what ``up --sql`` prints); the steps
+    whose outcome depends on the rows read them through ``reader``, as ``up --sql`` reads its database."""
     config = commands.make_config(url.render_as_string(hide_password=False), names=names, target_version=target)
+    config.attributes[OFFLINE_PREVIEW] = True  # to be read: a step decided by the rows is described, not refused
+    if reader is not None:
+        config.attributes[OFFLINE_READER] = reader
     script = commands.script_directory(config)
     targets = commands._without_ancestors(script, destinations)
     buffer = io.StringIO()
@@ -283,7 +287,7 @@ def build(
         return Plan(backend, target)
     heads = list(commands._without_ancestors(script, list(dict.fromkeys(heads))))
     text = offline_script(url or connection.engine.url, names, target, heads, destinations,
-                          version_table_exists=has_version_table)
+                          version_table_exists=has_version_table, reader=connection)
     steps = []
     rows_cache: dict[str, tuple[int, bool]] = {}
     for revision, statements in split_steps(text):

@@ -212,6 +212,20 @@ def test_plan_exit_codes_nothing_pending_and_usage(backend, capsys):
     assert _mm(backend).plan(table_type="memories").steps == ()
 
 
+def test_plan_covers_the_tables_up_touches_with_the_same_create_missing(backend, capsys):
+    """As ``up()``: the tables that exist by default, every selected one with ``create_missing``."""
+    mm = _mm(backend)
+    mm.up(target_version="2.0.0", table_type="memories", create_missing=True)
+    both = ["memories", "sessions"]
+    assert "sessions" not in {s.table_type for s in mm.plan(table_type=both).steps}
+    assert {"memories", "sessions"} <= {s.table_type for s in mm.plan(table_type=both, create_missing=True).steps}
+    mm.up(table_type=both)  # migrates memories only: sessions does not exist, Agno creates it when needed
+    assert mm.plan(table_type=both).exit_code == 0
+    assert _cli(backend, "plan", "--table-type", "memories,sessions") == 0
+    assert _cli(backend, "plan", "--table-type", "memories,sessions", "--create-missing") == 1
+    capsys.readouterr()
+
+
 def _target(text: str) -> str | None:
     """The table a DDL statement is on (for DROP INDEX without ON: the index's name)."""
     for pattern in (r"^CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?\S+ ON (\S+)", r"^(?:CREATE|ALTER|DROP) TABLE (\S+)",
@@ -576,13 +590,13 @@ def test_verify_and_plan_on_a_database_agno_built(backend, release):
     report = mm.verify()
     assert report.differences and {(d.kind, d.fixable, d.actual) for d in report.differences} == {
         ("branch", True, None)}, "\n".join(map(str, report.differences))
-    result = mm.plan()
+    result = mm.plan(create_missing=True)  # every table, as up(create_missing=True) below
     assert not result.blocked and result.exit_code == (1 if result.steps else 0)
     assert release == "3.1.10" or result.steps
     fixed = mm.verify(fix=True)
     assert fixed.ok, "\n".join(map(str, fixed.differences))
     every = {step.table_name for step in result.steps}
-    assert _ddl([x.sql for s in mm.plan().steps for x in s.statements], every) == _ddl(
+    assert _ddl([x.sql for s in mm.plan(create_missing=True).steps for x in s.statements], every) == _ddl(
         [x.sql for s in result.steps for x in s.statements], every)  # adoption changes nothing that is planned
     own = {SESSIONS, MEMORIES, "agno_runs"}
     planned = _ddl([s.sql for step in result.steps for s in step.statements if step.table_name in own], own)
