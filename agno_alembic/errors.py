@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from agno_alembic.lock import LockHolder
+from dataclasses import dataclass
 
 __all__ = [
     "AgnoAlembicError",
@@ -15,6 +12,7 @@ __all__ = [
     "DataVerificationError",
     "DowngradeRefusedError",
     "LockError",
+    "LockHolder",
     "LockTimeoutError",
     "MigrationError",
     "PartiallyAppliedError",
@@ -110,8 +108,40 @@ class BlockedByDataError(AgnoAlembicError):
         super().__init__(message)
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a migration lock, as far as the backend can tell."""
+
+    backend: str
+    lock: str
+    """Which lock: ``PostgreSQL advisory lock (…) for schema 'ai'``..."""
+    owner: str
+    """Who: ``PostgreSQL backend pid 4242 (user postgres, client 127.0.0.1:50522)``, ``pid 77 on host web-1``..."""
+    since: str | None = None
+    """When it was taken (or the holding session started), ISO-8601 text, when known."""
+    expires: str | None = None
+    """SingleStore: when the lock row expires unless its holder's heartbeat renews it."""
+    session: int | None = None
+    """PostgreSQL backend pid / MySQL connection id of the holding session."""
+    pid: int | None = None
+    host: str | None = None
+    """OS process and host of the holder, when recorded (SQLite, SingleStore, the in-process lock)."""
+    stale: bool = False
+    """Known to be dead: an expired SingleStore row, or a holder process on this host that no longer runs."""
+
+    def __str__(self) -> str:
+        parts = [self.owner]
+        if self.since:
+            parts.append(f"since {self.since}")
+        if self.expires:
+            parts.append(f"expiring {self.expires}")
+        if self.stale:
+            parts.append("(stale: the holder is gone)")
+        return " ".join(parts)
+
+
 class LockError(AgnoAlembicError):
-    """The migration lock could not be taken or cleared; ``holder`` (a :class:`agno_alembic.lock.LockHolder`, or
+    """The migration lock could not be taken or cleared; ``holder`` (a :class:`LockHolder`, or
     ``None`` when unknown) says who holds it."""
 
     def __init__(self, message: str, *, holder: LockHolder | None) -> None:

@@ -57,14 +57,13 @@ import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from agno_alembic import dialects, naming, registry
 from agno_alembic.dialects import galera, mysql
-from agno_alembic.errors import ConfigurationError, LockError, LockTimeoutError, PartiallyAppliedError
+from agno_alembic.errors import ConfigurationError, LockError, LockHolder, LockTimeoutError, PartiallyAppliedError
 
 log = logging.getLogger("agno_alembic")
 
@@ -116,38 +115,6 @@ def parse_seconds(value: object, option: str) -> float | None:
     if option == "lock_ttl" and seconds < 1:
         raise ConfigurationError(f"Option 'lock_ttl' must be at least 1 second, got {value!r}", option=option)
     return seconds
-
-
-@dataclass(frozen=True)
-class LockHolder:
-    """Who holds a migration lock, as far as the backend can tell."""
-
-    backend: str
-    lock: str
-    """Which lock: ``PostgreSQL advisory lock (…) for schema 'ai'``..."""
-    owner: str
-    """Who: ``PostgreSQL backend pid 4242 (user postgres, client 127.0.0.1:50522)``, ``pid 77 on host web-1``..."""
-    since: str | None = None
-    """When it was taken (or the holding session started), ISO-8601 text, when known."""
-    expires: str | None = None
-    """SingleStore: when the lock row expires unless its holder's heartbeat renews it."""
-    session: int | None = None
-    """PostgreSQL backend pid / MySQL connection id of the holding session."""
-    pid: int | None = None
-    host: str | None = None
-    """OS process and host of the holder, when recorded (SQLite, SingleStore, the in-process lock)."""
-    stale: bool = False
-    """Known to be dead: an expired SingleStore row, or a holder process on this host that no longer runs."""
-
-    def __str__(self) -> str:
-        parts = [self.owner]
-        if self.since:
-            parts.append(f"since {self.since}")
-        if self.expires:
-            parts.append(f"expiring {self.expires}")
-        if self.stale:
-            parts.append("(stale: the holder is gone)")
-        return " ".join(parts)
 
 
 # -- the in-process lock -----------------------------------------------------------------------------------------

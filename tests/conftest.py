@@ -10,6 +10,10 @@ fails.  Each test gets its own PostgreSQL schema or MySQL database, dropped afte
 ``postgres18`` is a server, not a backend kind: its :class:`Backend` has ``kind == "postgres"`` (and
 ``server == "postgres18"``), so every PostgreSQL branch of a test applies to it.  The ``backend`` fixture runs on
 PostgreSQL 18 too in the modules of :data:`PG18_MODULES` (the PostgreSQL suites the suite proves on both versions).
+
+The suite runs in parallel under pytest-xdist (``-n 4``; ``--dist loadgroup`` is in pyproject's addopts): nothing
+here is named after anything but a random tag, and the tests sharing one expensive module or session fixture
+(:data:`SHARED_FIXTURES`) go to one worker, which builds it once.
 """
 
 from __future__ import annotations
@@ -120,6 +124,25 @@ def server_url(kind: str) -> str | None:
             found = _pgserver_url() if kind == "postgres18" else _container_url(kind)
         _servers[kind] = found
     return _servers[kind]
+
+
+SHARED_FIXTURES = ("copied", "metrics_run", "installed")
+"""Module- and session-scoped fixtures that seed databases or build a wheel and a venv: minutes each."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        fixtures = getattr(item, "fixturenames", ())
+        for name in SHARED_FIXTURES:
+            if name in fixtures:
+                callspec = getattr(item, "callspec", None)
+                param = callspec.params.get(name) if callspec else None
+                group = f"{item.module.__name__ if item.module else ''}:{name}"
+                item.add_marker(pytest.mark.xdist_group(group if param is None else f"{group}[{param}]"))
+                break
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -26,6 +26,8 @@ from tests import agno_harness as harness
 from tests.agno_harness import Seeded, Target
 from tests.golden.reflect import diff, load_snapshot
 
+pytestmark = pytest.mark.slow  # real Agno releases build and fill every database: minutes per test
+
 LATEST = "3.0.0"
 CULTURE, CULTURE_VERSION = "agno_culture", "2.5.6"
 SESSIONS, RUNS_TABLE, VERSIONS = "agno_sessions", "agno_runs", harness.VERSIONS_TABLE

@@ -168,7 +168,8 @@ def test_the_command_line_refuses_bad_options_before_any_change(kind, tmp_path):
 def _admin(target: Target) -> sa.Engine:
     from tests.conftest import server_url
 
-    server = server_url("postgres" if target.kind == "postgres" else "mysql")
+    # PostgreSQL: the target's own server (15 or 18; a postgres18 Target has kind "postgres")
+    server = target.url if target.kind == "postgres" else server_url("mysql")
     assert server is not None
     return sa.create_engine(server, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
 
@@ -228,7 +229,7 @@ def test_a_read_only_database_gives_a_clear_error_and_stays_as_it_was(kind, tmp_
             assert "readonly" in str(info.value).replace("-", "").lower()
             assert _file_digest(path) == digest
             return
-        if kind == "postgres":
+        if target.kind == "postgres":  # postgres and postgres18
             read_only = sa.make_url(target.url).update_query_dict(
                 {"options": "-c default_transaction_read_only=on"}).render_as_string(hide_password=False)
             with unchanged(target, "postgres: read-only session"), pytest.raises(MigrationError) as info:

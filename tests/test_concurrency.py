@@ -147,6 +147,7 @@ def _unfinished_metrics_day(before: dict[str, dict], table: str = "agno_metrics"
     return {k for k, r in days.items() if r["date"] == newest and not r["completed"]}
 
 
+@pytest.mark.slow  # agno 2.9.0 builds and fills each database first
 @pytest.mark.parametrize("kind", ["sqlite", "postgres", "mysql"])
 def test_eight_processes_up_an_agno_2_9_0_database_with_data_at_once(kind, tmp_path):
     from tests import agno_harness as harness

@@ -425,6 +425,7 @@ def _case_rows(rows: dict[str, dict[str, Any]], case: Case) -> dict[str, dict[st
     return {k: r for k, r in rows.items() if r["session_id"] in case.session_ids}
 
 
+@pytest.mark.slow  # agno 3.1.10 migrates the same seeded databases to compare with
 @pytest.mark.parametrize(
     ("copied", "case"),
     [pytest.param(kind, case, id=f"{kind}-{case.name}") for kind in KINDS for case in CASES + EXTRA_CASES
@@ -445,6 +446,7 @@ def test_copy_gives_agnos_rows(copied: Copied, case: Case, request: pytest.Fixtu
     assert not report, f"{case.name} on {copied.kind}: ours differs from agno 3.1.10:\n" + "\n".join(report)
 
 
+@pytest.mark.slow  # agno 3.1.10 migrates the same seeded databases to compare with
 def test_copy_gives_agnos_rows_all_together(copied: Copied):
     """Every row of the runs table (no case left out), and nothing Agno did not copy."""
     report = []
@@ -459,6 +461,7 @@ def test_copy_gives_agnos_rows_all_together(copied: Copied):
           ", ".join(f"{k} {v:.2f}s" for k, v in copied.timings.items()))
 
 
+@pytest.mark.slow  # agno 3.1.10 migrates the same seeded databases to compare with
 def test_copy_leaves_sessions_as_agno_does(copied: Copied):
     """Neither side changes a session row; the legacy runs column stays (it holds data), as Agno keeps it."""
     assert "runs" in copied.columns["agno"]
@@ -467,6 +470,7 @@ def test_copy_leaves_sessions_as_agno_does(copied: Copied):
         assert _diff_rows(copied.sessions["agno"], copied.sessions[variant]) == []
 
 
+@pytest.mark.slow  # agno 3.1.10 migrates the same seeded databases to compare with
 def test_copy_records_what_agno_records(copied: Copied):
     for variant in ("ours", "chunked"):
         assert {t: copied.versions[variant].get(t) for t in (SESSIONS, RUNS)} == {
@@ -679,6 +683,7 @@ def metrics_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         )
 
 
+@pytest.mark.slow  # agno 3.1.10 migrates the same seeded databases to compare with
 @pytest.mark.parametrize("case", list(METRICS_CASES))
 def test_metrics_gives_agnos_rows(metrics_run: MetricsRun, case: str):
     _, removed = METRICS_CASES[case]

@@ -283,7 +283,7 @@ def test_the_readme_keeps_its_first_two_commands_and_ci_runs_the_second():
     assert readme[0].text.strip() == (
         "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/alembic upgrade heads")
     assert readme[1].text.strip() == (
-        'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest')
+        'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest -n 4')
     ci = (REPO / ".ci" / "run").read_text()
     assert readme[1].text.strip() in ci
     assert "mkdocs build --strict" in ci

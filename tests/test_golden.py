@@ -54,6 +54,7 @@ def test_upgrade_empty_database_to_version_equals_agno_fresh_create(backend, ver
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow  # every table down through every version: minutes per backend
 def test_downgrade_from_head_to_every_version_equals_agno_fresh_create(backend):
     commands.upgrade(_config(backend), ["heads"])
     assert not _compare(backend, registry.LATEST_VERSION)

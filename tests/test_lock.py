@@ -799,15 +799,16 @@ def test_the_lock_is_reentrant_on_one_connection_and_separate_per_schema(tmp_pat
 
     server = _need("postgres")
     engine = sa.create_engine(server, poolclass=sa.pool.NullPool)
+    s1, s2 = (f"s_{uuid.uuid4().hex[:10]}" for _ in range(2))  # never a name another test run may lock
     try:
         with engine.connect() as a, engine.connect() as b:
-            with lock.hold(a, schema="s1", timeout=1):
-                with lock.hold(a, schema="s1", timeout=1), lock.hold(b, schema="s2", timeout=1):
+            with lock.hold(a, schema=s1, timeout=1):
+                with lock.hold(a, schema=s1, timeout=1), lock.hold(b, schema=s2, timeout=1):
                     pass  # the same lock again on its connection; another schema's lock on another
-                holder = lock.current_holder(b, db_schema="s1")  # still held after the inner block
+                holder = lock.current_holder(b, db_schema=s1)  # still held after the inner block
                 assert holder is not None and holder.session == a.exec_driver_sql("SELECT pg_backend_pid()").scalar()
                 a.commit()
-            assert lock.current_holder(b, db_schema="s1") is None  # released once, after the outer block
+            assert lock.current_holder(b, db_schema=s1) is None  # released once, after the outer block
             assert not a.in_transaction()
     finally:
         engine.dispose()

@@ -26,6 +26,7 @@ from agno_alembic.errors import ConfigurationError, DowngradeRefusedError
 from agno_alembic.naming import Names
 from tests import agno_harness as harness
 from tests.conftest import REQUIRED, Backend, make_backend
+from tests.golden import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().with_name("agno_vector_worker.py")
@@ -46,10 +47,11 @@ TABLE = "kb"
 def vector_python(release: str) -> Path:
     """The release's venv python, with what ``PgVector`` needs beside Agno (pgvector, psycopg2)."""
     python = harness.agno_python(release)
-    probe = subprocess.run([str(python), "-c", "import pgvector.sqlalchemy, psycopg2"], capture_output=True)
-    if probe.returncode != 0:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "pgvector", "psycopg2-binary"], check=True,
-                       capture_output=True)
+    with generate.venv_lock(release):  # the venv is shared by every pytest-xdist worker (and other test runs)
+        probe = subprocess.run([str(python), "-c", "import pgvector.sqlalchemy, psycopg2"], capture_output=True)
+        if probe.returncode != 0:
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "pgvector", "psycopg2-binary"], check=True,
+                           capture_output=True)
     return python
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from agno_alembic import registry
+from agno_alembic.dialects._types import ColumnType as ColumnType
+from agno_alembic.dialects._types import TypeFactory as TypeFactory
+
+# Registers Alembic's implementation for the "singlestoredb" dialect.
+# table_options: the backend-only sqlalchemy.Table arguments a CREATE TABLE needs (SingleStore's SHARD KEY).
+from agno_alembic.dialects.singlestore import table_options as table_options
 from agno_alembic.errors import UnsupportedBackendError
 
 _BACKEND_OF_DIALECT = {
@@ -27,9 +32,6 @@ def backend_of(dialect: sa.engine.Dialect | str) -> str:
         return _BACKEND_OF_DIALECT[name]
     except KeyError:
         raise UnsupportedBackendError(name, sorted(_BACKEND_OF_DIALECT)) from None
-
-
-TypeFactory = Callable[[str, str], sa.types.TypeEngine]
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,6 @@ VECTOR_OWNER: dict[str, VectorOwner] = {
     registry.SINGLESTORE: VectorOwner("VARCHAR(255)", "ALTER TABLE {table} ADD INDEX {index} ({column}) USING HASH",
                                       "DROP INDEX {index} ON {table}", if_not_exists=False),
 }
-
-
-@dataclass(frozen=True)
-class ColumnType:
-    """An abstract column type of the shapes: what it compiles to per backend and schema version."""
-
-    name: str
-    factory: TypeFactory
-
-    def on(self, backend: str, version: str) -> sa.types.TypeEngine:
-        return self.factory(backend, version)
-
-    def __repr__(self) -> str:
-        return self.name
 
 
 def _mysql_or(length_or_text: int | None) -> TypeFactory:
@@ -221,9 +209,3 @@ def checked_url(value: object, option: str = "url") -> sa.URL:
             f"The driver of {url.drivername}:// is not installed ({exc}): {hint}", option=option,
         ) from None
     return url
-
-
-# Last, as it builds on the above: registers Alembic's implementation for the "singlestoredb" dialect.
-# table_options: the backend-only sqlalchemy.Table arguments a CREATE TABLE needs (SingleStore's SHARD KEY).
-from agno_alembic.dialects.singlestore import table_options as table_options  # noqa: E402
-

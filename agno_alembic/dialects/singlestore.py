@@ -18,7 +18,7 @@ What SingleStore gets that MySQL does not (the first three as Agno's ``SingleSto
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from alembic.ddl import mysql as alembic_mysql
@@ -28,10 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import AddConstraint, DropConstraint, PrimaryKeyConstraint, UniqueConstraint
 
 from agno_alembic import registry
-from agno_alembic.dialects import ColumnType
-
-if TYPE_CHECKING:
-    from agno_alembic.shapes._dsl import TableSpec
+from agno_alembic.dialects._types import ColumnType
 
 DIALECT = "singlestoredb"
 """sqlalchemy-singlestoredb's dialect name, the key Alembic and ``@compiles`` dispatch on."""
@@ -57,7 +54,17 @@ STR512 = _varchar(512)
 """VARCHAR(512): trace and span names in Agno's SingleStore schemas."""
 
 
-def table_options(spec: TableSpec) -> dict[str, Any]:
+class _Table(Protocol):
+    """What :func:`table_options` reads of a table spec (``agno_alembic.shapes._dsl.TableSpec``)."""
+
+    @property
+    def table_type(self) -> str: ...
+
+    @property
+    def backend(self) -> str: ...
+
+
+def table_options(spec: _Table) -> dict[str, Any]:
     """The ``sqlalchemy.Table`` keyword arguments SingleStore needs to create ``spec``'s table (its SHARD KEY)."""
     columns = SHARD_KEYS.get(spec.table_type)
     if spec.backend != registry.SINGLESTORE or not columns:

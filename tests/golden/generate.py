@@ -36,6 +36,7 @@ as produced by make_golden.py.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import inspect
 import json
@@ -277,20 +278,62 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def ensure_venv(release: str) -> Path:
-    """Create (or reuse) the venv for ``agno==release``; return its python."""
+    """Create (or reuse) the venv for ``agno==release``; return its python.
+
+    Safe when several processes (pytest-xdist workers, other test runs) ask for the same release at once: the
+    first builds it while holding ``venvs/agno-<R>.lock``; the others wait for the lock, then find it ready.
+    """
     venv = SCRATCH / "venvs" / f"agno-{release}"
     python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
-    if not python.exists():
-        log(f"creating venv {venv}")
-        run([sys.executable, "-m", "venv", str(venv)])
-    if installed_agno(python) != release:
-        log(f"installing agno=={release} into {venv}")
-        requirements = [f"agno=={release}", *VENV_REQUIREMENTS, *EXTRA_REQUIREMENTS.get(release, ())]
-        run([str(python), "-m", "pip", "install", "-q", *requirements])
+    with venv_lock(release):
+        if not python.exists():
+            log(f"creating venv {venv}")
+            run([sys.executable, "-m", "venv", str(venv)])
+        if installed_agno(python) != release:
+            log(f"installing agno=={release} into {venv}")
+            requirements = [f"agno=={release}", *VENV_REQUIREMENTS, *EXTRA_REQUIREMENTS.get(release, ())]
+            run([str(python), "-m", "pip", "install", "-q", *requirements])
     return python
 
 
+def venv_lock(release: str) -> contextlib.AbstractContextManager[None]:
+    """The lock of the venv of ``agno==release``: hold it to install anything into that venv (not reentrant)."""
+    return _file_lock(SCRATCH / "venvs" / f"agno-{release}.lock")
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if missing), held across processes until the block ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as f:
+        if os.name == "nt":
+            import msvcrt
+
+            f.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+                    break
+                except OSError:  # LK_LOCK gives up after ten seconds: keep waiting
+                    continue
+            try:
+                yield
+            finally:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        else:
+            import fcntl
+
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 def installed_agno(python: Path) -> str | None:
+    if not python.exists():
+        return None
     check = "import importlib.metadata as m, psycopg, pymysql, sqlalchemy_singlestoredb; print(m.version('agno'))"
     proc = subprocess.run([str(python), "-c", check], check=False, capture_output=True, text=True)
     return proc.stdout.strip() if proc.returncode == 0 else None
