@@ -19,7 +19,14 @@ import sqlalchemy as sa
 from alembic.util import CommandError
 
 from agno_alembic import commands, detect, dialects, identifiers, lock, naming, plan, registry, shapes, stamps
-from agno_alembic.environment import ATTR_STAMP_TABLES, ATTR_SYNC_STAMPS
+from agno_alembic.environment import (
+    ATTR_ALLOW_REWRITE,
+    ATTR_DDL_DEADLINE,
+    ATTR_DDL_LOCK_WAIT,
+    ATTR_ONLINE,
+    ATTR_STAMP_TABLES,
+    ATTR_SYNC_STAMPS,
+)
 from agno_alembic.errors import AgnoAlembicError, ConfigurationError, MigrationError
 from agno_alembic.naming import Names
 from agno_alembic.runtime import RunState
@@ -127,12 +134,15 @@ def _read_source(db: Any, db_schema: str | None, version_table: str | None, tabl
 class _Core:
     """The shared, synchronous core: every operation runs on one sync connection."""
 
-    def __init__(self, source: _Source, lock_timeout: float | None = None) -> None:
+    def __init__(self, source: _Source, lock_timeout: float | None = None,
+                 online: dict[str, Any] | None = None) -> None:
         self.source = source
         self.names = source.names
         self.backend = source.backend
         self.lock_timeout = lock_timeout
         """Seconds to wait for the migration lock (:data:`agno_alembic.lock.DEFAULT_TIMEOUT` when ``None``)."""
+        self.online = dict(online or {})
+        """The online-mode settings, as ``config.attributes`` (:mod:`agno_alembic.online`)."""
 
     # -- selection and versions --------------------------------------------------------------------------
 
@@ -149,7 +159,7 @@ class _Core:
         return [t for t in types if t.on(self.backend)]
 
     def config(self, connection: sa.Connection, **kw: Any) -> Any:
-        return commands.make_config(connection=connection, names=self.names, **kw)
+        return commands.make_config(connection=connection, names=self.names, **{**self.online, **kw})
 
     def _state(self) -> RunState:
         return RunState(names=self.names, backend=self.backend)
@@ -442,6 +452,10 @@ class _Front:
         db_schema: str | None = None,
         version_table: str | None = None,
         lock_timeout: float | None = None,
+        online: bool = True,
+        ddl_lock_wait: float | None = None,
+        ddl_deadline: float | None = None,
+        allow_rewrite: bool = False,
         **table_names: str | None,
     ) -> None:
         unknown = [k for k in table_names if not k.endswith("_table")]
@@ -452,7 +466,16 @@ class _Front:
                 option=unknown[0],
             )
         timeout = lock.parse_seconds(lock_timeout, "lock_timeout")
-        self._core = _Core(_read_source(db, db_schema, version_table, table_names), lock_timeout=timeout)
+        _flag("online", online)
+        _flag("allow_rewrite", allow_rewrite)
+        settings: dict[str, Any] = {ATTR_ONLINE: online, ATTR_ALLOW_REWRITE: allow_rewrite}
+        for option, value, attribute in (("ddl_lock_wait", ddl_lock_wait, ATTR_DDL_LOCK_WAIT),
+                                         ("ddl_deadline", ddl_deadline, ATTR_DDL_DEADLINE)):
+            seconds = lock.parse_seconds(value, option)
+            if seconds is not None:
+                settings[attribute] = seconds
+        self._core = _Core(_read_source(db, db_schema, version_table, table_names), lock_timeout=timeout,
+                           online=settings)
 
     @property
     def names(self) -> Names:
@@ -502,6 +525,11 @@ class MigrationManager(_Front):
     ``db`` is an Agno db object (PostgresDb, AsyncPostgresDb, SqliteDb, AsyncSqliteDb, MySQLDb, AsyncMySQLDb,
     SingleStoreDb), a SQLAlchemy ``Engine`` or ``AsyncEngine``, or a database URL.  Sync engines run in a worker
     thread, so a migration never blocks the event loop.
+
+    ``online`` (default ``True``) migrates under a live application (docs/online.md): each DDL statement alone,
+    its lock wait bounded by ``ddl_lock_wait`` seconds and retried until ``ddl_deadline``
+    (:class:`~agno_alembic.errors.DDLLockTimeoutError`); ``allow_rewrite=True`` accepts a step that rewrites a
+    populated table under an exclusive lock.  ``online=False`` is the maintenance-window path.
     """
 
     async def _run(self, fn: Callable[[sa.Connection], T]) -> T:
