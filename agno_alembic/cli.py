@@ -53,6 +53,7 @@ EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_REFUSED, EXIT_FAILED, EXIT_LOCKED = 0, 1
 DEFAULT_URL = "sqlite:///agno.db"
 _NOT_UP_TO_DATE = "Target database is not up to date."
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 DESCRIPTION = """\
 Alembic migrations for Agno's SQL tables. Every alembic verb works as in alembic (upgrade heads, downgrade
@@ -229,6 +230,7 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     x = _x(options)
     for key in ("agno_version", "allow_data_loss"):  # read by _target and _allow_data_loss
         x.pop(key, None)
+    online = _online_kwargs(options, x)
     url = options.db_url or x.pop("url", None) or _ini_url(options) or DEFAULT_URL
     x.pop("url", None)
     schema = x.pop("schema", None)
@@ -236,7 +238,7 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         schema = options.schema
     version_table = options.version_table if getattr(options, "version_table", None) else x.pop("version_table", None)
     x.pop("version_table", None)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(online)
     if schema is not None:
         kwargs["db_schema"] = "" if schema.strip().lower() in ("", "none", "null", "default") else schema
     if version_table:
@@ -288,6 +290,36 @@ def _target(options: argparse.Namespace, required: bool) -> str | None:
 
 def _allow_data_loss(options: argparse.Namespace) -> bool:
     return bool(options.allow_data_loss) or _x(options).get("allow_data_loss", "").lower() in _TRUE
+
+
+def _online_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--offline", action="store_true", help="maintenance-window mode: the fastest path, one "
+                        "transaction per step, which blocks the application (default: online, docs/online.md)")
+    parser.add_argument("--allow-rewrite", action="store_true", help="online: accept a step that rewrites a "
+                        "populated table under an exclusive lock (PostgreSQL JSON to JSONB)")
+    parser.add_argument("--ddl-deadline", metavar="SECONDS", help="online: how long a DDL statement keeps retrying "
+                        "for its lock (default 300)")
+
+
+def _online_kwargs(options: argparse.Namespace, x: dict[str, str]) -> dict[str, Any]:
+    """``SyncMigrationManager``'s online keywords from ``--offline``... and ``-x online=``..."""
+    kwargs: dict[str, Any] = {}
+    online = x.pop("online", None)
+    if getattr(options, "offline", False):
+        kwargs["online"] = False
+    elif online is not None:
+        if online.strip().lower() not in (*_TRUE, *_FALSE):
+            raise errors.ConfigurationError(f"-x online={online!r} is not a yes/no value; use true or false",
+                                            option="online")
+        kwargs["online"] = online.strip().lower() in _TRUE
+    allow = x.pop("allow_rewrite", "")
+    kwargs["allow_rewrite"] = bool(getattr(options, "allow_rewrite", False)) or allow.strip().lower() in _TRUE
+    for option in ("ddl_deadline", "ddl_lock_wait"):
+        value = getattr(options, option, None) or x.pop(option, None)
+        x.pop(option, None)
+        if value is not None:
+            kwargs[option] = value
+    return kwargs
 
 
 def _manager(options: argparse.Namespace) -> tuple[SyncMigrationManager, str, str]:
@@ -643,6 +675,7 @@ class CommandLine(AlembicCommandLine):
                                                              "and re-record it before upgrading")
         up.add_argument("--sql", action="store_true", help="print the SQL instead of running it (reads where each "
                                                            "table is from the database, changes nothing)")
+        _online_arguments(up)
         down = verb("down", cmd_down, "Bring Agno's tables down to a schema version; never runs a step above a "
                     "table's version", select)
         down.add_argument("--to", metavar="VERSION", help="target schema version (required)")

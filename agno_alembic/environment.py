@@ -192,7 +192,8 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
     with guarded:
         _ensure_schema(connection, state)
         transactional = dialects.capabilities(backend).transactional_ddl
-        tracker = None if transactional else lock.StepTracker(connection, backend)
+        # Online, every backend commits each DDL statement by itself: know what of a failed step committed.
+        tracker = None if transactional and not state.online else lock.StepTracker(connection, backend)
         restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
         try:
             _configure(context, state, tracker, connection=connection)

@@ -51,7 +51,9 @@ def create_table(table_type: str, version: str) -> None:
     if table_type == "versions" and not run.offline and _exists(spec.name, spec.schema):
         log.info("%s already exists (Agno creates it on first use); keeping it", spec.name)
         return
-    if not run.offline and not dialects.capabilities(run.backend).transactional_ddl \
+    # Where each DDL statement commits by itself (MySQL; every backend online) an interrupted run may have left the
+    # table created without all its indexes.
+    if not run.offline and (run.online or not dialects.capabilities(run.backend).transactional_ddl) \
             and _exists(spec.name, spec.schema) and _resume_create(spec):
         return
     online.ddl(lambda: op.create_table(
@@ -62,7 +64,8 @@ def create_table(table_type: str, version: str) -> None:
 
 
 def _resume_create(spec: TableSpec) -> bool:
-    """MySQL, SingleStore: finish a CREATE TABLE step an interrupted run left half done (DDL commits by itself).
+    """Finish a CREATE TABLE step an interrupted run left half done (MySQL, SingleStore, and every backend online:
+    each DDL statement commits by itself).
 
     The table is taken as the step's own only when its columns and primary key are exactly the shape's; then the
     indexes it lacks are created.  Anything else is left to fail as "table exists".
@@ -253,6 +256,10 @@ def _reconcile(d: _Diff) -> _Diff:
         for invalid in online_dialect.invalid_indexes(bind, name, schema) & (set(d.old.indexes) | set(d.new.indexes)):
             _drop_invalid_index(d.old, invalid)
             indexes.discard(invalid)
+        # ... and an interrupted SET NOT NULL may have left its helper check (see _set_not_null)
+        for check in insp.get_check_constraints(name, schema=schema):
+            if str(check.get("name") or "").startswith(_NN_CHECK):
+                _drop_check(d.old, check["name"])
     uniques = {u["name"] for u in insp.get_unique_constraints(name, schema=schema)} | indexes
     pk = tuple(insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     old_columns = dict(d.old.columns)
@@ -484,6 +491,16 @@ def _add_column(spec: TableSpec, name: str, fill: Fill | None) -> None:
     _set_not_null(spec, name, column.type)
 
 
+_NN_CHECK = "agno_alembic_nn_"
+"""Name prefix of the helper check :func:`_set_not_null` adds and drops (PostgreSQL, online)."""
+
+
+def _drop_check(spec: TableSpec, name: str) -> None:
+    q = op.get_context().dialect.identifier_preparer
+    table = q.format_table(sa.table(spec.name, schema=spec.schema))
+    _ddl(spec, "set_not_null", lambda: op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {q.quote(name)}"))
+
+
 def _set_not_null(spec: TableSpec, name: str, type_: sa.types.TypeEngine) -> None:
     """``SET NOT NULL``; online on PostgreSQL through a ``CHECK ... NOT VALID`` validated first, so the ALTER
     itself needs no scan under its exclusive lock (PostgreSQL 12 and later use the check)."""
@@ -494,9 +511,9 @@ def _set_not_null(spec: TableSpec, name: str, type_: sa.types.TypeEngine) -> Non
         return
     q = op.get_context().dialect.identifier_preparer
     table = q.format_table(sa.table(spec.name, schema=spec.schema))
-    check = q.quote(f"agno_alembic_nn_{name}"[:63])
+    check = q.quote(f"{_NN_CHECK}{name}"[:63])
     column = q.quote(name)
-    _ddl(spec, "set_not_null", lambda: op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {check}"))
+    _drop_check(spec, f"{_NN_CHECK}{name}"[:63])
     _ddl(spec, "set_not_null", lambda: op.execute(
         f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID"))
     online.ddl(lambda: op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}"), kind="set_not_null",
@@ -522,6 +539,11 @@ def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[
         if new.backend == registry.POSTGRESQL:
             quoted = op.get_context().dialect.identifier_preparer.quote(name)
             kw["postgresql_using"] = f"{quoted}::{new_type.compile(dialect=dialect)}"
+    run = runtime.state()
+    not_null = old_nullable and not new.columns[name].is_nullable(new.backend)
+    if run.live and run.backend == registry.POSTGRESQL and not kw and not_null:
+        _set_not_null(new, name, old_type)  # type: ignore[arg-type]
+        return
     kind = "alter_type" if "type_" in kw else "set_not_null"
     _ddl(new, kind, lambda: op.alter_column(
         new.name, name, existing_type=old_type, nullable=new.columns[name].is_nullable(new.backend),
@@ -663,13 +685,19 @@ def copy_legacy_runs(sessions_version: str) -> None:
     empty = not _has_rows(runs)
     defer = empty and run.backend in (registry.POSTGRESQL, registry.SQLITE)
     if defer:
-        for name in runs.indexes:
+        present = _index_names(runs)
+        for name in (n for n in runs.indexes if n in present):
             _ddl(runs, "drop_index", lambda n=name: op.drop_index(n, table_name=runs.name, schema=runs.schema))
     copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
-    if defer:
-        for name, index in runs.indexes.items():
+    present = _index_names(runs)  # an interrupted run may have dropped them, and committed that
+    for name, index in runs.indexes.items():
+        if name not in present:
             _create_index(runs, name, index)
     log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+
+
+def _index_names(spec: TableSpec) -> set[str]:
+    return {i["name"] for i in sa.inspect(op.get_bind()).get_indexes(spec.name, schema=spec.schema)}
 
 
 def merge_legacy_runs(sessions_version: str) -> None:

@@ -365,7 +365,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
     try:
         mode = spec["mode"]
         if mode in ("up", "down"):
-            mm = SyncMigrationManager(url, db_schema=schema, lock_timeout=spec.get("lock_timeout"), **tables)
+            mm = SyncMigrationManager(url, db_schema=schema, lock_timeout=spec.get("lock_timeout"),
+                                      online=spec.get("online", True), **tables)
             if mode == "up":
                 changes = mm.up(target_version=spec.get("target_version"), table_type=spec.get("table_type"))
             else:
