@@ -384,11 +384,17 @@ def cmd_status(options: argparse.Namespace) -> int:
                 "table_type": s.table_type, "table": s.table_name, "exists": s.exists, "revision": s.revision,
                 "adopted": s.revision is not None or not s.exists, "recorded_version": s.recorded_version,
                 "detected_version": s.detected_version, "pending": list(pending[s.table_type]),
+                "in_progress": list(s.in_progress), "contract_pending": s.contract_pending,
             }
             for s in rows
         ], indent=2))
     else:
         print(render_status(rows, pending))
+        for s in rows:
+            for line in s.in_progress:
+                print(f"in progress: {line} (up resumes it)")
+            if s.contract_pending:
+                print(f"contract pending: {s.contract_pending} (agno-alembic contract, once no replica runs Agno 2.x)")
     waiting = [s for s in rows if pending[s.table_type]]
     if not options.json:
         print(f"\n{len(rows)} table(s): {len(rows) - len(waiting)} up to date, {len(waiting)} pending"
@@ -456,6 +462,14 @@ def cmd_import_v1(options: argparse.Namespace) -> int:
     if summary.errors:
         return EXIT_FAILED
     return EXIT_OK if summary.ok else EXIT_REFUSED
+
+
+def cmd_contract(options: argparse.Namespace) -> int:
+    mm, _, _ = _manager(options)
+    with _progress(options.quiet):
+        dropped = mm.contract(allow_data_loss=_allow_data_loss(options))
+    print(f"Dropped {', '.join(dropped)}." if dropped else "Nothing to contract.")
+    return EXIT_OK
 
 
 def cmd_break_lock(options: argparse.Namespace) -> int:
@@ -699,6 +713,11 @@ class CommandLine(AlembicCommandLine):
             importer.add_argument(flag, metavar="TABLE", help=f"the v1 {flag[2:].replace('-', ' ')} table")
         importer.add_argument("--v1-schema", help="schema of the v1 tables (default: the target's)")
         importer.add_argument("--batch", type=int, default=1000, help="rows per batch (default 1000)")
+        contract = verb("contract", cmd_contract, "After an online up(), once no replica runs Agno 2.x: copy the "
+                        "legacy runs written since, then drop what the latest schema no longer has (sessions.runs); "
+                        "refused while anything would be lost")
+        contract.add_argument("--allow-data-loss", action="store_true",
+                              help="drop even what the runs table lacks (back it up first)")
         breaker = verb("break-lock", cmd_break_lock, "Clear a stale migration lock (a held one only with --force, "
                        "after making sure its holder is gone)")
         breaker.add_argument("--force", action="store_true", help="break a lock whose holder may still be alive")

@@ -50,6 +50,10 @@ class TableStatus:
     """The schema version read from the table itself (``None``: no table)."""
     pending: tuple[str, ...]
     """Revisions an ``up()`` to the latest version would run."""
+    in_progress: tuple[str, ...] = ()
+    """Online data steps of this table begun and not finished: ``"<step>: <done>/<total> sessions copied"``."""
+    contract_pending: str | None = None
+    """What ``contract()`` would drop once nothing would be lost (``"agno_sessions.runs"``), or ``None``."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,12 @@ class _Core:
             commands.upgrade(config, destinations)
         else:
             commands.sync_stamps(config)
+        if before.get("sessions") == registry.LATEST_VERSION and self._contract_pending(connection):
+            # expanded already, not contracted: copy what Agno 2.x replicas appended since
+            from agno_alembic.data import batched
+
+            batched.catch_up(connection, self.backend, shapes.spec("sessions", self.backend, "2.5.6", self.names),
+                             shapes.spec("runs", self.backend, registry.LATEST_VERSION, self.names))
         return self._changes(connection, types, before)
 
     def down(
@@ -305,6 +315,10 @@ class _Core:
         script = commands.script_directory(config)
         positions = self._positions(connection, types)
         recorded = stamps.read(connection, self._state())
+        from agno_alembic.data import batched
+
+        progress = batched.read_progress(connection, self.names.schema)
+        contract = self._contract_pending(connection)
         out = []
         for tt in types:
             name = self.names.table(tt.name)
@@ -321,13 +335,45 @@ class _Core:
                     recorded_version=recorded.get(name),
                     detected_version=plan.version_at(script, tt, found, None) if found else None,
                     pending=pending,
+                    in_progress=tuple(p.describe() for p in progress if p.step.startswith(f"{name}.")),
+                    contract_pending=contract if tt.name == "sessions" and recorded.get(name) == registry.LATEST_VERSION
+                    else None,
                 )
             )
         return out
 
+    def _contract_pending(self, connection: sa.Connection) -> str | None:
+        """``sessions.runs`` once sessions are at 3.0.0 and the column is still there (expand done, not contracted)."""
+        sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
+        insp = sa.inspect(connection)
+        if not insp.has_table(sessions.name, schema=sessions.schema) or not insp.has_table(
+                self.names.table("runs"), schema=self.names.schema):
+            return None
+        if "runs" not in {c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)}:
+            return None
+        return f"{sessions.name}.runs"
+
+    def contract(self, connection: sa.Connection, allow_data_loss: bool) -> list[str]:
+        """The contract step: copy what older replicas wrote since ``up()`` (legacy runs appended to sessions), then
+        drop what the latest schema no longer has (``sessions.runs``); refused, naming the count and ids, while
+        anything would be lost.  Returns what was dropped."""
+        from agno_alembic.data import batched
+
+        sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
+        runs = shapes.spec("runs", self.backend, registry.LATEST_VERSION, self.names)
+        if self._contract_pending(connection) is None:
+            return []
+        versions = self._versions(connection, [registry.table_type("sessions")])
+        if versions.get("sessions") != registry.LATEST_VERSION:
+            raise ConfigurationError(
+                f"contract drops what schema {registry.LATEST_VERSION} no longer has: run up() first "
+                f"({sessions.name} is at {versions.get('sessions')})", option="contract")
+        batched.catch_up(connection, self.backend, sessions, runs)  # rows already in the runs table win
+        return [f"{sessions.name}.runs"] if self.cleanup_legacy_runs_column(connection, allow_data_loss) else []
+
     def cleanup_legacy_runs_column(self, connection: sa.Connection, allow_data_loss: bool) -> bool:
         """Drop ``sessions.runs`` once every run it holds is in the runs table; returns whether it was dropped."""
-        from agno_alembic.data import runs as runs_data
+        from agno_alembic.data import batched
         from agno_alembic.errors import DowngradeRefusedError
 
         sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
@@ -337,13 +383,14 @@ class _Core:
             c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)
         }:
             return False
-        missing = runs_data.runs_missing_from_table(connection, sessions, runs)
-        if missing and not allow_data_loss:
+        lost = batched.missing_runs(connection, sessions, runs)
+        if lost and not allow_data_loss:
             raise DowngradeRefusedError(
-                f"Refusing to drop {sessions.name}.runs: {missing} legacy run(s) there are not in {runs.name}. "
-                "Run up() first (it copies them), or allow data loss explicitly (allow_data_loss=True).",
+                f"Refusing to drop {sessions.name}.runs: {len(lost)} legacy run(s) there are not in {runs.name} "
+                f"(run ids: {', '.join(lost[:20])}{', ...' if len(lost) > 20 else ''}). Run up() or contract() "
+                "first (they copy them), or allow data loss explicitly (allow_data_loss=True).",
                 table=sessions.name,
-                would_destroy=f"{missing} legacy run(s)",
+                would_destroy=f"{len(lost)} legacy run(s): {', '.join(lost[:20])}",
                 allow_option="allow_data_loss",
             )
         q = connection.dialect.identifier_preparer
@@ -578,6 +625,13 @@ class MigrationManager(_Front):
         work = self._import_v1(agent_sessions, team_sessions, workflow_sessions, memories, v1_schema, batch)
         return await self._run(work)
 
+    async def contract(self, *, allow_data_loss: bool = False) -> list[str]:
+        """The contract step of an online migration (docs/online.md): once no replica runs Agno 2.x any more, copy
+        the legacy runs written since ``up()``, then drop ``sessions.runs``; refused, with the count and run ids,
+        while anything would be lost.  Returns what was dropped (``["agno_sessions.runs"]``)."""
+        _flag("allow_data_loss", allow_data_loss)
+        return await self._run(lambda conn: self._core.contract(conn, allow_data_loss))
+
     async def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
         """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""
         return await self._run(lambda conn: self._core.cleanup_legacy_runs_column(conn, allow_data_loss))
@@ -631,6 +685,11 @@ class SyncMigrationManager(_Front):
         """
         work = self._import_v1(agent_sessions, team_sessions, workflow_sessions, memories, v1_schema, batch)
         return self._run(work)
+
+    def contract(self, *, allow_data_loss: bool = False) -> list[str]:
+        """The contract step of an online migration: see :meth:`MigrationManager.contract`."""
+        _flag("allow_data_loss", allow_data_loss)
+        return self._run(lambda conn: self._core.contract(conn, allow_data_loss))
 
     def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
         """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""

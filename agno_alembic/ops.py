@@ -682,6 +682,16 @@ def copy_legacy_runs(sessions_version: str) -> None:
     present = {c["name"] for c in sa.inspect(bind).get_columns(sessions.name, schema=sessions.schema)}
     if "runs" not in present:
         return
+    if run.live:
+        from agno_alembic.data import batched
+
+        # committed, resumable batches; the runs table keeps its indexes (the application may use it already)
+        batched.copy_runs_online(bind, run.backend, sessions, runs, step=f"{sessions.name}.runs -> {runs.name}")
+        present = _index_names(runs)  # an interrupted offline run may have dropped some
+        for name, index in runs.indexes.items():
+            if name not in present:
+                _create_index(runs, name, index)
+        return
     empty = not _has_rows(runs)
     defer = empty and run.backend in (registry.POSTGRESQL, registry.SQLITE)
     if defer:

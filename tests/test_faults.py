@@ -118,6 +118,10 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
     defaults = runs.copy_runs.__kwdefaults__ or {}
     assert "chunk" in defaults, "copy_runs lost its chunk= keyword: adjust this fixture"
     monkeypatch.setitem(defaults, "chunk", CHUNK)
+    from agno_alembic.data import batched  # online: batches of CHUNK sessions, whatever they take
+
+    for name in ("FIRST_BATCH", "MAX_BATCH", "MIN_BATCH"):
+        monkeypatch.setattr(batched, name, CHUNK)
     return CHUNK
 
 

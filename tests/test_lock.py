@@ -307,10 +307,18 @@ class _Events:
         self.trace = trace
         self.steps = steps
         self.events: list[dict[str, Any]] = []
+        self.kill_at_sql: list[str] = []
+        """Kill before the ``kill_at_nth`` statement holding every one of these words (case-insensitive)."""
+        self.kill_at_nth = 1
+        self.matched = 0
 
     def _event(self, kind: str, sql: str) -> None:
         if "agno_alembic_lock" in sql:
             return  # the SingleStore lock row's own statements (and its heartbeat) are not the migration's
+        if self.kill_at_sql and all(w.lower() in sql.lower() for w in self.kill_at_sql):
+            self.matched += 1
+            if self.matched == self.kill_at_nth:
+                os.kill(os.getpid(), signal.SIGKILL)
         self.n += 1
         if self.trace is not None:
             self.events.append({"n": self.n, "type": kind, "step": self.steps[-1] if self.steps else None,
@@ -354,6 +362,7 @@ def _worker(spec: dict[str, Any], out: str) -> int:
     alembic_log.addHandler(Steps())
     alembic_log.propagate = False
     events = _Events(spec.get("kill_at"), spec.get("trace"), steps, spec.get("fail_at"))
+    events.kill_at_sql, events.kill_at_nth = spec.get("kill_at_sql") or [], spec.get("kill_at_nth", 1)
     events.install()
     if spec.get("ready"):
         Path(spec["ready"]).write_text("")

@@ -6,6 +6,7 @@ and MariaDB, a write transaction on SQLite) while ``up()`` runs; a prober keeps 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -237,3 +238,149 @@ def test_postgresql_json_to_jsonb_rewrite_of_a_big_table_is_refused_online_unles
     _manager(backend, allow_rewrite=True).up(target_version="2.3.0", table_type="memories")
     types = {c["name"]: str(c["type"]) for c in sa.inspect(backend.engine).get_columns(table.name, backend.schema)}
     assert types["memory"] == "JSONB" and "created_at" in types
+
+
+# -- data steps: committed batches, the application's writes kept ------------------------------------------------
+
+
+def _sessions_at_2_5_6(backend: Backend, count: int, runs_each: int = 3) -> tuple[sa.Table, sa.Table]:
+    _manager(backend).up(target_version="2.5.6", table_type=["sessions", "versions"])
+    kind = {"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}[backend.kind]
+    sessions = shapes.spec("sessions", kind, "2.5.6", backend.names).sa_table()
+    runs = shapes.spec("runs", kind, "3.0.0", backend.names).sa_table()
+    with backend.engine.begin() as c:
+        c.execute(sessions.insert(), [
+            {"session_id": f"s{i:05d}", "session_type": "agent", "user_id": f"u{i % 5}", "created_at": 1,
+             "updated_at": 1,
+             "runs": [{"run_id": f"r{i:05d}-{j}", "agent_id": "a", "status": "COMPLETED", "created_at": 10 + j}
+                      for j in range(runs_each)]}
+            for i in range(count)
+        ])
+    return sessions, runs
+
+
+def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanwhile(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_alembic.data import batched
+
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # several batches whatever the machine's speed
+    sessions, runs = _sessions_at_2_5_6(backend, 400)
+    app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    seen = {"progress": 0, "fired": False}
+
+    def application_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Between two committed batches (the migration holds no lock then), as an Agno app would: a 3.x replica
+        # writes a run of a session not copied yet; a 2.x replica appends a run to a session copied already.
+        if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE"):
+            seen["progress"] += 1
+        if seen["progress"] == 2 and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
+            seen["fired"] = True
+            with app.begin() as c:
+                c.execute(runs.insert().values(
+                    run_id="r00390-0", session_id="s00390", run_type="agent", run_data={"written": "by the app"},
+                    run_index=0, created_at=5, updated_at=5))
+                legacy = [{"run_id": f"r00001-{j}", "agent_id": "a", "created_at": 10 + j} for j in range(3)]
+                legacy.append({"run_id": "late-run", "agent_id": "a", "created_at": 99})
+                c.execute(sessions.update().where(sessions.c.session_id == "s00001")
+                          .values(runs=legacy, updated_at=int(time.time())))
+
+    sa.event.listen(migration, "before_cursor_execute", application_writes)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"])
+    finally:
+        migration.dispose()
+    assert seen["fired"], "the copy ran in fewer than three batches"
+    with backend.engine.connect() as c:
+        data = dict(c.execute(sa.select(runs.c.run_id, runs.c.run_data)).all())
+        left = c.execute(sa.text(f"SELECT COUNT(*) FROM {_qualified(backend, batched.PROGRESS_TABLE)}")).scalar()
+    data = {k: json.loads(v) if isinstance(v, str) else v for k, v in data.items()}
+    assert data["r00390-0"] == {"written": "by the app"}  # the application's row wins
+    assert "late-run" in data  # appended by a 2.x replica after its session was copied: caught up
+    assert len(data) == 400 * 3 + 1
+    assert left == 0  # no step in progress any more
+
+
+# -- expand, then contract ---------------------------------------------------------------------------------------
+
+
+def _append_legacy_run(backend: Backend, sessions: sa.Table, session_id: str, run_id: str) -> None:
+    """What an Agno 2.x replica does after the copy: append a run to a session's legacy list."""
+    with backend.engine.begin() as c:
+        blob = c.execute(sa.select(sessions.c.runs).where(sessions.c.session_id == session_id)).scalar_one()
+        legacy = json.loads(blob) if isinstance(blob, str) else blob
+        legacy.append({"run_id": run_id, "agent_id": "a", "created_at": 77})
+        c.execute(sessions.update().where(sessions.c.session_id == session_id)
+                  .values(runs=legacy, updated_at=int(time.time())))
+
+
+def _run_ids(backend: Backend, runs: sa.Table) -> set[str]:
+    with backend.engine.connect() as c:
+        return set(c.execute(sa.select(runs.c.run_id)).scalars())
+
+
+def test_up_expands_then_contract_refuses_while_anything_would_be_lost_and_drops_after_catch_up(
+    backend: Backend,
+) -> None:
+    from agno_alembic import DowngradeRefusedError
+
+    sessions, runs = _sessions_at_2_5_6(backend, 30)
+    mm = _manager(backend)
+    mm.up(table_type=["sessions", "runs"])
+    assert "runs" in _columns(backend, sessions.name)  # expand only: Agno 2.x replicas keep working
+    status = {s.table_type: s for s in mm.status(table_type=["sessions"])}
+    assert status["sessions"].contract_pending == f"{sessions.name}.runs"
+    # an Agno 2.x replica appends a run after the copy: a second up() catches it up
+    _append_legacy_run(backend, sessions, "s00003", "late-1")
+    assert "late-1" not in _run_ids(backend, runs)
+    mm.up(table_type=["sessions", "runs"])
+    assert "late-1" in _run_ids(backend, runs)
+    # the runs table lacks a legacy run (a replica wrote it, then the table lost it): the drop is refused with ids
+    _append_legacy_run(backend, sessions, "s00004", "late-2")
+    with backend.engine.begin() as c:
+        c.execute(runs.delete().where(runs.c.run_id == "late-1"))
+    # contract copies both back first, then drops
+    assert mm.contract() == [f"{sessions.name}.runs"]
+    assert {"late-1", "late-2"} <= _run_ids(backend, runs)
+    assert "runs" not in _columns(backend, sessions.name)
+    assert mm.status(table_type=["sessions"])[0].contract_pending is None
+    assert mm.contract() == []
+    # the refusal itself: the legacy column back with a run the runs table lacks, and no catch-up possible (the
+    # cleanup verb checks without copying)
+    with backend.engine.begin() as c:
+        c.execute(sa.text(f"ALTER TABLE {_qualified(backend, sessions.name)} ADD COLUMN runs "
+                          f"{'JSONB' if backend.kind == 'postgres' else 'JSON'}"))
+        c.execute(sessions.update().where(sessions.c.session_id == "s00005")
+                  .values(runs=[{"run_id": "only-here", "agent_id": "a"}]))
+    with pytest.raises(DowngradeRefusedError) as info:
+        mm.cleanup_legacy_runs_column()
+    assert "only-here" in str(info.value) and "1 legacy run(s)" in str(info.value)
+    assert "runs" in _columns(backend, sessions.name)
+
+
+def test_a_copy_killed_between_batches_shows_in_status_and_resumes(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_alembic.data import batched
+    from tests.test_lock import Target, run_worker
+
+    for name in ("FIRST_BATCH", "MAX_BATCH", "MIN_BATCH"):  # the worker is forked: it inherits these
+        monkeypatch.setattr(batched, name, 50)
+
+    _, runs = _sessions_at_2_5_6(backend, 300)
+    target = Target(backend.kind, backend.url, backend.schema)
+    spec = {"mode": "up", "table_type": ["sessions", "runs"], "lock_timeout": 60}
+    # killed before the third batch's progress update: two batches committed, the third's copy rolled back
+    killed = run_worker(target.worker(**spec, kill_at_sql=["UPDATE ", " SET ", batched.PROGRESS_TABLE], kill_at_nth=3))
+    assert killed.killed, killed.report
+    mm = _manager(backend)
+    status = mm.status(table_type=["sessions"])[0]
+    assert status.in_progress and "/300 sessions copied" in status.in_progress[0], status
+    done = int(status.in_progress[0].split(": ")[1].split("/")[0])
+    assert 0 < done < 300
+    copied = _run_ids(backend, runs)
+    assert 0 < len(copied) < 900  # the committed batches are there
+    assert run_worker(target.worker(**spec)).ok
+    assert len(_run_ids(backend, runs)) == 900
+    assert mm.status(table_type=["sessions"])[0].in_progress == ()
