@@ -18,6 +18,7 @@ from agno_alembic.errors import (
     UnknownTableTypeError,
     UnknownVersionError,
     UnsupportedBackendError,
+    V1ImportIncompleteError,
 )
 from agno_alembic.manager import MigrationManager, SyncMigrationManager, TableChange, TableStatus
 from agno_alembic.registry import LATEST_VERSION, SCHEMA_VERSIONS, TABLE_TYPES, TableType
@@ -46,5 +47,6 @@ __all__ = [
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
+    "V1ImportIncompleteError",
     "__version__",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
+    "V1ImportIncompleteError",
 ]
 
 
@@ -153,3 +154,24 @@ class RewriteRefusedError(AgnoAlembicError):
         self.rows = rows
         self.allow_option = allow_option
         super().__init__(message)
+
+
+class V1ImportIncompleteError(MigrationError):
+    """The v1 import read runs that are not in the runs table afterwards (checked by id before it reports success;
+    the CLI exits 4, failed).
+
+    ``table`` is the v1 table, ``runs_table`` the target, ``expected`` the number of run ids read, ``missing`` the
+    number absent and ``first_missing`` the first few of them (in the order they were read).
+    """
+
+    def __init__(self, *, table: str, runs_table: str, expected: int, missing: int,
+                 first_missing: Sequence[str]) -> None:
+        self.table = table
+        self.runs_table = runs_table
+        self.expected = expected
+        self.missing = missing
+        self.first_missing = tuple(first_missing)
+        super().__init__(
+            f"v1 import of {table}: {missing} of {expected} run(s) read are not in {runs_table} "
+            f"(first missing: {', '.join(self.first_missing)}); nothing was reported as imported"
+        )

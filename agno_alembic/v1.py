@@ -12,9 +12,10 @@ writes:
 
 Agno's v1 -> v2 field conversions (its ``v1_to_v2`` module; the rules are re-stated here, not copied):
 
-* runs come from ``memory["runs"]`` (agent and team sessions) or the ``runs`` column (workflow v2 sessions);
-  agent runs lose ``team_id`` and take ``team_session_id`` as ``session_id`` (``event`` becoming ``events``);
-  team runs lose ``agent_id``, and so do the ``team_id``/``team_session_id`` of their agent member responses;
+* runs come from ``memory["runs"]`` (agent, team and classic workflow sessions) or the ``runs`` column (workflow
+  v2 sessions); agent runs lose ``team_id`` and take ``team_session_id`` as ``session_id`` (``event`` becoming
+  ``events``); team runs lose ``agent_id``, and so do the ``team_id``/``team_session_id`` of their agent member
+  responses;
 * every object, recursively: ``team_session_id``, ``formatted_tool_calls``, ``event``, ``events`` and
   ``extra_data`` are dropped, ``extra_data``'s ``add_messages`` (as ``additional_input``), ``references``,
   ``reasoning_steps``, ``reasoning_content`` and ``reasoning_messages`` lifted to the object, ``thinking`` merged
@@ -25,9 +26,16 @@ Agno's v1 -> v2 field conversions (its ``v1_to_v2`` module; the rules are re-sta
   ``prompt_tokens``, ``completion_tokens`` and their ``*_details``;
 * NUL characters are stripped from every string.
 
-Where Agno's script goes wrong (AGNO_MIGRATIONS.md section 4.4), this import differs on purpose:
+Where Agno's script goes wrong (AGNO_MIGRATIONS.md section 4.4), this import differs on purpose (docs/v1-import.md
+lists what is carried and what is still lost, with the reasons):
 
-* runs are written to the runs table (Agno 3.x drops them);
+* runs are written to the runs table (Agno 3.x drops them), from every form agno 1.x stored them in: plain runs,
+  and the ``{"message" | "input": ..., "response": {run}}`` entries of ``AgentMemory``, ``TeamMemory`` and classic
+  ``WorkflowMemory`` (:func:`unwrap_entry`); the summary counts them per form, and before it reports success the
+  import reads back every run id it read (:class:`~agno_alembic.errors.V1ImportIncompleteError` otherwise);
+* session summaries go to the ``summary`` column, workflow v2 ``step_responses`` to ``step_results`` (with
+  ``step_executor_runs``), ``workflow_metrics`` to ``metrics``, ``workflow_name`` to ``workflow_data["name"]``;
+  ``MessageReferences`` keep their ``time`` (it is not a metric);
 * memory ids are the v1 ids and ``memory`` is the memory's text with its own ``topics`` and ``input`` (Agno
   regenerates ids, stores the whole v1 dict and loses the topics), ``created_at`` is the v1 row's;
 * JSON read from SQLite/MySQL text columns is decoded before it is converted and written once-encoded;
@@ -62,17 +70,33 @@ import sqlalchemy as sa
 
 from agno_alembic import registry, shapes
 from agno_alembic.data import runs as runs_data
-from agno_alembic.errors import ConfigurationError
+from agno_alembic.errors import ConfigurationError, V1ImportIncompleteError
 from agno_alembic.naming import Names
 
 log = logging.getLogger("agno_alembic")
 
-__all__ = ["ImportSummary", "TableImport", "convert_fields", "convert_runs", "import_v1", "memory_row", "session_row"]
+__all__ = [
+    "ImportSummary", "RunCounts", "TableImport", "convert_fields", "convert_runs", "import_v1", "memory_row",
+    "session_row", "unwrap_entry",
+]
 
 SESSION_KINDS = ("agent", "team", "workflow")
 _MEDIA_NAMESPACE = uuid.UUID("6f1d3c52-4f0c-5d6e-9a55-0c1b7e1a9f10")
 
 # ------------------------------------------------------------------ the summary
+
+
+@dataclass
+class RunCounts:
+    """The runs of one stored form in one v1 table."""
+
+    read: int = 0
+    inserted: int = 0
+    existing: int = 0
+    skipped: int = 0
+
+    def text(self) -> str:
+        return f"{self.read} read, {self.inserted} inserted, {self.existing} already there, {self.skipped} skipped"
 
 
 @dataclass
@@ -92,6 +116,14 @@ class TableImport:
     """``(row key, reason)`` of every row (or run) not written."""
     error: str | None = None
     """A read error that stopped this table early (rows after it were not read)."""
+    run_forms: dict[str, RunCounts] = field(default_factory=dict)
+    """Runs per form they were stored in (``memory.runs``, ``AgentMemory``, ``TeamMemory``, ``WorkflowMemory``,
+    ``runs column``): read, inserted, already there, skipped."""
+    run_ids: list[str] = field(default_factory=list, repr=False)
+    """Ids of the runs read from sessions that were written: each must be in the runs table at the end."""
+
+    def form(self, name: str) -> RunCounts:
+        return self.run_forms.setdefault(name, RunCounts())
 
     @property
     def written(self) -> int:
@@ -104,6 +136,8 @@ class TableImport:
         )
         if self.kind != "memories":
             text += f"; runs: {self.runs_read} read, {self.runs_inserted} inserted, {self.runs_existing} already there"
+            if self.run_forms:
+                text += " (" + "; ".join(f"{k}: {v.text()}" for k, v in sorted(self.run_forms.items())) + ")"
         if self.error:
             text += f"; STOPPED: {self.error}"
         return text
@@ -195,11 +229,14 @@ def _metrics(data: Mapping[str, Any]) -> dict[str, Any]:
             out[new] = out.pop(old)
     for key in _METRIC_DROPPED:
         out.pop(key, None)
-    return {k: _clean_deep(v) for k, v in out.items()}
+    # a workflow's metrics hold each step's (``steps``: name -> step metrics): converted as metrics too
+    return {k: convert_fields(v, k) if k == "steps" and isinstance(v, dict) else _clean_deep(v) for k, v in out.items()}
 
 
 def _is_metrics(data: Mapping[str, Any]) -> bool:
     keys = set(data)
+    if "query" in keys and "references" in keys:  # MessageReferences: its ``time`` is the retrieval time, kept
+        return False
     return bool(keys & _V1_METRIC_KEYS) or len(keys & _METRIC_KEYS) >= 2
 
 
@@ -376,22 +413,155 @@ def _epoch(value: Any) -> int | None:
     return None
 
 
+# ------------------------------------------------------------------ the forms agno 1.x stored runs in
+
+_ENTRY_FORMS = {"agent": "AgentMemory", "team": "TeamMemory", "workflow": "WorkflowMemory"}
+
+
+def unwrap_entry(entry: Any, kind: str) -> tuple[Any, str]:
+    """One stored runs-list entry as a run, and the form it was stored in.
+
+    Agno 1.x's memory v2 (and workflow v2's ``runs`` column) store runs as they are; the older ``AgentMemory``,
+    ``TeamMemory`` and classic ``WorkflowMemory`` store ``{"message" | "input": ..., "response": {run}}``, whose
+    ``response`` is the run: its ``message`` content (``AgentRun``/``TeamRun``) or run arguments (``WorkflowRun``)
+    becomes the run's ``input``, a ``TeamRun``'s member runs its ``member_responses`` when the response has none.
+    """
+    if not isinstance(entry, dict) or entry.get("run_id") is not None or not isinstance(entry.get("response"), dict):
+        return entry, "memory.runs"
+    run = dict(entry["response"])
+    if run.get("input") is None:
+        message = entry.get("message")
+        if kind == "workflow" and entry.get("input") is not None:
+            run["input"] = entry["input"]
+        elif isinstance(message, dict) and message.get("content") is not None:
+            run["input"] = {"input_content": message["content"]}
+    members = entry.get("member_responses")
+    if not run.get("member_responses") and isinstance(members, list) and members:
+        responses = [m.get("response") if isinstance(m, dict) and isinstance(m.get("response"), dict) else m
+                     for m in members]
+        run["member_responses"] = [r for r in responses if isinstance(r, dict)]
+    return run, _ENTRY_FORMS.get(kind, "memory.runs")
+
+
+def _flat(items: Any) -> Iterator[Any]:
+    for item in items:
+        if isinstance(item, list):
+            yield from _flat(item)
+        else:
+            yield item
+
+
+def _step_output(step: Any) -> Any:
+    """A workflow v2 ``StepOutput`` of agno 1.x as 3.x reads one: its executor run by id (``step_run_id``), its
+    own metrics, parallel outputs as ``steps``."""
+    if not isinstance(step, dict):
+        return step
+    out = {k: v for k, v in step.items() if k not in ("response", "parallel_step_outputs", "metrics") and v is not None}
+    response = step.get("response")
+    if isinstance(response, dict) and response.get("run_id") is not None and "step_run_id" not in out:
+        out["step_run_id"] = response["run_id"]
+    metrics = step.get("metrics")
+    if isinstance(metrics, dict) and "step_name" in metrics:  # 1.x kept the step's StepMetrics: its own metrics
+        metrics = metrics.get("metrics")
+    if isinstance(metrics, dict):
+        out["metrics"] = metrics
+    parallel = step.get("parallel_step_outputs")
+    if isinstance(parallel, dict) and parallel:
+        out["steps"] = [_step_output(v) for v in parallel.values()]
+    return out
+
+
+def _step_runs(steps: Any) -> Iterator[dict[str, Any]]:
+    for step in _flat(steps):
+        if not isinstance(step, dict):
+            continue
+        if isinstance(step.get("response"), dict):
+            yield _fix_run(step["response"])
+        parallel = step.get("parallel_step_outputs")
+        if isinstance(parallel, dict):
+            yield from _step_runs(list(parallel.values()))
+
+
+def _workflow_v2(run: Any) -> Any:
+    """A workflow v2 run's agno 1.x fields under the names 3.x reads: ``step_responses`` as ``step_results`` (with
+    the executors' runs as ``step_executor_runs``), ``workflow_metrics`` as ``metrics``."""
+    if not isinstance(run, dict):
+        return run
+    run = dict(run)
+    steps = run.get("step_responses")
+    if isinstance(steps, list) and run.get("step_results") is None:
+        run.pop("step_responses")
+        run["step_results"] = [_step_output(s) for s in _flat(steps)]
+        executors = list(_step_runs(steps))
+        if executors and run.get("step_executor_runs") is None:
+            run["step_executor_runs"] = executors
+    metrics = run.get("workflow_metrics")
+    if isinstance(metrics, dict) and isinstance(metrics.get("steps"), dict) and run.get("metrics") is None:
+        run.pop("workflow_metrics")
+        run["metrics"] = {k: v for k, v in metrics.items() if k in ("steps", "duration")}
+    return run
+
+
+def _summary(memory: Any, session_id: str, user_id: Any) -> dict[str, Any] | None:
+    """The session's summary as 3.x stores it (``summary``, ``topics``, ``updated_at``): memory v2 keeps every
+    summary it knows under ``summaries[user_id][session_id]``, ``AgentMemory`` its session's under ``summary``."""
+    if not isinstance(memory, dict):
+        return None
+    found: Any = None
+    summaries = memory.get("summaries")
+    if isinstance(summaries, dict):
+        users = [summaries.get(user_id)] + [v for k, v in summaries.items() if k != user_id]
+        for per_user in users:
+            if isinstance(per_user, dict) and isinstance(per_user.get(session_id), dict):
+                found = per_user[session_id]
+                break
+    if found is None:
+        found = memory.get("summary")
+    if not isinstance(found, dict) or not isinstance(found.get("summary"), str):
+        return None
+    out: dict[str, Any] = {"summary": _clean(found["summary"])}
+    if isinstance(found.get("topics"), list):
+        out["topics"] = _clean_deep(found["topics"])
+    updated = found.get("updated_at") or found.get("last_updated")
+    if isinstance(updated, str):
+        with contextlib.suppress(ValueError):
+            out["updated_at"] = datetime.datetime.fromisoformat(updated).isoformat()
+    return out
+
+
 # ------------------------------------------------------------------ v1 rows -> current rows
 
 
 def session_row(kind: str, item: Mapping[str, Any], now: int) -> tuple[dict[str, Any], list[Any]]:
     """A v1 session row as the current sessions row (without ``runs``) and its converted runs list."""
+    row, runs = _session(kind, item, now)
+    return row, [run for _, run in runs]
+
+
+def _session(kind: str, item: Mapping[str, Any], now: int) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """:func:`session_row`, each run with the form it was stored in."""
     session_id = item.get("session_id")
     if session_id is None or session_id == "":
         raise ValueError("no session_id")
     session_id = _clean(str(session_id))
     data_column = f"{kind}_data"
     raw_data = _json(item.get(data_column))
-    if kind == "workflow":
-        raw_runs = item.get("runs")
-    else:
-        memory = _json(item.get("memory"))
-        raw_runs = memory.get("runs") if isinstance(memory, dict) else None
+    memory = _json(item.get("memory"))
+    entries: list[tuple[str, Any]] = []
+    if kind == "workflow":  # workflow v2: a runs column; classic workflows: memory.runs
+        column = _json(item.get("runs"))
+        entries += [("runs column", run) for run in column] if isinstance(column, list) else []
+        name = _clean(item.get("workflow_name"))
+        if name and (raw_data is None or (isinstance(raw_data, dict) and not raw_data.get("name"))):
+            raw_data = {**(raw_data or {}), "name": name}  # 3.x keeps the workflow's name in workflow_data
+    stored = memory.get("runs") if isinstance(memory, dict) else None
+    if isinstance(stored, list):
+        entries += [unwrap_entry(entry, kind)[::-1] for entry in stored]
+    runs = []
+    for index, (form, run) in enumerate(entries):
+        fixed = _fix_run(_workflow_v2(run) if kind == "workflow" else run)
+        seed = str(fixed.get("run_id") or f"{session_id}#{index}") if isinstance(fixed, dict) else session_id
+        runs.append((form, convert_fields(fixed, seed)))
     created = _epoch(item.get("created_at"))
     updated = _epoch(item.get("updated_at"))
     row = {
@@ -406,13 +576,13 @@ def session_row(kind: str, item: Mapping[str, Any], now: int) -> tuple[dict[str,
         "team_data": None,
         "workflow_data": None,
         "metadata": convert_fields(_json(item.get("extra_data")), session_id),
-        "summary": None,
+        "summary": _summary(memory, session_id, item.get("user_id")) if kind != "workflow" else None,
         "created_at": created if created is not None else (updated if updated is not None else now),
         "updated_at": updated,
     }
     row[f"{kind}_id"] = _clean(item.get(f"{kind}_id"))
     row[data_column] = _clean_deep(raw_data) if raw_data else None
-    return row, convert_runs(raw_runs, session_id)
+    return row, runs
 
 
 def memory_row(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -551,24 +721,31 @@ def _upsert(
 
 
 def _write_runs(
-    connection: sa.Connection, table: sa.Table, runs: Sequence[dict[str, Any]], report: TableImport
+    connection: sa.Connection, table: sa.Table, runs: Sequence[tuple[str, dict[str, Any]]], report: TableImport
 ) -> None:
+    """Insert the runs whose ``run_id`` is not in the runs table yet; ``runs`` are ``(form, row)`` pairs."""
     if not runs:
         return
-    unique: dict[str, dict[str, Any]] = {}
-    for row in runs:
+    unique: dict[str, tuple[str, dict[str, Any]]] = {}
+    for form, row in runs:
         if row["run_id"] in unique:
             report.skipped.append((f"run {row['run_id']}", "duplicate run_id (the first one was imported)"))
+            report.form(form).skipped += 1
             continue
-        unique[row["run_id"]] = row
+        unique[row["run_id"]] = (form, row)
     existing: set[str] = set()
     for part in _parts(list(unique)):
         existing.update(connection.execute(sa.select(table.c.run_id).where(table.c.run_id.in_(part))).scalars())
-    fresh = [r for k, r in unique.items() if k not in existing]
+    fresh = [(form, r) for k, (form, r) in unique.items() if k not in existing]
     report.runs_existing += len(unique) - len(fresh)
+    for k, (form, _) in unique.items():
+        if k in existing:
+            report.form(form).existing += 1
     for part in _parts(fresh):
-        connection.execute(table.insert(), part)
+        connection.execute(table.insert(), [r for _, r in part])
         report.runs_inserted += len(part)
+        for form, _ in part:
+            report.form(form).inserted += 1
 
 
 def _sessions_batch(
@@ -579,13 +756,14 @@ def _sessions_batch(
     runs: sa.Table,
     report: TableImport,
     now: int,
-) -> None:
+) -> list[str]:
+    """One page of a v1 sessions table imported; returns the ids of the runs that must now be in the runs table."""
     rows, run_lists = [], {}
     for item in page:
         report.read += 1
         key = str(item.get("session_id"))
         try:
-            row, converted = session_row(kind, item, now)
+            row, converted = _session(kind, item, now)
         except Exception as exc:  # a row that cannot be read is reported, never dropped silently
             report.skipped.append((key, f"cannot convert: {type(exc).__name__}: {exc}"))
             continue
@@ -593,20 +771,44 @@ def _sessions_batch(
         run_lists[row["session_id"]] = (converted, row["user_id"])
     written = _upsert(connection, sessions, "session_id", rows, report, keep_on_update=("created_at",),
                       owned_by="user_id")
-    run_rows: list[dict[str, Any]] = []
+    run_rows: list[tuple[str, dict[str, Any]]] = []
     for session_id, (converted, user_id) in run_lists.items():
-        built = runs_data.build_rows(converted, session_id, user_id, now)
-        report.runs_read += sum(1 for r in converted if isinstance(r, dict))
-        bad = sum(1 for r in converted if isinstance(r, dict) and r.get("run_id") is None)
-        if bad:
-            report.skipped.append((session_id, f"{bad} run(s) without run_id (not importable into the runs table)"))
-            report.runs_read -= bad
-        if session_id not in written:
-            if built:
-                report.skipped.append((session_id, f"{len(built)} run(s) of a skipped session"))
-            continue
-        run_rows.extend(built)
+        by_form: dict[str, list[dict[str, Any]]] = {}
+        for form, run in converted:
+            if not isinstance(run, dict):
+                continue
+            report.runs_read += 1
+            report.form(form).read += 1
+            if run.get("run_id") is None:
+                report.form(form).skipped += 1
+                report.runs_read -= 1
+                by_form.setdefault(form, [])
+                report.skipped.append((session_id, f"{form} run without run_id (not importable into the runs table)"))
+                continue
+            by_form.setdefault(form, []).append(run)
+        for form, form_runs in by_form.items():
+            built = runs_data.build_rows(form_runs, session_id, user_id, now)
+            if session_id not in written:
+                if built:
+                    report.form(form).skipped += len(built)
+                    report.skipped.append((session_id, f"{len(built)} {form} run(s) of a skipped session"))
+                continue
+            run_rows.extend((form, row) for row in built)
     _write_runs(connection, runs, run_rows, report)
+    return [row["run_id"] for _, row in run_rows]
+
+
+def _check_runs(connection: sa.Connection, table: sa.Table, report: TableImport) -> None:
+    """Every run id read (from sessions that were written) is in the runs table, or :class:`V1ImportIncompleteError`."""
+    wanted = list(dict.fromkeys(report.run_ids))
+    present: set[str] = set()
+    with connection.begin():
+        for part in _parts(wanted):
+            present.update(connection.execute(sa.select(table.c.run_id).where(table.c.run_id.in_(part))).scalars())
+    missing = [run_id for run_id in wanted if run_id not in present]
+    if missing:
+        raise V1ImportIncompleteError(table=report.table, runs_table=table.name, expected=len(wanted),
+                                      missing=len(missing), first_missing=missing[:5])
 
 
 def _memories_batch(
@@ -701,7 +903,8 @@ def import_v1(
         key = "id" if kind == "memories" else "session_id"
         pages = _pages(connection, name, schema, key, batch)
         while True:
-            before = dataclasses.replace(report, skipped=list(report.skipped))
+            before = dataclasses.replace(report, skipped=list(report.skipped), run_ids=list(report.run_ids),
+                                         run_forms={k: dataclasses.replace(v) for k, v in report.run_forms.items()})
             try:
                 with connection.begin():
                     page = next(pages, None)
@@ -712,16 +915,20 @@ def import_v1(
                         _memories_batch(connection, page, memories_t, report)
                     else:
                         assert sessions_t is not None and runs_t is not None
-                        _sessions_batch(connection, kind, page, sessions_t, runs_t, report, now)
+                        expected = _sessions_batch(connection, kind, page, sessions_t, runs_t, report, now)
+                        report.run_ids.extend(expected)
             except (ConfigurationError, sa.exc.SQLAlchemyError) as exc:
                 # The batch was rolled back: its counts go too, and the table stops here, loudly.
                 for name_ in ("read", "inserted", "updated", "unchanged", "runs_read", "runs_inserted",
-                              "runs_existing", "skipped"):
+                              "runs_existing", "skipped", "run_forms", "run_ids"):
                     setattr(report, name_, getattr(before, name_))
                 first = str(exc).splitlines()[0] if str(exc) else ""
                 report.error = f"{type(exc).__name__}: {first} (after {report.read} row(s) imported)"
                 break
             say(report.line())
+        if kind != "memories":
+            assert runs_t is not None
+            _check_runs(connection, runs_t, report)
     for line in summary.lines():
         say(line)
     return summary

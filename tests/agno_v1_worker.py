@@ -57,7 +57,7 @@ def memory_db(backend: str, target: str, schema: str | None, table: str) -> Any:
 
 def agent_run(session_id: str, index: int, *, team_session_id: str | None = None) -> Any:
     from agno.media import ImageArtifact
-    from agno.models.message import Message, MessageMetrics
+    from agno.models.message import Message, MessageMetrics, MessageReferences
     from agno.run.response import RunResponse, RunResponseExtraData
 
     created = BASE_TS + 60 * index
@@ -80,7 +80,7 @@ def agent_run(session_id: str, index: int, *, team_session_id: str | None = None
         metrics={"input_tokens": [3], "output_tokens": [4], "time": [1.5]},
         extra_data=RunResponseExtraData(
             add_messages=[Message(role="user", content="extra context", created_at=created)],
-            references=[],
+            references=[MessageReferences(query=f"tea {index}", references=[{"doc": "tea.md"}], time=0.25)],
         ),
         images=[ImageArtifact(id=f"img-{index}", url=f"https://example.com/{index}.png", original_prompt="p")],
     )
@@ -94,7 +94,6 @@ def seed(backend: str, target: str, schema: str | None, sessions: int) -> dict[s
     from agno.storage.session.agent import AgentSession
     from agno.storage.session.team import TeamSession
     from agno.storage.session.v2.workflow import WorkflowSession as WorkflowSessionV2
-    from agno.storage.session.workflow import WorkflowSession
 
     report: dict[str, Any] = {"tables": {}, "sessions": {}, "runs": {}, "memories": {}}
 
@@ -150,15 +149,6 @@ def seed(backend: str, target: str, schema: str | None, sessions: int) -> dict[s
         report["sessions"]["workflow"].append(wid)
         report["runs"]["workflow"].append(wrun.run_id)
 
-        # classic v1 workflow sessions (their memory holds no importable runs)
-        cid = f"classic-session-{i:03d}"
-        classic.upsert(WorkflowSession(
-            session_id=cid, workflow_id="wf-classic", user_id="user-1",
-            memory={"runs": [{"input": {"x": 1}, "response": {"content": "ok"}}]},
-            workflow_data={"name": "classic"}, session_data={"session_name": f"classic {i}"},
-        ))
-        report["sessions"]["workflow_classic"].append(cid)
-
     mdb = memory_db(backend, target, schema, TABLES["memories"])
     if mdb is not None:
         mdb.create()
@@ -170,7 +160,171 @@ def seed(backend: str, target: str, schema: str | None, sessions: int) -> dict[s
             mdb.upsert_memory(MemoryRow(id=mid, user_id=f"user-{i % 2}", memory=memory.to_dict()))
             report["memories"][mid] = {"memory": text, "topics": ["food", "drinks"], "input": f"I like tea {i}",
                                        "user_id": f"user-{i % 2}"}
+    seed_real(backend, target, schema, report)
     return report
+
+
+# ------------------------------------------------------------------ real runs: agno 1.8.4 itself, a scripted model
+
+
+def scripted_model(replies: list[str]) -> Any:
+    """A model that answers from a script, in order (no LLM, no network): agno's own run loop around it."""
+    from agno.models.base import Model
+    from agno.models.response import ModelResponse
+
+    class Scripted(Model):
+        def __init__(self) -> None:
+            super().__init__(id="scripted", name="Scripted", provider="Scripted")
+            self.script = list(replies)
+
+        def _next(self) -> str:
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+        def invoke(self, *args: Any, **kwargs: Any) -> Any:
+            return self._next()
+
+        async def ainvoke(self, *args: Any, **kwargs: Any) -> Any:
+            return self._next()
+
+        def invoke_stream(self, *args: Any, **kwargs: Any) -> Any:
+            yield self._next()
+
+        async def ainvoke_stream(self, *args: Any, **kwargs: Any) -> Any:
+            yield self._next()
+
+        def parse_provider_response(self, response: Any, **kwargs: Any) -> Any:
+            return ModelResponse(role="assistant", content=response)
+
+        def parse_provider_response_delta(self, response: Any) -> Any:
+            return ModelResponse(role="assistant", content=response)
+
+    return Scripted()
+
+
+def _stored_runs(s: Any, session_id: str) -> list[dict[str, Any]]:
+    """The runs list agno 1.8.4 wrote for a session, as its storage reads it back."""
+    session = s.read(session_id)
+    if getattr(session, "runs", None) is not None:  # workflow v2 sessions: their own column
+        return [r if isinstance(r, dict) else r.to_dict() for r in session.runs]
+    return list((session.memory or {}).get("runs") or [])
+
+
+def _run_ids(entries: list[dict[str, Any]]) -> list[str]:
+    """Run ids of stored entries: a run dict, or an ``AgentRun``/``TeamRun``/``WorkflowRun`` ``{..., response}``."""
+    out = []
+    for entry in entries:
+        run = entry.get("response") if isinstance(entry.get("response"), dict) else entry
+        if run.get("run_id"):
+            out.append(run["run_id"])
+    return out
+
+
+def seed_real(backend: str, target: str, schema: str | None, report: dict[str, Any]) -> None:
+    """Sessions written by agno 1.8.4's own Agent, Team, Workflow (classic and v2) and memory classes."""
+    from agno.agent import Agent
+    from agno.memory.agent import AgentMemory
+    from agno.memory.summary import SessionSummary as AgentMemorySummary
+    from agno.memory.team import TeamMemory
+    from agno.memory.v2.memory import Memory
+    from agno.memory.v2.schema import SessionSummary, UserMemory
+    from agno.memory.workflow import WorkflowMemory
+    from agno.run.response import RunResponse
+    from agno.team import Team
+    from agno.workflow import Workflow
+    from agno.workflow.v2 import Step
+    from agno.workflow.v2 import Workflow as WorkflowV2
+
+    agent_storage = storage(backend, target, schema, TABLES["agent"], "agent")
+    team_storage = storage(backend, target, schema, TABLES["team"], "team")
+    wf_storage = storage(backend, target, schema, TABLES["workflow"], "workflow_v2")
+    classic_storage = storage(backend, target, schema, TABLES["workflow_classic"], "workflow")
+    summaries = report.setdefault("summaries", {})
+
+    # an agent on memory v2 (agno 1.8.4's default), two runs, non-ASCII text, a session summary
+    sid = "real-agent-ü"
+    agent = Agent(agent_id="real-agent", name="Grüße", model=scripted_model(["Grüß Gott 👋", "東京は晴れ"]),
+                  storage=agent_storage, user_id="user-ü", session_id=sid)
+    agent.run("Wie geht's? ☕")
+    agent.run("天気はどう")
+    assert isinstance(agent.memory, Memory)
+    agent.memory.summaries = {"user-ü": {sid: SessionSummary(summary="Begrüßung und Wetter 🌤", topics=["wetter"])}}
+    agent.write_to_storage(session_id=sid, user_id="user-ü")
+    report["sessions"]["agent"].append(sid)
+    report["runs"]["agent"] += _run_ids(_stored_runs(agent_storage, sid))
+    summaries[sid] = {"summary": "Begrüßung und Wetter 🌤", "topics": ["wetter"]}
+
+    # an agent on 1.x's older AgentMemory: runs stored as {"message": ..., "response": {...}}
+    sid = "real-agentmemory"
+    old = Agent(agent_id="old-agent", model=scripted_model(["first ✓", "second ✓"]), memory=AgentMemory(),
+                storage=agent_storage, user_id="user-1", session_id=sid)
+    old.run("hello, AgentMemory")
+    old.run("again — encore")
+    old.memory.summary = AgentMemorySummary(summary="two greetings ✓", topics=["greeting"])
+    old.write_to_storage(session_id=sid, user_id="user-1")
+    entries = _stored_runs(agent_storage, sid)
+    assert entries and all("response" in e for e in entries), entries
+    report["sessions"]["agent"].append(sid)
+    report["runs"]["agent"] += _run_ids(entries)
+    report.setdefault("inputs", {}).update(
+        {e["response"]["run_id"]: e["message"]["content"] for e in entries})
+    summaries[sid] = {"summary": "two greetings ✓", "topics": ["greeting"]}
+
+    # a team (memory v2) with one member, two runs
+    tid = "real-team"
+    member = Agent(agent_id="member", name="Member", model=scripted_model(["member says hi"]))
+    team = Team(team_id="real-team", name="Crew", members=[member], model=scripted_model(["team: ça va", "done ✓"]),
+                storage=team_storage, user_id="user-1", session_id=tid)
+    team.run("plan the trip — Zürich")
+    team.run("and back")
+    report["sessions"]["team"].append(tid)
+    report["runs"]["team"] += _run_ids(_stored_runs(team_storage, tid))
+
+    # a team on 1.x's older TeamMemory: runs stored as {"message": ..., "member_responses": ..., "response": {...}}
+    tid = "real-teammemory"
+    old_team = Team(team_id="old-team", name="Old crew", members=[Agent(agent_id="m2", model=scripted_model(["ok"]))],
+                    model=scripted_model(["équipe ✓"]), memory=TeamMemory(), storage=team_storage, user_id="user-1",
+                    session_id=tid)
+    old_team.run("bonjour l'équipe")
+    entries = _stored_runs(team_storage, tid)
+    assert entries and all("response" in e for e in entries), entries
+    report["sessions"]["team"].append(tid)
+    report["runs"]["team"] += _run_ids(entries)
+    report["inputs"].update({e["response"]["run_id"]: e["message"]["content"] for e in entries})
+
+    # classic workflows: memory v2 (plain runs in memory.runs) and WorkflowMemory ({"input", "response"})
+    class Classic(Workflow):
+        def run(self, topic: str) -> RunResponse:  # type: ignore[override]
+            return RunResponse(content=f"wrote about {topic} ✍")
+
+    for cid, memory in (("real-classic", None), ("real-classic-wfmemory", WorkflowMemory())):
+        wf = Classic(workflow_id="classic-wf", name="Classic", storage=classic_storage, session_id=cid,
+                     user_id="user-1", memory=memory)
+        wf.run(topic="Köln")
+        wf.run(topic="東京")
+        entries = _stored_runs(classic_storage, cid)
+        report["sessions"]["workflow_classic"].append(cid)
+        report["runs"]["workflow_classic"] = report["runs"].get("workflow_classic", []) + _run_ids(entries)
+        assert len(_run_ids(entries)) == 2, entries
+
+    # a workflow v2: one agent step, two runs
+    wid = "real-workflow-v2"
+    step_agent = Agent(agent_id="step-agent", model=scripted_model(["step output ✓"]))
+    wf2 = WorkflowV2(workflow_id="wf-v2", name="Pipeline ✓", steps=[Step(name="write", agent=step_agent)],
+                     storage=wf_storage, session_id=wid, user_id="user-1")
+    wf2.run(message="go — los")
+    wf2.run(message="again")
+    entries = _stored_runs(wf_storage, wid)
+    report["sessions"]["workflow"].append(wid)
+    report["runs"]["workflow"] += _run_ids(entries)
+    report["step_outputs"] = {e["run_id"]: len(e.get("step_responses") or []) for e in entries}
+
+    # memories through the memory v2 API (agno 1.x has no MySQL memory database)
+    mdb = memory_db(backend, target, schema, TABLES["memories"])
+    if mdb is not None:
+        api = Memory(db=mdb)
+        for i, text in enumerate(("mag Käse 🧀", "лубит чай")):
+            mid = api.add_user_memory(UserMemory(memory=text, topics=["essen"], input=f"ввод {i}"), user_id="user-ü")
+            report["memories"][mid] = {"memory": text, "topics": ["essen"], "input": f"ввод {i}", "user_id": "user-ü"}
 
 
 def main() -> int:
