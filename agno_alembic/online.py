@@ -67,6 +67,18 @@ def _rollback(ctx: MigrationContext) -> None:
         conn.rollback()
 
 
+def _rollback_any(connection: sa.Connection) -> None:
+    """Roll back the current transaction, inside a migration step (its transaction begins again) or not."""
+    try:
+        ctx = op.get_context()
+    except (NameError, AttributeError):
+        ctx = None
+    if ctx is not None and ctx.connection is connection:
+        _rollback(ctx)
+    elif connection.in_transaction():
+        connection.rollback()
+
+
 @contextlib.contextmanager
 def _alone(ctx: MigrationContext, backend: str) -> Iterator[None]:
     """The statement(s) inside run in a transaction of their own: the step's work so far is committed first."""

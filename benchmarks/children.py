@@ -43,7 +43,8 @@ def ours(args: argparse.Namespace) -> dict:
     from agno_alembic import SyncMigrationManager
 
     started = time.perf_counter()
-    changes = SyncMigrationManager(args.url, db_schema=args.schema).up(table_type=_table_type(args.table_type))
+    changes = SyncMigrationManager(args.url, db_schema=args.schema, online=not args.offline).up(
+        table_type=_table_type(args.table_type))
     return {"work_s": time.perf_counter() - started, "changes": [repr(c) for c in changes]}
 
 
@@ -110,6 +111,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--schema")
     parser.add_argument("--table-type", default="sessions", help="'all' for every table")
     parser.add_argument("--toast", help="baseline on PostgreSQL: default_toast_compression for the session")
+    parser.add_argument("--offline", action="store_true", help="ours: offline mode (default: online)")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     report = {"ok": True}

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -130,8 +131,11 @@ class _Copier:
 def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec,
                      step: str) -> None:
     """The 3.0.0 runs copy in committed, resumable batches, then a catch-up pass and a check (see the module)."""
+    from agno_alembic import online
+
     t = progress_table(sessions.schema)
-    t.create(connection, checkfirst=True)
+    if not sa.inspect(connection).has_table(t.name, schema=t.schema):
+        online.ddl(lambda: t.create(connection, checkfirst=True), kind="create_table", table=t.name, schema=t.schema)
     _commit(connection)
     row = connection.execute(sa.select(t).where(t.c.step == step)).first()
     total = int(connection.execute(
@@ -148,23 +152,57 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
     after, done, last_log, began = progress.position, progress.done, time.monotonic(), time.monotonic()
     while True:
         with sizer.timing():
-            keys = _keys(connection, sessions, after, sizer.size)
+            keys = _retrying(connection, backend, lambda a=after, d=done: _batch(  # type: ignore[misc]
+                connection, copier, sessions, t, step, a, d, total, sizer.size))
             if not keys:
                 break
-            copier.copy(after, keys[-1])
             after, done = keys[-1], done + len(keys)
-            connection.execute(t.update().where(t.c.step == step).values(
-                position=after, done=done, total=max(total, done), updated_at=int(time.time())))
-            _commit(connection)
         if time.monotonic() - last_log >= runs_data.PROGRESS_SECONDS:
             last_log = time.monotonic()
             log.info("%s: copied runs of %d/%d sessions (%.1fs, %d per batch)", sessions.name, done, total,
                      last_log - began, sizer.size)
+    listed = int(time.time())
     caught = _catch_up(connection, copier, sessions, progress.started_at - CATCH_UP_MARGIN, sizer)
     log.info("%s: copied runs of %d sessions into %s in committed batches (%.1fs), caught up %d session(s) "
              "updated meanwhile", sessions.name, done, runs.name, time.monotonic() - began, caught)
-    _check(connection, sessions, runs, int(time.time()) - CATCH_UP_MARGIN)
+    # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
+    # copy those; every other session must be complete
+    _check(connection, sessions, runs, listed - CATCH_UP_MARGIN)
     connection.execute(t.delete().where(t.c.step == step))  # with the step's stamp, in its last transaction
+
+
+def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str, after: str,
+           done: int, total: int, size: int) -> list[str]:
+    """One batch: copy the runs of the next ``size`` sessions and record where it stopped, then commit."""
+    keys = _keys(connection, sessions, after, size)
+    if keys:
+        copier.copy(after, keys[-1])
+        connection.execute(t.update().where(t.c.step == step).values(
+            position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)), updated_at=int(time.time())))
+    _commit(connection)
+    return keys
+
+
+RETRY_SECONDS = 300.0
+"""How long a batch that met the application's lock (SQLite: the database is locked) is retried."""
+
+
+def _retrying(connection: sa.Connection, backend: str, fn: Any) -> Any:
+    """``fn`` (one batch, its own transaction), retried with backoff while the application holds the lock it needs
+    (SQLite returns "database is locked" at once where two writers would wait for each other)."""
+    from agno_alembic import online
+    from agno_alembic.dialects import online as dialect
+
+    deadline, attempt = time.monotonic() + RETRY_SECONDS, 0
+    while True:
+        try:
+            return fn()
+        except sa.exc.DBAPIError as exc:
+            attempt += 1
+            if not dialect.is_lock_timeout(backend, exc) or time.monotonic() > deadline:
+                raise
+            online._rollback_any(connection)
+            time.sleep(online.backoff(attempt))
 
 
 def _updated_since(connection: sa.Connection, sessions: TableSpec, since: int) -> list[str]:
@@ -188,10 +226,15 @@ def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, s
     i = 0
     while i < len(keys):
         with sizer.timing():
-            for key in keys[i:i + max(1, sizer.size // 10)]:
-                copier.copy(_predecessor(connection, sessions, key), key)
-                i += 1
-            _commit(connection)
+            part = keys[i:i + max(1, sizer.size // 10)]
+
+            def batch(part: list[str] = part) -> None:
+                for key in part:
+                    copier.copy(_predecessor(connection, sessions, key), key)
+                _commit(connection)
+
+            _retrying(connection, copier.backend, batch)
+            i += len(part)
     return len(keys)
 
 
