@@ -243,6 +243,11 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         kwargs["db_schema"] = "" if schema.strip().lower() in ("", "none", "null", "default") else schema
     if version_table:
         kwargs["version_table"] = version_table
+    given = [n for item in getattr(options, "vector_table", None) or [] for n in item.split(",")]
+    if "vector_tables" in x:
+        given += x.pop("vector_tables").split(",")
+    if given:
+        kwargs["vector_tables"] = [n.strip() for n in given]
     tables = dict(x)
     for item in getattr(options, "table", None) or []:
         key, sep, value = item.partition("=")
@@ -268,12 +273,13 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 def _types(options: argparse.Namespace) -> list[str] | None:
     wanted = [t.strip() for item in options.table_type or [] for t in item.split(",") if t.strip()]
     for name in wanted:
-        registry.table_type(name)
+        if not registry.is_vectors(name):
+            registry.table_type(name)
     return wanted or None
 
 
 def _selected(options: argparse.Namespace, backend: str) -> list[registry.TableType]:
-    wanted = _types(options)
+    wanted = [t for t in _types(options) or [] if not registry.is_vectors(t)]
     types = registry.table_types(wanted) if wanted else list(registry.TABLE_TYPES)
     return [t for t in types if t.on(backend)]
 
@@ -365,7 +371,8 @@ def cmd_down(options: argparse.Namespace) -> int:
 
 def _effective_pending(script: Any, status: TableStatus) -> tuple[str, ...]:
     """Revisions an ``up`` would run: from the recorded position, or from the detected one if not adopted."""
-    if status.revision is not None or not status.exists or status.detected_version is None:
+    if status.revision is not None or not status.exists or status.detected_version is None \
+            or registry.is_vectors(status.table_type):  # a knowledge base's pending steps are read from it
         return status.pending
     tt = registry.table_type(status.table_type)
     found = plan.revision_at(script, tt, status.detected_version)
@@ -377,13 +384,13 @@ def cmd_status(options: argparse.Namespace) -> int:
     mm, _, _ = _manager(options)
     rows = mm.status(table_type=_types(options))
     script = commands.script_directory(commands.make_config())
-    pending = {s.table_type: _effective_pending(script, s) for s in rows}
+    pending = {(s.table_type, s.table_name): _effective_pending(script, s) for s in rows}
     if options.json:
         print(json.dumps([
             {
                 "table_type": s.table_type, "table": s.table_name, "exists": s.exists, "revision": s.revision,
                 "adopted": s.revision is not None or not s.exists, "recorded_version": s.recorded_version,
-                "detected_version": s.detected_version, "pending": list(pending[s.table_type]),
+                "detected_version": s.detected_version, "pending": list(pending[s.table_type, s.table_name]),
                 "in_progress": list(s.in_progress), "contract_pending": s.contract_pending,
             }
             for s in rows
@@ -395,14 +402,14 @@ def cmd_status(options: argparse.Namespace) -> int:
                 print(f"in progress: {line} (up resumes it)")
             if s.contract_pending:
                 print(f"contract pending: {s.contract_pending} (agno-alembic contract, once no replica runs Agno 2.x)")
-    waiting = [s for s in rows if pending[s.table_type]]
+    waiting = [s for s in rows if pending[s.table_type, s.table_name]]
     if not options.json:
         print(f"\n{len(rows)} table(s): {len(rows) - len(waiting)} up to date, {len(waiting)} pending"
               + (" (agno-alembic up runs them)" if waiting else ""))
     return EXIT_PENDING if options.check and waiting else EXIT_OK
 
 
-def render_status(rows: Sequence[TableStatus], pending: dict[str, tuple[str, ...]]) -> str:
+def render_status(rows: Sequence[TableStatus], pending: dict[tuple[str, str], tuple[str, ...]]) -> str:
     """The status table: one line per table, aligned columns."""
     header = ("TABLE TYPE", "TABLE", "REVISION", "RECORDED", "DETECTED", "PENDING")
     lines = [header]
@@ -413,7 +420,7 @@ def render_status(rows: Sequence[TableStatus], pending: dict[str, tuple[str, ...
             revision = "(not adopted)"
         else:
             revision = "(base)"
-        todo = pending[s.table_type]
+        todo = pending[s.table_type, s.table_name]
         todo_text = "-" if not todo else (todo[0] if len(todo) == 1 else f"{len(todo)}: {todo[0]} .. {todo[-1]}")
         lines.append((s.table_type, s.table_name, revision, s.recorded_version or "-",
                       s.detected_version or ("-" if not s.exists else "?"), todo_text))
@@ -673,6 +680,9 @@ class CommandLine(AlembicCommandLine):
                             help="only this table type (sessions, memory, eval...); repeat or comma-separate")
         select.add_argument("--table", action="append", metavar="TYPE=NAME",
                             help="a table's name when not Agno's default (session=my_sessions); repeatable")
+        select.add_argument("--vector-table", action="append", metavar="NAME",
+                            help="an Agno pgvector knowledge table to migrate (default: every one found in the "
+                                 "schema); repeatable")
         select.add_argument("--version-table", help="agno-alembic's Alembic version table (default: "
                                                     "agno_alembic_version, or its per-configuration variant)")
 

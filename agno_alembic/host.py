@@ -39,7 +39,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 
-from agno_alembic import commands, dialects, guard, naming, registry, stamps
+from agno_alembic import commands, dialects, guard, naming, registry, stamps, vectors
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
@@ -243,17 +243,21 @@ def exclude_agno(
     include_name: IncludeName | None = None,
     include_object: IncludeObject | None = None,
 ) -> tuple[IncludeName, IncludeObject]:
-    """``include_name`` and ``include_object`` filters leaving out Agno's tables, ``agno_schema_versions`` and
-    agno-alembic's own version tables (``agno_alembic_version*``), then asking the host's own filters, if any.
+    """``include_name`` and ``include_object`` filters leaving out Agno's tables, ``agno_schema_versions``,
+    agno-alembic's own version tables (``agno_alembic_version*``) and Agno's knowledge bases (named, or reflected
+    with Agno's vector columns), then asking the host's own filters, if any.
 
     ``default_schema`` is the connection's default schema name, so that ``schema=None`` and its real name match.
     """
-    agno = guard.agno_table_names(names, backend)
+    agno = guard.agno_table_names(names, backend) | set(names.vector_tables or ())
     agno_schema = names.schema or default_schema
+    knowledge = set(vectors.SINGLESTORE_COLUMNS)  # the columns every Agno vector table has
 
-    def is_agno(name: str | None, schema: str | None) -> bool:
+    def is_agno(name: str | None, schema: str | None, obj: Any = None) -> bool:
         if name is None or (schema or default_schema) != agno_schema:
             return False
+        if isinstance(obj, sa.Table) and knowledge <= {c.name for c in obj.columns}:
+            return True  # a knowledge base (agno_alembic.vectors), found in the database
         return name in agno or name.startswith(DEFAULT_ALEMBIC_VERSION_TABLE)
 
     def name_filter(name: str | None, type_: str, parent_names: Mapping[str, Any]) -> bool:
@@ -262,7 +266,7 @@ def exclude_agno(
         return include_name(name, type_, parent_names) if include_name is not None else True
 
     def object_filter(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-        if type_ == "table" and is_agno(name, getattr(obj, "schema", None)):
+        if type_ == "table" and is_agno(name, getattr(obj, "schema", None), obj if reflected else None):
             return False
         return include_object(obj, name, type_, reflected, compare_to) if include_object is not None else True
 

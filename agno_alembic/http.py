@@ -8,17 +8,24 @@ status codes, minus Agno's defects (docs/http.md lists them):
 * up or down is decided per table, from each table's own version, not from the sessions table's stamp;
 * an unknown version is a 400 naming the known versions, not a 500, and is refused before anything is touched;
 * the migration runs in a worker thread, never on the event loop, whatever the driver;
-* a bearer token is required unless explicitly turned off (``allow_unauthenticated=True``).
+* a bearer token is required unless explicitly turned off (``allow_unauthenticated=True``), or the host's own
+  authentication dependency takes its place (``auth=``).
+
+Inside AgentOS, :func:`attach` puts these routes in place of AgentOS's own, behind AgentOS's authentication, and
+:func:`migrate_lifespan` brings every AgentOS database up before AgentOS starts.
 
 FastAPI is imported only when a router is built; without it the factories raise an ``ImportError`` naming the
 ``http`` extra.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import hmac
 import json
+import logging
 import os
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,6 +36,7 @@ from agno_alembic.errors import (
     ConfigurationError,
     DowngradeRefusedError,
     LockError,
+    MigrationError,
     UnknownVersionError,
 )
 from agno_alembic.manager import SyncMigrationManager, TableStatus, _Core
@@ -36,7 +44,9 @@ from agno_alembic.manager import SyncMigrationManager, TableStatus, _Core
 if TYPE_CHECKING:
     import fastapi
 
-__all__ = ["TOKEN_ENV_VARS", "create_app", "migration_router"]
+__all__ = ["TOKEN_ENV_VARS", "attach", "create_app", "migrate_lifespan", "migration_router"]
+
+log = logging.getLogger("agno_alembic")
 
 TOKEN_ENV_VARS: tuple[str, ...] = ("AGNO_ALEMBIC_HTTP_TOKEN", "OS_SECURITY_KEY")
 """Where the bearer token is read from when ``token=None``, in this order (``OS_SECURITY_KEY`` is AgentOS's)."""
@@ -99,13 +109,18 @@ def _current(status: TableStatus, history: list[tuple[str, str]]) -> str | None:
 def _plan(
     statuses: list[TableStatus], history: Mapping[str, list[tuple[str, str]]], target: str
 ) -> tuple[list[str], list[str]]:
-    """Split tables into those to bring up and those to bring down to ``target`` (a schema version)."""
+    """Split tables into those to bring up and those to bring down to ``target`` (a schema version).
+
+    A table already at the target but never adopted goes with the ups, so that it gets its revision too.
+    """
     ups, downs = [], []
     for status in statuses:
         branch = history[f"agno_{status.table_type}"]
         wanted = _version_of(branch, target)
         current = _current(status, branch)
         if wanted == current:
+            if status.exists and status.revision is None:
+                ups.append(status.table_type)  # already there, never adopted: up() adopts it and runs nothing
             continue
         rank = {None: -1, **{v: registry.version_index(v) for _, v in branch}}
         (ups if rank[wanted] > rank.get(current, -1) else downs).append(status.table_type)
@@ -209,25 +224,21 @@ def _token(token: str | None, allow_unauthenticated: bool) -> str | None:
 # -- the factories -----------------------------------------------------------------------------------------------
 
 
-def migration_router(
-    databases: Mapping[str, Any],
-    *,
-    token: str | None = None,
-    allow_unauthenticated: bool = False,
+def _router(
+    managers: Mapping[str, SyncMigrationManager], dependencies: list[Any], remote: tuple[str, ...] = ()
 ) -> "fastapi.APIRouter":
-    """Agno's migration endpoints for ``databases`` (``{db_id: db or (db, MigrationManager kwargs)}``).
-
-    ``db`` is anything :class:`~agno_alembic.MigrationManager` takes: an Agno db object, an ``Engine`` or
-    ``AsyncEngine``, or a URL.  ``token`` is the bearer token every request must carry; ``None`` reads
-    :data:`TOKEN_ENV_VARS`.  With no token anywhere the router is refused, unless ``allow_unauthenticated=True``.
-    """
+    """The two routes over ``managers``, behind ``dependencies``; ``remote`` ids are AgentOS ``RemoteDb``s."""
     fastapi = _fastapi()
-    secret = _token(token, allow_unauthenticated)
-    managers = {str(db_id): _manager(str(db_id), entry) for db_id, entry in databases.items()}
-    router = fastapi.APIRouter(tags=["Database"], dependencies=[fastapi.Depends(_auth_dependency(secret))])
+    router = fastapi.APIRouter(tags=["Database"], dependencies=dependencies)
 
     async def run(db_id: str, target: str | None) -> None:
         await asyncio.to_thread(_migrate, managers[db_id], target)
+
+    def answer(status: int, message: str, **extra: Any) -> Any:
+        content: dict[str, Any] = {"message": message, **extra}
+        if remote:
+            content["skipped"] = list(remote)
+        return fastapi.responses.JSONResponse(status_code=status, content=content)
 
     @router.post("/databases/all/migrate", operation_id="migrate_all_databases")
     async def migrate_all_databases(request: fastapi.Request, target_version: str | None = None) -> Any:
@@ -240,18 +251,19 @@ def migration_router(
             except Exception as exc:
                 failed[db_id] = str(exc)
         if failed:
-            return fastapi.responses.JSONResponse(
-                status_code=207,
-                content={
-                    "message": f"Migrated {len(managers) - len(failed)}/{len(managers)} databases to "
-                    f"{_described(requested)}",
-                    "failed": failed,
-                },
+            return answer(
+                207,
+                f"Migrated {len(managers) - len(failed)}/{len(managers)} databases to {_described(requested)}",
+                failed=failed,
             )
-        return {"message": f"All databases migrated successfully to {_described(requested)}"}
+        return answer(200, f"All databases migrated successfully to {_described(requested)}")
 
     @router.post("/databases/{db_id}/migrate", operation_id="migrate_database")
     async def migrate_database(db_id: str, request: fastapi.Request, target_version: str | None = None) -> Any:
+        if db_id in remote:
+            raise fastapi.HTTPException(
+                400, f"Database '{db_id}' is remote; run the migration on the AgentOS that owns it instead."
+            )
         if db_id not in managers:
             raise fastapi.HTTPException(404, f"No database found with id '{db_id}'")
         requested = await _target_version(request, target_version)
@@ -265,6 +277,39 @@ def migration_router(
         return {"message": f"Database migrated successfully to {_described(requested)}"}
 
     return router
+
+
+def migration_router(
+    databases: Mapping[str, Any],
+    *,
+    token: str | None = None,
+    allow_unauthenticated: bool = False,
+    auth: Callable[..., Any] | None = None,
+) -> "fastapi.APIRouter":
+    """Agno's migration endpoints for ``databases`` (``{db_id: db or (db, MigrationManager kwargs)}``).
+
+    ``db`` is anything :class:`~agno_alembic.MigrationManager` takes: an Agno db object, an ``Engine`` or
+    ``AsyncEngine``, or a URL.  ``token`` is the bearer token every request must carry; ``None`` reads
+    :data:`TOKEN_ENV_VARS`.  With no token anywhere the router is refused, unless ``allow_unauthenticated=True``.
+
+    ``auth`` is a FastAPI dependency that authenticates each request *instead of* the bearer token check (the host
+    application's own, such as AgentOS's): with it, ``token`` and ``allow_unauthenticated`` do not apply and are
+    refused.
+    """
+    fastapi = _fastapi()
+    if auth is not None:
+        if token is not None or allow_unauthenticated:
+            raise ConfigurationError(
+                "auth= replaces the bearer token check: pass token= or allow_unauthenticated=True only without it",
+                option="auth",
+            )
+        if not callable(auth):
+            raise ConfigurationError(f"auth= takes a FastAPI dependency (a callable), got {auth!r}", option="auth")
+        dependency = auth
+    else:
+        dependency = _auth_dependency(_token(token, allow_unauthenticated))
+    managers = {str(db_id): _manager(str(db_id), entry) for db_id, entry in databases.items()}
+    return _router(managers, [fastapi.Depends(dependency)])
 
 
 def create_app(
@@ -285,3 +330,192 @@ def create_app(
             return {"status": "ok"}
 
     return app
+
+
+# -- inside AgentOS ----------------------------------------------------------------------------------------------
+
+_PATHS = frozenset({"/databases/{db_id}/migrate", "/databases/all/migrate"})
+
+
+def _is_remote(db: Any) -> bool:
+    try:
+        from agno.remote.base import RemoteDb
+    except ImportError:  # pragma: no cover - an Agno without remote databases
+        return False
+    return isinstance(db, RemoteDb)
+
+
+def _db_lists(agent_os: Any, knowledge: bool) -> list[tuple[str, list[Any]]]:
+    """``agent_os.dbs`` (``{id: [db, ...]}``) and, with ``knowledge``, then ``agent_os.knowledge_dbs``, as pairs."""
+    sources = [getattr(agent_os, "dbs", None) or {}]
+    if knowledge:
+        sources.append(getattr(agent_os, "knowledge_dbs", None) or {})
+    return [(str(db_id), list(dbs)) for source in sources for db_id, dbs in source.items()]
+
+
+def _agentos_dbs(agent_os: Any, knowledge: bool) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """AgentOS's databases by its own ids: the first local db of each id (as its ``get_db``), and the remote ids.
+
+    ``agent_os.dbs`` first; with ``knowledge``, then the knowledge ``contents_db``s (``agent_os.knowledge_dbs``)
+    whose ids ``dbs`` does not have.
+    """
+    local: dict[str, Any] = {}
+    remote: list[str] = []
+    for db_id, dbs in _db_lists(agent_os, knowledge):
+        if db_id in local or db_id in remote:
+            continue
+        first = next((db for db in dbs if not _is_remote(db)), None)
+        if first is None:
+            remote.append(db_id)
+        else:
+            local[db_id] = first
+    return local, tuple(remote)
+
+
+class _Challenge:
+    """ASGI middleware: a 401 answer on the two migrate paths carries ``WWW-Authenticate: Bearer``.
+
+    AgentOS answers a bad credential from its authentication middleware (or its ``HTTPException`` handler), and
+    neither sends the header; this puts it back on our routes only.
+    """
+
+    _PATH = re.compile(r"^/databases/[^/]+/migrate/?$")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" or not self._PATH.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+
+        async def challenging(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                headers = list(message.get("headers") or [])
+                if not any(name.lower() == b"www-authenticate" for name, _ in headers):
+                    message = {**message, "headers": [*headers, (b"www-authenticate", b"Bearer")]}
+            await send(message)
+
+        await self.app(scope, receive, challenging)
+
+
+def _is_migrate_route(route: Any) -> bool:
+    return getattr(route, "path", None) in _PATHS and "POST" in (getattr(route, "methods", None) or ())
+
+
+def _holds_migrate_route(route: Any) -> bool:
+    """``route`` is one of the two migrate routes, or an included router (FastAPI >= 0.137) holding one."""
+    inner = getattr(route, "original_router", None)
+    if inner is not None:
+        return any(_holds_migrate_route(r) for r in getattr(inner, "routes", ()))
+    return _is_migrate_route(route)
+
+
+def _drop_migrate_routes(routes: list[Any], owner: Any) -> bool:
+    """Remove every ``POST`` route of the two paths from ``routes``, through included routers (FastAPI >= 0.137)."""
+    removed = False
+    for route in list(routes):
+        inner = getattr(route, "original_router", None)
+        if inner is not None and isinstance(getattr(inner, "routes", None), list):
+            removed = _drop_migrate_routes(inner.routes, inner) or removed
+        elif _is_migrate_route(route):
+            routes.remove(route)
+            removed = True
+    if removed:
+        # FastAPI >= 0.137 caches an included router's routes by a version the router bumps on its own changes.
+        changed = getattr(owner, "_mark_routes_changed", None)
+        if callable(changed):
+            changed()
+    return removed
+
+
+def attach(agent_os: Any, app: "fastapi.FastAPI", *, knowledge: bool = False) -> "fastapi.FastAPI":
+    """Serve agno-alembic's migration routes in place of AgentOS's own on ``app`` (what ``agent_os.get_app()`` gave).
+
+    The routes keep AgentOS's paths and sit where AgentOS's were (ahead of a mounted MCP app), keyed by AgentOS's own
+    database ids (``agent_os.dbs``: the first local db of each id; ``RemoteDb``s are answered and listed as AgentOS
+    does; knowledge ``contents_db``s too with ``knowledge=True``).  They take AgentOS's authentication dependency
+    (security key, JWT with its scopes, service-account tokens, the scheduler's internal token), not a token of
+    ours.  Call it after ``get_app()``, and again after every ``agent_os.resync(app)`` (which puts AgentOS's routes
+    back and may change the databases).  Returns ``app``.
+    """
+    fastapi = _fastapi()
+    from agno.os.auth import get_authentication_dependency
+
+    local, remote = _agentos_dbs(agent_os, knowledge)
+    managers = {db_id: _manager(db_id, db) for db_id, db in local.items()}
+    router = _router(managers, [fastapi.Depends(get_authentication_dependency(agent_os.settings))], remote=remote)
+
+    routes = app.router.routes
+    place = next((i for i, route in enumerate(routes) if _holds_migrate_route(route)), None)
+    _drop_migrate_routes(routes, app.router)
+    count = len(routes)
+    app.include_router(router)
+    ours = routes[count:]
+    del routes[count:]
+    at = len(routes) if place is None else place
+    routes[at:at] = ours
+    changed = getattr(app.router, "_mark_routes_changed", None)
+    if callable(changed):
+        changed()
+    if not any(m.cls is _Challenge for m in app.user_middleware):
+        if app.middleware_stack is None:
+            app.add_middleware(_Challenge)
+        else:  # attached again on a running app (after resync): middleware can no longer be added
+            log.debug("agno-alembic: app already started; 401s on the migrate routes go out without WWW-Authenticate")
+    app.openapi_schema = None  # regenerated with our routes on the next /openapi.json
+    return app
+
+
+def _startup_dbs(agent_os: Any, knowledge: bool) -> list[tuple[str, Any]]:
+    """Every local db AgentOS initializes at startup (``dbs`` and, with ``knowledge``, ``knowledge_dbs``), once each."""
+    seen: dict[int, tuple[str, Any]] = {}
+    for db_id, dbs in _db_lists(agent_os, knowledge):
+        for db in dbs:
+            if not _is_remote(db):
+                seen.setdefault(id(db), (db_id, db))
+    return list(seen.values())
+
+
+@contextlib.asynccontextmanager
+async def migrate_lifespan(
+    app: Any, agent_os: Any = None, *, on_error: str = "raise", knowledge: bool = True
+) -> Any:
+    """AgentOS's ``lifespan=``: bring every local database up with the facade before AgentOS creates its tables.
+
+    ``AgentOS(lifespan=migrate_lifespan)`` runs it before AgentOS's own database startup (which creates missing tables
+    and only warns about stale ones).  Each db (``agent_os.dbs`` and, unless ``knowledge=False``, the knowledge
+    ``contents_db``s; ``RemoteDb``s skipped) gets ``MigrationManager(db).up()`` with the facade's defaults, under the
+    migration lock, so replicas starting together migrate once; each table's change is logged (logger
+    ``agno_alembic``).  A failure stops startup with a :class:`~agno_alembic.errors.MigrationError` naming the db,
+    unless ``on_error="warn"`` (``functools.partial(migrate_lifespan, on_error="warn")``): then it is logged and
+    AgentOS starts.  Inside a lifespan of your own: ``async with migrate_lifespan(app, agent_os): ...``.
+    """
+    if agent_os is None:
+        raise TypeError(
+            "migrate_lifespan needs the AgentOS: pass it as AgentOS(lifespan=migrate_lifespan), which hands it "
+            "agent_os=, or call migrate_lifespan(app, agent_os) from your own lifespan"
+        )
+    if on_error not in ("raise", "warn"):
+        raise ConfigurationError(f"on_error must be 'raise' or 'warn', got {on_error!r}", option="on_error")
+    for db_id, db in _startup_dbs(agent_os, knowledge):
+        try:
+            mm = _manager(db_id, db)
+            changes = await asyncio.to_thread(mm.up)
+        except Exception as exc:
+            message = f"agno-alembic: migrating AgentOS database {db_id!r} ({type(db).__name__}) failed: {exc}"
+            if on_error == "warn":
+                log.warning("%s; AgentOS starts anyway (on_error='warn')", message)
+                continue
+            raise MigrationError(
+                f"{message}. AgentOS does not start; fix the database or the error, or pass on_error='warn' to "
+                "start anyway"
+            ) from exc
+        for change in changes:
+            log.info(
+                "agno-alembic: database %r: %s (%s) %s -> %s",
+                db_id, change.table_name, change.table_type, change.before or "absent", change.after or "absent",
+            )
+        if not changes:
+            log.info("agno-alembic: database %r: up to date", db_id)
+    yield

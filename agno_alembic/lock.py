@@ -12,6 +12,9 @@ backend         lock
 PostgreSQL      session advisory lock ``pg_try_advisory_lock(NAMESPACE, crc32(schema))``; the server releases it
                 when the session ends, so a killed migration never leaves it behind
 MySQL/MariaDB   ``GET_LOCK('agno_alembic.<sha1 of database and schema>', 0)``; released when the session ends
+Galera cluster  (``GET_LOCK`` is local to a node) the lock row below, in the migrated database: its insert is
+                certified by every node in one total order, so one migrator in the whole cluster holds it; taken
+                only on a node of the primary component; expires like SingleStore's when its holder's node is lost
 SQLite          an exclusive ``flock`` on ``<database file>.agno-alembic.lock`` beside the database (the file
                 stays; it holds the holder's host, pid and start time); released by the kernel when the process
                 ends.  An in-memory database is private to its connection and only takes the in-process lock
@@ -59,6 +62,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agno_alembic import dialects, naming, registry
+from agno_alembic.dialects import galera
 from agno_alembic.errors import ConfigurationError, LockError, LockTimeoutError, PartiallyAppliedError
 
 log = logging.getLogger("agno_alembic")
@@ -522,6 +526,8 @@ def _epoch_text(value: object) -> str | None:
 class _RowLock(_DbLock):
     """SingleStore: a lock row with owner and expiry, kept alive by a heartbeat on a connection of its own."""
 
+    backend = registry.SINGLESTORE
+
     def __init__(self, connection: sa.Connection, schema: str | None, ttl: float | None) -> None:
         self.engine = connection.engine
         self.schema = schema
@@ -641,7 +647,7 @@ class _RowLock(_DbLock):
         self.seen = row.token
         pid, host = _owner_fields(row.owner)
         owner = f"pid {pid} on host {host}" if pid is not None else row.owner
-        return LockHolder(registry.SINGLESTORE, self.description, owner, since=_epoch_text(row.acquired_at),
+        return LockHolder(self.backend, self.description, owner, since=_epoch_text(row.acquired_at),
                           expires=_epoch_text(row.expires_at), pid=pid, host=host,
                           stale=bool(row.expired) or _stale(pid, host))
 
@@ -654,6 +660,58 @@ class _RowLock(_DbLock):
             conn.execute(t.delete().where(t.c.name == _ROW_NAME, t.c.token == self.seen))
 
 
+class _GaleraLock(_RowLock):
+    """A Galera cluster (MariaDB Galera, Percona XtraDB Cluster): the lock row, replicated to every node.
+
+    ``GET_LOCK`` is local to one node, so two migrators on two nodes would both get it.  The row's insert is a
+    write set every node certifies in the same total order: of two nodes inserting it at once, the second fails
+    at commit (error 1213) or sees the row (duplicate key); either way it does not hold the lock.  The lock is
+    taken only on a node of the primary component (``wsrep_cluster_status='Primary'``, ``wsrep_ready``); a
+    holder whose node is lost stops renewing the row, which expires after ``ttl`` seconds of the surviving
+    nodes' clocks, and the next migrator takes it over.
+    """
+
+    backend = registry.MYSQL
+
+    def __init__(self, connection: sa.Connection, schema: str | None, ttl: float | None,
+                 state: galera.NodeState | None = None) -> None:
+        super().__init__(connection, schema, ttl)
+        where = f"database {schema!r}" if schema else "the connection's database"
+        self.key = f"galera:{schema or ''}"
+        self.description = f"the Galera cluster lock row {_ROW_NAME!r} in {LOCK_TABLE} of {where}"
+        if state is not None:
+            self._refuse_unless_primary(state)
+
+    def _refuse_unless_primary(self, state: galera.NodeState | None) -> None:
+        if state is None or not state.primary:
+            raise LockError(
+                f"Cannot take {self.description}: the node is not part of the cluster's primary component "
+                f"({state or 'wsrep is off'}); migrate through a node that is (wsrep_cluster_status='Primary', "
+                "wsrep_ready=ON)",
+                holder=None,
+            )
+
+    def _primary(self, conn: sa.Connection) -> None:
+        self._refuse_unless_primary(galera.node_state(conn))
+
+    def try_acquire(self) -> bool:
+        try:
+            conn = self._connection()
+            assert conn is not None
+            self._primary(conn)
+            return super().try_acquire()
+        except sa.exc.DBAPIError as exc:
+            if galera.is_not_ready(exc):  # the node left the primary component meanwhile
+                self.close()
+                raise LockError(f"Cannot take {self.description}: the node refuses queries, it is not part of "
+                                f"the cluster's primary component ({exc.orig})", holder=None) from exc
+            if not galera.is_conflict(exc):
+                raise
+            if self.conn is not None and self.conn.in_transaction():
+                self.conn.rollback()
+            return False  # another node's insert (or renewal) won certification
+
+
 def _sqlite_file(connection: sa.Connection) -> str:
     rows = _statement(connection, lambda: connection.exec_driver_sql("PRAGMA database_list").all())
     return next((r[2] for r in rows if r[1] == "main"), "") or ""
@@ -663,6 +721,9 @@ def _db_lock(connection: sa.Connection, backend: str, schema: str | None, ttl: f
     if backend == registry.POSTGRESQL:
         return _PostgresLock(connection, schema)
     if backend == registry.MYSQL:
+        state = galera.node_state(connection)
+        if state is not None:
+            return _GaleraLock(connection, schema, ttl, state)
         return _MySQLLock(connection, schema)
     if backend == registry.SINGLESTORE:
         return _RowLock(connection, schema, ttl)
@@ -845,8 +906,8 @@ def break_lock(
 
     What a stale lock is, and what breaking does:
 
-    * SingleStore: a lock row whose expiry passed, or whose holder process ran on this host and is gone; the row
-      is deleted.  A row whose holder may be alive is refused (:class:`LockError` naming it) unless
+    * SingleStore and Galera clusters: a lock row whose expiry passed, or whose holder process ran on this host and
+      is gone; the row is deleted.  A row whose holder may be alive is refused (:class:`LockError` naming it) unless
       ``force=True``.
     * PostgreSQL and MySQL: the server frees these locks when the holding session ends, so a held lock belongs
       to a live session (or one whose client vanished without the server noticing yet).  Breaking terminates

@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic.util import CommandError
 
-from agno_alembic import commands, detect, dialects, identifiers, lock, naming, plan, registry, shapes, stamps
+from agno_alembic import commands, detect, dialects, identifiers, lock, naming, plan, registry, shapes, stamps, vectors
 from agno_alembic.environment import (
     ATTR_ALLOW_REWRITE,
     ATTR_DDL_DEADLINE,
@@ -150,7 +150,21 @@ class _Core:
 
     # -- selection and versions --------------------------------------------------------------------------
 
+    def wants_vectors(self, table_type: str | Iterable[str] | None) -> bool:
+        """Whether a call moves the pgvector tables: every call without ``table_type`` on PostgreSQL, or one naming
+        ``vectors``."""
+        if not registry.VECTORS.on(self.backend):
+            return False
+        if table_type is None:
+            return True
+        given = [table_type] if isinstance(table_type, str) else table_type
+        return isinstance(given, Iterable) and any(registry.is_vectors(t) for t in given)
+
     def select(self, table_type: str | Iterable[str] | None) -> list[registry.TableType]:
+        if isinstance(table_type, Iterable) and not isinstance(table_type, str):
+            table_type = [t for t in table_type if not registry.is_vectors(t)]
+        elif registry.is_vectors(table_type):
+            return []
         if table_type is None:
             wanted = self.source.configured
             types = registry.table_types(wanted) if wanted is not None else list(registry.TABLE_TYPES)
@@ -371,6 +385,48 @@ class _Core:
         batched.catch_up(connection, self.backend, sessions, runs)  # rows already in the runs table win
         return [f"{sessions.name}.runs"] if self.cleanup_legacy_runs_column(connection, allow_data_loss) else []
 
+    # -- the pgvector knowledge tables (agno_alembic.vectors) ---------------------------------------------------
+
+    def move_vectors(
+        self, connection: sa.Connection, target: str, *, down: bool = False, allow_data_loss: bool = False
+    ) -> list[TableChange]:
+        """Bring the pgvector tables of this configuration to ``target``; their branch is first put where the
+        oldest of them stands (a table Agno 2.x created after the last ``up()`` pulls it back)."""
+        tt = registry.VECTORS
+        before = {t.name: t.version for t in vectors.selected(connection, self.names)}
+        config = self.config(connection, target_version=target, allow_data_loss=allow_data_loss)
+        script = commands.script_directory(config)
+        position = plan.branch_position(script, commands.current_heads(config), tt)
+        if before:
+            oldest = min(before.values(), key=registry.version_index)
+            found = plan.revision_at(script, tt, oldest)
+            if found != position and found is not None:
+                log.info("Adopting the pgvector tables at %s: recorded %s", found, position)
+                commands.stamp(config, found)
+                position = found
+        if down:
+            commands.downgrade_table(config, tt, target)
+        else:
+            destination = plan.revision_at(script, tt, target)
+            if destination and plan.order(script, tt, position) < plan.order(script, tt, destination):
+                commands.upgrade(config, [destination])
+        after = {t.name: t.version for t in vectors.selected(connection, self.names)}
+        return [TableChange(tt.name, name, before.get(name), version)
+                for name, version in after.items() if before.get(name) != version]
+
+    def vector_status(self, connection: sa.Connection) -> list[TableStatus]:
+        tt = registry.VECTORS
+        config = self.config(connection)
+        script = commands.script_directory(config)
+        position = plan.branch_position(script, commands.current_heads(config), tt)
+        out = []
+        for table in vectors.selected(connection, self.names):
+            at = plan.revision_at(script, tt, table.version)
+            pending = tuple(r for r, _ in plan.revisions_of(script, tt) if plan.order(script, tt, r) >
+                            plan.order(script, tt, at))
+            out.append(TableStatus(tt.name, table.name, True, position, None, table.version, pending))
+        return out
+
     def cleanup_legacy_runs_column(self, connection: sa.Connection, allow_data_loss: bool) -> bool:
         """Drop ``sessions.runs`` once every run it holds is in the runs table; returns whether it was dropped."""
         from agno_alembic.data import batched
@@ -503,6 +559,7 @@ class _Front:
         ddl_lock_wait: float | None = None,
         ddl_deadline: float | None = None,
         allow_rewrite: bool = False,
+        vector_tables: Iterable[str] | None = None,
         **table_names: str | None,
     ) -> None:
         unknown = [k for k in table_names if not k.endswith("_table")]
@@ -521,8 +578,11 @@ class _Front:
             seconds = lock.parse_seconds(value, option)
             if seconds is not None:
                 settings[attribute] = seconds
-        self._core = _Core(_read_source(db, db_schema, version_table, table_names), lock_timeout=timeout,
-                           online=settings)
+        source = _read_source(db, db_schema, version_table, table_names)
+        if vector_tables is not None:
+            given = naming.vector_table_names(vector_tables)
+            source = replace(source, names=replace(source.names, vector_tables=given))
+        self._core = _Core(source, lock_timeout=timeout, online=settings)
 
     @property
     def names(self) -> Names:
@@ -536,8 +596,12 @@ class _Front:
     def _up(self, target_version: object, table_type: Any, force: bool) -> Callable[[sa.Connection], Any]:
         _flag("force", force)
         target = _target(target_version, required=False)
-        types = self._core.select(table_type)
-        return lambda conn: self._core.up(conn, target, types, bool(force))
+        core = self._core
+        types = core.select(table_type)
+        if not core.wants_vectors(table_type):
+            return lambda conn: core.up(conn, target, types, bool(force))
+        return lambda conn: [*(core.up(conn, target, types, bool(force)) if types else []),
+                             *core.move_vectors(conn, target)]
 
     def _down(
         self, target_version: object, table_type: Any, force: bool, allow_data_loss: bool
@@ -545,8 +609,14 @@ class _Front:
         _flag("force", force)
         _flag("allow_data_loss", allow_data_loss)
         target = _target(target_version, required=True)
-        types = self._core.select(table_type)
-        return lambda conn: self._core.down(conn, target, types, bool(force), bool(allow_data_loss))
+        core = self._core
+        types = core.select(table_type)
+        if not core.wants_vectors(table_type):
+            return lambda conn: core.down(conn, target, types, bool(force), bool(allow_data_loss))
+        return lambda conn: [
+            *core.move_vectors(conn, target, down=True, allow_data_loss=bool(allow_data_loss)),
+            *(core.down(conn, target, types, bool(force), bool(allow_data_loss)) if types else []),
+        ]
 
     def _import_v1(
         self, agent_sessions: str | None, team_sessions: str | None, workflow_sessions: str | None,
@@ -559,8 +629,11 @@ class _Front:
     def _status(self, table_type: Any) -> Callable[[sa.Connection], Any]:
         types = self._core.select(table_type)
 
+        vector_rows = self._core.wants_vectors(table_type)
+
         def read(conn: sa.Connection) -> list[TableStatus]:
-            return self._core.status(conn, types)
+            rows = self._core.status(conn, types) if types or not vector_rows else []
+            return rows + (self._core.vector_status(conn) if vector_rows else [])
 
         read.read_only = True  # type: ignore[attr-defined]  # no migration lock: status never waits for one
         return read

@@ -29,6 +29,8 @@ class Names:
     """Configured table names by canonical table type; missing types use Agno's defaults."""
     version_table: str | None = None
     """Our Alembic version table; by default see :attr:`alembic_version_table`."""
+    vector_tables: tuple[str, ...] | None = None
+    """Agno's pgvector knowledge tables to migrate; ``None``: every one found in the schema by inspection."""
 
     @property
     def alembic_version_table(self) -> str:
@@ -84,10 +86,13 @@ def from_options(options: Mapping[str, str], backend: str) -> Names:
     tables: dict[str, str] = {}
     schema: str | None = default_schema(backend)
     version_table: str | None = None
+    vector_tables: tuple[str, ...] | None = None
     for key, value in options.items():
         if key in ("url", "sqlalchemy.url", "agno_version", "allow_data_loss"):
             continue
-        if key in ("schema", "db_schema"):
+        if key == "vector_tables":
+            vector_tables = vector_table_names(value.split(","), key)
+        elif key in ("schema", "db_schema"):
             schema = None if value.strip().lower() in _NO_SCHEMA else value
         elif key == "version_table":
             version_table = _checked(key, value)
@@ -96,10 +101,20 @@ def from_options(options: Mapping[str, str], backend: str) -> Names:
         else:
             raise ConfigurationError(
                 f"Unknown option {key!r}; valid options: url, schema, version_table, agno_version, "
-                "allow_data_loss, <table type>_table (e.g. session_table, memory_table)",
+                "allow_data_loss, vector_tables, <table type>_table (e.g. session_table, memory_table)",
                 option=key,
             )
-    return Names(schema=schema, tables=tables, version_table=version_table)
+    return Names(schema=schema, tables=tables, version_table=version_table, vector_tables=vector_tables)
+
+
+def vector_table_names(values: object, option: str = "vector_tables") -> tuple[str, ...]:
+    """Check a list of pgvector table names (``-x vector_tables=a,b``, ``vector_tables=[...]``, ``--vector-table``)."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise ConfigurationError(
+            f"Option {option!r} takes a list of table names, got {values!r}", option=option
+        )
+    names = tuple(_checked(option, v if not isinstance(v, str) else v.strip()) for v in values)  # type: ignore[union-attr]
+    return tuple(dict.fromkeys(names))
 
 
 def _checked(option: str, value: str) -> str:

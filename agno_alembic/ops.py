@@ -647,7 +647,93 @@ def _extra_sqlite_indexes(spec: TableSpec, own: set[str]) -> list[tuple[str, str
     return out
 
 
-__all__ = ["Fill", "create_table", "drop_table", "evolve"]
+# -- Agno's pgvector knowledge tables (agno_alembic.vectors) --------------------------------------------------
+
+
+def adopt_vector_tables() -> None:
+    """The base step of the vector tables: nothing to create (``PgVector.create()`` makes each table with its
+    embedder's dimensions); it checks that every named table is one of Agno's and says what it found."""
+    from agno_alembic import vectors
+
+    run = runtime.state()
+    if run.backend not in dialects.VECTOR_OWNER:
+        return
+    if run.offline:
+        op.execute("-- vector tables: Agno's create() makes them with its embedder's dimensions; nothing to create")
+        return
+    for t in vectors.selected(op.get_bind(), run.names):
+        log.info("vector table %s: embedding %s, vector indexes %s, schema %s", t.name, t.columns.get("embedding"),
+                 t.vector_indexes or "none", t.version)
+
+
+def evolve_vector_tables(from_version: str, to_version: str) -> None:
+    """Bring every vector table of this run from its shape at ``from_version`` to its shape at ``to_version``.
+
+    Across 3.0.0 that is Agno 3's owner column ``user_id`` (and, for pgvector, its index ``idx_<table>_user_id``),
+    added or dropped; the embedding column and the vector and full-text indexes stay as they are.  Dropping the
+    owner column from a table where rows have an owner is refused unless data loss is explicitly allowed.
+    Offline, the tables must be named (``-x vector_tables=a,b``): finding them needs a live connection.
+    """
+    from agno_alembic import vectors
+
+    run = runtime.state()
+    owner = dialects.VECTOR_OWNER.get(run.backend)
+    if owner is None:
+        return
+    up = registry.version_index(to_version) > registry.version_index(from_version)
+    low, high = sorted((from_version, to_version), key=registry.version_index)
+    if not registry.version_index(low) < registry.version_index(vectors.OWNED_SINCE) <= registry.version_index(high):
+        return
+    if run.offline:
+        if run.names.vector_tables is None:
+            op.execute("-- vector tables are found by inspection, which needs a live connection; name them with "
+                       "-x vector_tables=a,b for a script")
+            return
+        # the owner column and its index: unknown offline (None)
+        tables: dict[str, tuple[bool | None, bool | None]] = dict.fromkeys(run.names.vector_tables, (None, None))
+    else:
+        found = vectors.selected(op.get_bind(), run.names)
+        if not up:
+            _refuse_owned_rows(found, run)
+        tables = {t.name: (vectors.OWNER in t.columns, vectors.owner_index(t.name) in t.indexes) for t in found}
+    q = op.get_context().dialect.identifier_preparer
+    column = q.quote(vectors.OWNER)
+    guard = " IF NOT EXISTS" if owner.if_not_exists else ""
+    gone = " IF EXISTS" if owner.if_not_exists else ""
+    for name, (has_owner, has_index) in tables.items():
+        index = q.quote(vectors.owner_index(name))
+        where = {
+            "table": q.format_table(sa.table(name, schema=run.names.schema)), "index": index, "column": column,
+            "qualified_index": f"{q.quote(run.names.schema)}.{index}" if run.names.schema else index,
+        }
+        if up:
+            if not has_owner:
+                op.execute(f"ALTER TABLE {where['table']} ADD COLUMN{guard} {column} {owner.type_sql}")
+            if not has_index:
+                op.execute(owner.create_index.format(**where))
+        else:
+            if has_index is not False:
+                op.execute(owner.drop_index.format(**where))
+            if has_owner is not False:
+                op.execute(f"ALTER TABLE {where['table']} DROP COLUMN{gone} {column}")
+
+
+def _refuse_owned_rows(tables: list, run: runtime.RunState) -> None:
+    from agno_alembic import vectors
+
+    owned = {t.name: n for t in tables if vectors.OWNER in t.columns and (n := vectors.owned_rows(op.get_bind(), t))}
+    if owned and not run.allow_data_loss:
+        what = ", ".join(f"{name}.{vectors.OWNER} ({n} row(s) with an owner)" for name, n in owned.items())
+        raise DowngradeRefusedError(
+            f"Refusing to drop {what}: those rows would become shared with every user. Back them up, then allow "
+            "data loss explicitly (-x allow_data_loss=true, or allow_data_loss=True in Python).",
+            table=next(iter(owned)),
+            would_destroy=what,
+            allow_option="allow_data_loss",
+        )
+
+
+__all__ = ["Fill", "adopt_vector_tables", "create_table", "drop_table", "evolve", "evolve_vector_tables"]
 
 
 # -- data steps --------------------------------------------------------------------------------------------

@@ -123,9 +123,18 @@ TABLE_TYPES: tuple[TableType, ...] = (
        depends_on=("sessions", "runs")),
 )
 
+#: Agno's pgvector knowledge tables (``agno.vectordb.pgvector.PgVector``): any number of tables in a schema, each
+#: named by its user, none of them a db class's table.  Their branch ``agno_vectors`` moves every such table at once
+#: (:mod:`agno_alembic.vectors` says which: given, or found by inspection); PostgreSQL and SingleStore
+#: (``agno.vectordb.singlestore``, the same 3.0 owner column without its index); never written to
+#: ``agno_schema_versions`` (Agno records none of them).  Kept out of :data:`TABLE_TYPES`, whose every type has
+#: one table of a fixed shape.
+VECTORS = TableType("vectors", "", "2.0.0", backends=(POSTGRESQL, SINGLESTORE), aliases=("vector", "pgvector"))
+VECTOR_TYPES: tuple[TableType, ...] = (VECTORS,)
+
 _BY_NAME: dict[str, TableType] = {t.name: t for t in TABLE_TYPES}
 _BY_ANY: dict[str, TableType] = {**{a: t for t in TABLE_TYPES for a in t.aliases}, **_BY_NAME}
-_BY_LABEL: dict[str, TableType] = {t.label: t for t in TABLE_TYPES}
+_BY_LABEL: dict[str, TableType] = {t.label: t for t in (*TABLE_TYPES, *VECTOR_TYPES)}
 
 #: The table types Agno's own MigrationManager migrates, in its order (3.1.10, plus 2.x's culture).
 AGNO_MANAGED: tuple[str, ...] = (
@@ -157,6 +166,11 @@ def table_types(names: str | Iterable[str] | None = None) -> list[TableType]:
 
 def by_label(label: str) -> TableType | None:
     return _BY_LABEL.get(label)
+
+
+def is_vectors(name: object) -> bool:
+    """Whether ``name`` means the pgvector tables (``vectors``, ``vector``, ``pgvector``, ``agno_vectors``)."""
+    return isinstance(name, str) and name.strip().lower() in (VECTORS.name, *VECTORS.aliases, VECTORS.label)
 
 
 def valid_names() -> list[str]:

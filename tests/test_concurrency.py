@@ -68,7 +68,8 @@ def _expected_heads(backend: str) -> set[str]:
     from agno_alembic import commands, plan
 
     script = commands.script_directory(commands.make_config())
-    tops = {plan.revisions_of(script, tt)[-1][0] for tt in registry.TABLE_TYPES if tt.on(backend)}
+    tops = {plan.revisions_of(script, tt)[-1][0] for tt in (*registry.TABLE_TYPES, *registry.VECTOR_TYPES)
+            if tt.on(backend)}
     # a head another head depends on is implied, and Alembic keeps only the dependent one
     implied = {r.revision for head in tops for r in script.revision_map.iterate_revisions(head, "base")
                if r.revision != head}

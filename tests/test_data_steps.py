@@ -43,8 +43,9 @@ from tests.agno_harness import Target
 from tests.conftest import Backend, make_backend
 from tests.golden.reflect import reflect
 
-KINDS = ("sqlite", "postgres", "mysql")
-BACKEND_OF = {"sqlite": registry.SQLITE, "postgres": registry.POSTGRESQL, "mysql": registry.MYSQL}
+KINDS = ("sqlite", "postgres", "postgres18", "mysql")
+BACKEND_OF = {"sqlite": registry.SQLITE, "postgres": registry.POSTGRESQL, "postgres18": registry.POSTGRESQL,
+              "mysql": registry.MYSQL}
 BASE_TS = 1_735_689_600  # 2025-01-01T00:00:00Z: far from any migration time
 MIGRATION_TIME = "<migration time>"
 SESSIONS, RUNS, VERSIONS = "agno_sessions", "agno_runs", harness.VERSIONS_TABLE

@@ -221,7 +221,7 @@ UNSEEDED = {"runs", "sandbox_bindings"}
 sandbox binding has no version below 3.0.0 and goes with sessions < 2.5.6 (refused while it holds rows)."""
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres", "mysql"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "postgres18", "mysql"])
 def test_up_down_up_on_every_branch_keeps_every_row(kind, tmp_path):
     """Rows go into every table at the version that creates it; everything goes up to 3.0.0; then every branch goes
     down to the version it started at, and everything up again.

@@ -23,6 +23,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,7 +40,7 @@ import pytest
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("sqlite", "postgres", "mysql", "singlestore")
+KINDS = ("sqlite", "postgres", "postgres18", "mysql", "singlestore")
 BACKEND_OF = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql", "singlestore": "singlestore"}
 
 
@@ -94,13 +95,13 @@ def make_target(kind: str, tmp_path: Path, *, schema: str | None = None) -> Iter
     if kind != "singlestore":
         where = tmp_path / uuid.uuid4().hex[:6]
         where.mkdir()
-        with make_backend(kind, where) as b:
-            target = Target(kind, b.url, b.schema if schema is None else schema)
+        with make_backend(kind, where) as b:  # postgres18: a Target of kind postgres, on PostgreSQL 18
+            target = Target(b.kind, b.url, b.schema if schema is None else schema)
             try:
                 yield target
             finally:
-                if schema is not None and kind != "sqlite":
-                    _drop_schema(kind, b.url, schema)
+                if schema is not None and b.kind != "sqlite":
+                    _drop_schema(b.kind, b.url, schema)
         return
     server = _need("mysql")
     from agno_alembic.dialects import singlestore
@@ -300,8 +301,11 @@ def holding(target: Target, tmp_path: Path, **spec: Any) -> Iterator[Worker]:
 class _Events:
     """Counts the statements and commits a worker issues; kills it (SIGKILL) at one of them, or records them all."""
 
-    def __init__(self, kill_at: int | None, trace: str | None, steps: list[str], fail_at: int | None = None) -> None:
+    def __init__(self, kill_at: int | None, trace: str | None, steps: list[str], fail_at: int | None = None,
+                 pause_on: str | None = None, paused: str | None = None) -> None:
         self.n = 0
+        self.pause_on = re.compile(pause_on, re.I | re.S) if pause_on else None
+        self.paused = paused
         self.kill_at = kill_at
         self.fail_at = fail_at
         self.trace = trace
@@ -325,6 +329,10 @@ class _Events:
                                 "sql": " ".join(sql.split())[:120], "t": time.time()})
         if self.kill_at is not None and self.n == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
+        if self.pause_on is not None and self.paused and self.pause_on.search(sql):
+            self.pause_on = None  # once: write the file, then sleep while the test does its harm
+            Path(self.paused).write_text(str(os.getpid()))
+            time.sleep(30)
         if self.fail_at is not None and self.n == self.fail_at:
             raise sa.exc.OperationalError(sql[:200], None, RuntimeError("injected failure"))
 
@@ -349,6 +357,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
         singlestore.SHARD_KEYS = {}
     if spec.get("lock_ttl"):
         lock.DEFAULT_TTL = float(spec["lock_ttl"])
+    if spec.get("old_mysql_lock"):  # the GET_LOCK design, even on a Galera node (tests/test_galera.py shows it fail)
+        lock._db_lock = lambda connection, backend, schema, ttl: lock._MySQLLock(connection, schema)
     steps: list[str] = []
 
     class Steps(logging.Handler):
@@ -361,7 +371,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
     alembic_log.setLevel(logging.INFO)
     alembic_log.addHandler(Steps())
     alembic_log.propagate = False
-    events = _Events(spec.get("kill_at"), spec.get("trace"), steps, spec.get("fail_at"))
+    events = _Events(spec.get("kill_at"), spec.get("trace"), steps, spec.get("fail_at"), spec.get("pause_on"),
+                     spec.get("paused"))
     events.kill_at_sql, events.kill_at_nth = spec.get("kill_at_sql") or [], spec.get("kill_at_nth", 1)
     events.install()
     if spec.get("ready"):
@@ -650,7 +661,7 @@ def alembic_cli(target: Target, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres", "singlestore"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "postgres18", "singlestore"])
 def test_alembic_command_line_waits_for_the_lock_and_reports_the_holder(kind, tmp_path):
     """The environment takes the lock too (what the ``alembic`` CLI runs); ``-x lock_timeout`` reaches it.
 

@@ -52,7 +52,7 @@ def test_one_head_per_label(alembic_runner):
     assert all(len(r.branch_labels) == 1 for r in every), [(r.revision, r.branch_labels) for r in every
                                                             if len(r.branch_labels) != 1]
     label_heads = {}
-    for tt in registry.TABLE_TYPES:
+    for tt in (*registry.TABLE_TYPES, *registry.VECTOR_TYPES):
         heads = script.revision_map.get_revisions(f"{tt.label}@head")
         assert len(heads) == 1, (tt.label, heads)
         label_heads[tt.label] = heads[0].revision

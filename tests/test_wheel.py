@@ -189,7 +189,7 @@ def test_heads_lists_one_head_per_branch_from_the_installed_files(installed, wor
         m = _HEAD_LINE.match(line)
         assert m, f"unexpected `alembic heads` line: {line!r}"
         labels.extend(lb.strip() for lb in m["labels"].split(","))
-    branches = sorted(tt.label for tt in registry.TABLE_TYPES)
+    branches = sorted(tt.label for tt in (*registry.TABLE_TYPES, *registry.VECTOR_TYPES))
     assert len(lines) == len(branches)
     assert sorted(labels) == branches
     assert branches == sorted(p.name for p in VERSIONS.iterdir() if p.is_dir() and p.name != "__pycache__")

@@ -33,6 +33,29 @@ TypeFactory = Callable[[str, str], sa.types.TypeEngine]
 
 
 @dataclass(frozen=True)
+class VectorOwner:
+    """How Agno 3 gives a vector table its owner column ``user_id`` and that column's index on a backend
+    (:mod:`agno_alembic.vectors`).  Templates take ``{table}`` (qualified), ``{index}``, ``{qualified_index}``
+    and ``{column}``, all quoted."""
+
+    type_sql: str
+    create_index: str
+    drop_index: str
+    if_not_exists: bool
+    """``ADD COLUMN IF NOT EXISTS`` / ``DROP COLUMN IF EXISTS`` exist (and the index templates are idempotent)."""
+
+
+#: The backends with Agno vector tables, and their owner column as Agno 3.x's fresh create has it: pgvector's
+#: ``PgVector.get_table_v1`` (a B-tree index), SingleStore's ``create()`` and ``optimize()`` (a hash index).
+VECTOR_OWNER: dict[str, VectorOwner] = {
+    registry.POSTGRESQL: VectorOwner("VARCHAR", "CREATE INDEX IF NOT EXISTS {index} ON {table} ({column})",
+                                     "DROP INDEX IF EXISTS {qualified_index}", if_not_exists=True),
+    registry.SINGLESTORE: VectorOwner("VARCHAR(255)", "ALTER TABLE {table} ADD INDEX {index} ({column}) USING HASH",
+                                      "DROP INDEX {index} ON {table}", if_not_exists=False),
+}
+
+
+@dataclass(frozen=True)
 class ColumnType:
     """An abstract column type of the shapes: what it compiles to per backend and schema version."""
 

@@ -562,3 +562,11 @@ INSERT INTO ai.agno_alembic_version (version_num) VALUES ('agno_jobs_3_0_0');
 
 INSERT INTO ai.agno_alembic_version (version_num) VALUES ('agno_sandbox_bindings_3_0_0');
 
+-- Running upgrade  -> agno_vectors_2_0_0
+
+INSERT INTO ai.agno_alembic_version (version_num) VALUES ('agno_vectors_2_0_0');
+
+-- Running upgrade agno_vectors_2_0_0 -> agno_vectors_3_0_0
+
+UPDATE ai.agno_alembic_version SET version_num='agno_vectors_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_vectors_2_0_0';
+

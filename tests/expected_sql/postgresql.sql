@@ -1568,3 +1568,23 @@ INSERT INTO ai.agno_schema_versions (table_name, version, created_at, updated_at
 
 COMMIT;
 
+BEGIN;
+
+-- Running upgrade  -> agno_vectors_2_0_0
+
+-- vector tables: Agno's create() makes them with its embedder's dimensions; nothing to create;
+
+INSERT INTO ai.agno_alembic_version (version_num) VALUES ('agno_vectors_2_0_0') RETURNING ai.agno_alembic_version.version_num;
+
+COMMIT;
+
+BEGIN;
+
+-- Running upgrade agno_vectors_2_0_0 -> agno_vectors_3_0_0
+
+-- vector tables are found by inspection, which needs a live connection; name them with -x vector_tables=a,b for a script;
+
+UPDATE ai.agno_alembic_version SET version_num='agno_vectors_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_vectors_2_0_0';
+
+COMMIT;
+

@@ -537,3 +537,15 @@ INSERT INTO agno_alembic_version (version_num) VALUES ('agno_jobs_3_0_0');
 
 INSERT INTO agno_alembic_version (version_num) VALUES ('agno_sandbox_bindings_3_0_0');
 
+-- Running upgrade  -> agno_vectors_2_0_0
+
+-- vector tables: Agno's create() makes them with its embedder's dimensions; nothing to create;
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_vectors_2_0_0');
+
+-- Running upgrade agno_vectors_2_0_0 -> agno_vectors_3_0_0
+
+-- vector tables are found by inspection, which needs a live connection; name them with -x vector_tables=a,b for a script;
+
+UPDATE agno_alembic_version SET version_num='agno_vectors_3_0_0' WHERE agno_alembic_version.version_num = 'agno_vectors_2_0_0';
+

@@ -1281,3 +1281,11 @@ INSERT INTO agno_alembic_version (version_num) VALUES ('agno_jobs_3_0_0') RETURN
 
 INSERT INTO agno_alembic_version (version_num) VALUES ('agno_sandbox_bindings_3_0_0') RETURNING version_num;
 
+-- Running upgrade  -> agno_vectors_2_0_0
+
+INSERT INTO agno_alembic_version (version_num) VALUES ('agno_vectors_2_0_0') RETURNING version_num;
+
+-- Running upgrade agno_vectors_2_0_0 -> agno_vectors_3_0_0
+
+UPDATE agno_alembic_version SET version_num='agno_vectors_3_0_0' WHERE agno_alembic_version.version_num = 'agno_vectors_2_0_0';
+

@@ -1,0 +1,1 @@
+"""Servers the tests start for themselves (a Galera cluster)."""
