@@ -198,6 +198,8 @@ def missing_legacy_runs(backend: Any, role: str) -> int:
             columns = {x["name"] for x in sa.inspect(c).get_columns("agno_sessions", schema=names.schema)}
             if "runs" not in columns:
                 return -1  # dropped: nothing left to compare
+            if not sa.inspect(c).has_table("agno_runs", schema=names.schema):
+                return -2  # the migration never created it
             return len(batched.missing_runs(c, shapes.spec("sessions", kind, "2.5.6", names),
                                             shapes.spec("runs", kind, "3.0.0", names)))
     finally:

@@ -168,7 +168,11 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
     # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
     # copy those; every other session must be complete
     _check(connection, sessions, runs, listed - CATCH_UP_MARGIN)
-    connection.execute(t.delete().where(t.c.step == step))  # with the step's stamp, in its last transaction
+    connection.execute(t.delete().where(t.c.step == step))
+    if connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 0:
+        # no step in progress: agno-alembic's bookkeeping leaves nothing behind (a crash before the stamp now
+        # restarts the copy from the beginning, which keeps every row already copied)
+        online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
 
 
 def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str, after: str,
