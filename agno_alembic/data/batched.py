@@ -137,16 +137,22 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
     if not sa.inspect(connection).has_table(t.name, schema=t.schema):
         online.ddl(lambda: t.create(connection, checkfirst=True), kind="create_table", table=t.name, schema=t.schema)
     _commit(connection)
-    row = connection.execute(sa.select(t).where(t.c.step == step)).first()
-    total = int(connection.execute(
-        sa.select(sa.func.count()).select_from(sa.table(sessions.name, schema=sessions.schema))).scalar_one())
-    if row is None:
-        progress = Progress(step, "", 0, total, int(time.time()), int(time.time()))
-        connection.execute(t.insert().values(**progress.__dict__))
-    else:
-        progress = Progress(**row._mapping)
-        log.info("%s: resuming after %d/%d sessions (key %r)", step, progress.done, progress.total, progress.position)
-    _commit(connection)
+
+    def begin() -> Progress:
+        row = connection.execute(sa.select(t).where(t.c.step == step)).first()
+        total = int(connection.execute(
+            sa.select(sa.func.count()).select_from(sa.table(sessions.name, schema=sessions.schema))).scalar_one())
+        if row is None:
+            found = Progress(step, "", 0, total, int(time.time()), int(time.time()))
+            connection.execute(t.insert().values(**found.__dict__))
+        else:
+            found = Progress(**row._mapping)
+            log.info("%s: resuming after %d/%d sessions (key %r)", step, found.done, found.total, found.position)
+        _commit(connection)
+        return found
+
+    progress = _retrying(connection, backend, begin)
+    total = progress.total
     copier = _Copier(connection, backend, sessions, runs)
     sizer = _Sizer()
     after, done, last_log, began = progress.position, progress.done, time.monotonic(), time.monotonic()
