@@ -4,10 +4,13 @@ Every Agno table type is its own Alembic branch (``agno_sessions``, ``agno_memor
 Agno's schema versions.  The public API is listed in ``__all__``; everything else is private.
 """
 
+from agno_alembic.data.checks import Finding
+from agno_alembic.dialects.locks import LockInfo
 from agno_alembic.errors import (
     AgnoAlembicError,
     BlockedByDataError,
     ConfigurationError,
+    DataVerificationError,
     DDLLockTimeoutError,
     DowngradeRefusedError,
     LockError,
@@ -21,7 +24,9 @@ from agno_alembic.errors import (
     V1ImportIncompleteError,
 )
 from agno_alembic.manager import MigrationManager, SyncMigrationManager, TableChange, TableStatus
+from agno_alembic.preview import Plan, PlannedStatement, PlannedStep
 from agno_alembic.registry import LATEST_VERSION, SCHEMA_VERSIONS, TABLE_TYPES, TableType
+from agno_alembic.verify import Difference, TableReport, VerifyReport
 
 __version__ = "0.1.0.dev0"
 
@@ -33,20 +38,29 @@ __all__ = [
     "BlockedByDataError",
     "ConfigurationError",
     "DDLLockTimeoutError",
+    "DataVerificationError",
+    "Difference",
     "DowngradeRefusedError",
+    "Finding",
     "LockError",
+    "LockInfo",
     "LockTimeoutError",
     "MigrationError",
     "MigrationManager",
     "PartiallyAppliedError",
+    "Plan",
+    "PlannedStatement",
+    "PlannedStep",
     "RewriteRefusedError",
     "SyncMigrationManager",
     "TableChange",
+    "TableReport",
     "TableStatus",
     "TableType",
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
     "V1ImportIncompleteError",
+    "VerifyReport",
     "__version__",
 ]

@@ -650,6 +650,29 @@ def _adopt_sql(options: argparse.Namespace, mm: SyncMigrationManager, url: str, 
     return EXIT_OK
 
 
+# -- plan and verify (docs/plan.md) ------------------------------------------------------------------------------
+
+
+def cmd_plan(options: argparse.Namespace) -> int:
+    """What ``up`` would do, without doing it; exit 0 nothing pending, 1 pending, 3 a data check would stop a step."""
+    from agno_alembic import preview
+
+    mm, _, _ = _manager(options)
+    result = mm.plan(target_version=_target(options, required=False), table_type=_types(options), exact=options.exact)
+    print(json.dumps(result.to_dict(), indent=2) if options.json else preview.render(result, sql=options.sql))
+    return int(result.exit_code)
+
+
+def cmd_verify(options: argparse.Namespace) -> int:
+    """Every table against the shape of its recorded version; exit 1 on any difference (after ``--fix``: left)."""
+    from agno_alembic import verify
+
+    mm, _, _ = _manager(options)
+    report = mm.verify(table_type=_types(options), fix=options.fix)
+    print(json.dumps(report.to_dict(), indent=2) if options.json else verify.render(report))
+    return int(report.exit_code)
+
+
 # -- the command line ----------------------------------------------------------------------------------------------
 
 
@@ -731,6 +754,18 @@ class CommandLine(AlembicCommandLine):
         breaker = verb("break-lock", cmd_break_lock, "Clear a stale migration lock (a held one only with --force, "
                        "after making sure its holder is gone)")
         breaker.add_argument("--force", action="store_true", help="break a lock whose holder may still be alive")
+        planner = verb("plan", cmd_plan, "Show what 'up' would do, changing nothing: each pending step's statements, "
+                       "locks, rows, expected time and data-check findings (exit 1 pending, 3 a check would stop a "
+                       "step)", select)
+        planner.add_argument("--to", metavar="VERSION", help="target schema version (default: the latest)")
+        planner.add_argument("--exact", action="store_true", help="count rows instead of using table statistics")
+        planner.add_argument("--sql", action="store_true", help="show every statement in full")
+        planner.add_argument("--json", action="store_true", help="print JSON")
+        verifier = verb("verify", cmd_verify, "Compare every table with the shape of its recorded schema version "
+                        "and the records with each other (exit 1 on any difference)", select)
+        verifier.add_argument("--fix", action="store_true", help="repair what moves no data (a missing index, a "
+                              "missing nullable column, a wrong record) and list the rest")
+        verifier.add_argument("--json", action="store_true", help="print JSON")
 
     def config(self, options: argparse.Namespace) -> Config:
         """The Alembic config of an alembic verb: alembic.ini (or -c) when present, else agno-alembic's own."""

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
 from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps
+from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
 
@@ -239,7 +240,7 @@ def _ensure_schema(connection: sa.Connection, state: RunState) -> None:
     if schema in sa.inspect(connection).get_schema_names():
         return
     log.info("Creating schema %s", schema)
-    connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+    connection.execute(mysql.CreateSchema(schema))
     connection.commit()
 
 

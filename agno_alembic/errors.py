@@ -13,6 +13,7 @@ __all__ = [
     "BlockedByDataError",
     "ConfigurationError",
     "DDLLockTimeoutError",
+    "DataVerificationError",
     "DowngradeRefusedError",
     "LockError",
     "LockTimeoutError",
@@ -80,6 +81,23 @@ class DowngradeRefusedError(AgnoAlembicError):
 
 class MigrationError(AgnoAlembicError):
     """A migration step failed in Alembic or in the database; the original error is its ``__cause__``."""
+
+
+class DataVerificationError(MigrationError):
+    """A data step's check of what it wrote found rows missing (a run of the legacy lists with no row in the runs
+    table, a table rebuilt with fewer rows than it had): the step failed, is not recorded as applied, and dropped
+    nothing. ``step`` names the check, ``table`` the table that lacks the rows, ``expected`` how many it should
+    hold, ``missing`` how many it lacks, ``examples`` the first missing keys."""
+
+    def __init__(
+        self, message: str, *, step: str, table: str, expected: int, missing: int, examples: Sequence[object]
+    ) -> None:
+        self.step = step
+        self.table = table
+        self.expected = expected
+        self.missing = missing
+        self.examples = tuple(examples)
+        super().__init__(message)
 
 
 class BlockedByDataError(AgnoAlembicError):

@@ -40,6 +40,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 
 from agno_alembic import commands, dialects, guard, naming, registry, stamps, vectors
+from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
@@ -283,7 +284,7 @@ def _prepare(connection: sa.Connection, state: RunState, version_table: str, ver
     schema = state.names.schema
     if schema and state.backend != registry.SQLITE and schema not in insp.get_schema_names():
         log.info("Creating schema %s for Agno's tables", schema)
-        connection.execute(sa.schema.CreateSchema(schema, if_not_exists=True))
+        connection.execute(mysql.CreateSchema(schema))
     if state.backend != registry.SQLITE and insp.has_table(version_table, schema=version_schema):
         column = next((c for c in insp.get_columns(version_table, schema=version_schema)
                        if c["name"] == "version_num"), None)

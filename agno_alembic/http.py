@@ -276,7 +276,54 @@ def _router(
             raise fastapi.HTTPException(500, f"Failed to migrate database: {exc}") from exc
         return {"message": f"Database migrated successfully to {_described(requested)}"}
 
+    _plan_and_verify_routes(router, managers)
     return router
+
+
+# -- plan and verify (docs/plan.md): read-only answers as JSON, and verify's repair ----------------------------------
+
+
+_PLAN_VERIFY_PATHS = frozenset({"/databases/{db_id}/plan", "/databases/{db_id}/verify"})
+
+
+def _plan_and_verify_routes(router: Any, managers: Mapping[str, SyncMigrationManager]) -> None:
+    """``GET /databases/{db_id}/plan``, ``GET /databases/{db_id}/verify``, ``POST /databases/{db_id}/verify``
+    (``fix``): :meth:`~agno_alembic.SyncMigrationManager.plan` and ``verify`` as JSON (their ``to_dict()``)."""
+    fastapi = _fastapi()
+
+    def manager(db_id: str) -> SyncMigrationManager:
+        if db_id not in managers:
+            raise fastapi.HTTPException(404, f"No database found with id '{db_id}'")
+        return managers[db_id]
+
+    def types(table_type: str | None) -> list[str] | None:
+        return [t.strip() for t in table_type.split(",") if t.strip()] if table_type else None
+
+    async def answer(fn: Callable[[], Any]) -> Any:
+        try:
+            return (await asyncio.to_thread(fn)).to_dict()
+        except (ConfigurationError, UnknownVersionError, registry.UnknownTableTypeError) as exc:
+            raise fastapi.HTTPException(400, str(exc)) from exc
+        except LockError as exc:
+            raise fastapi.HTTPException(409, str(exc)) from exc
+        except Exception as exc:
+            raise fastapi.HTTPException(500, f"Failed: {exc}") from exc
+
+    @router.get("/databases/{db_id}/plan", operation_id="plan_database_migration")
+    async def plan_database(db_id: str, target_version: str | None = None, table_type: str | None = None,
+                            exact: bool = False) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.plan(target_version, types(table_type), exact=exact))
+
+    @router.get("/databases/{db_id}/verify", operation_id="verify_database")
+    async def verify_database(db_id: str, table_type: str | None = None) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.verify(types(table_type)))
+
+    @router.post("/databases/{db_id}/verify", operation_id="verify_and_fix_database")
+    async def fix_database(db_id: str, table_type: str | None = None) -> Any:
+        mm = manager(db_id)
+        return await answer(lambda: mm.verify(types(table_type), fix=True))
 
 
 def migration_router(
@@ -400,7 +447,9 @@ class _Challenge:
 
 
 def _is_migrate_route(route: Any) -> bool:
-    return getattr(route, "path", None) in _PATHS and "POST" in (getattr(route, "methods", None) or ())
+    path = getattr(route, "path", None)
+    # our plan and verify routes too, so that attaching again replaces them with the new databases' ones
+    return (path in _PATHS and "POST" in (getattr(route, "methods", None) or ())) or path in _PLAN_VERIFY_PATHS
 
 
 def _holds_migrate_route(route: Any) -> bool:

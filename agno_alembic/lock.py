@@ -62,7 +62,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agno_alembic import dialects, naming, registry
-from agno_alembic.dialects import galera
+from agno_alembic.dialects import galera, mysql
 from agno_alembic.errors import ConfigurationError, LockError, LockTimeoutError, PartiallyAppliedError
 
 log = logging.getLogger("agno_alembic")
@@ -559,7 +559,7 @@ class _RowLock(_DbLock):
             if create:
                 with conn.begin():
                     if self.schema:
-                        conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+                        conn.execute(mysql.CreateSchema(self.schema))
                     conn.execute(sa.schema.CreateTable(self.table, if_not_exists=True))
         return self.conn
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from alembic.util import CommandError
@@ -30,6 +30,10 @@ from agno_alembic.environment import (
 from agno_alembic.errors import AgnoAlembicError, ConfigurationError, MigrationError
 from agno_alembic.naming import Names
 from agno_alembic.runtime import RunState
+
+if TYPE_CHECKING:
+    from agno_alembic.preview import Plan
+    from agno_alembic.verify import VerifyReport
 
 log = logging.getLogger("agno_alembic")
 T = TypeVar("T")
@@ -385,6 +389,54 @@ class _Core:
         batched.catch_up(connection, self.backend, sessions, runs)  # rows already in the runs table win
         return [f"{sessions.name}.runs"] if self.cleanup_legacy_runs_column(connection, allow_data_loss) else []
 
+    # -- plan and verify (docs/plan.md) ----------------------------------------------------------------------
+
+    def plan(
+        self, connection: sa.Connection, target: str, types: Sequence[registry.TableType], exact: bool
+    ) -> Plan:
+        """What ``up`` to ``target`` would do (:class:`agno_alembic.preview.Plan`); reads only."""
+        from agno_alembic import preview
+
+        url = self.source.url if self.source.url is not None else connection.engine.url
+        return preview.build(connection, self.backend, self.names, types, target, exact=exact, url=url)
+
+    def _verify_reports(self, connection: sa.Connection, types: Sequence[registry.TableType]) -> list[Any]:
+        from agno_alembic import verify
+
+        script = commands.script_directory(self.config(connection))
+        positions = self._positions(connection, types)
+        recorded = stamps.read(connection, self._state())
+        return [verify.table_report(connection, script, self.backend, self.names, tt, positions[tt.name], recorded,
+                                    bool(recorded)) for tt in types]
+
+    def verify(self, connection: sa.Connection, types: Sequence[registry.TableType], fix: bool) -> VerifyReport:
+        """Every table against the shape of its recorded version (:class:`agno_alembic.verify.VerifyReport`);
+        with ``fix``, repair what needs no data to move, then report again."""
+        from agno_alembic import verify
+
+        reports = self._verify_reports(connection, types)
+        fixed: list[Any] = []
+        if fix:
+            # A record the table contradicts beyond repair (a NOT NULL column or a key of its version missing) is
+            # re-read from the table first; otherwise the table is repaired towards its record.
+            rerecord = [r.table_type for r in reports if verify.needs_rerecord(r)]
+            if rerecord:
+                self.adopt(connection, self.select(rerecord), True)
+                fixed += [d for r in reports if r.table_type in rerecord for d in r.differences if d.kind == "branch"]
+                reports = self._verify_reports(connection, types)
+            repaired = [d for r in reports for d in verify.repair_shape(connection, self.backend, self.names, r)]
+            if repaired:
+                fixed += repaired
+                reports = self._verify_reports(connection, types)
+            branch, stamp = verify.records_to_fix(reports)
+            if branch:
+                self.adopt(connection, self.select(branch), True)
+            if branch or stamp:
+                commands.sync_stamps(self.config(connection, **{ATTR_SYNC_STAMPS: [*branch, *stamp]}))
+                fixed += [d for r in reports for d in r.differences if d.kind in ("branch", "stamp") and d.fixable]
+                reports = self._verify_reports(connection, types)
+        return verify.VerifyReport(self.backend, tuple(reports), tuple(fixed))
+
     # -- the pgvector knowledge tables (agno_alembic.vectors) ---------------------------------------------------
 
     def move_vectors(
@@ -639,6 +691,28 @@ class _Front:
         return read
 
 
+    def _plan(self, target_version: object, table_type: Any, exact: bool) -> Callable[[sa.Connection], Any]:
+        _flag("exact", exact)
+        target = _target(target_version, required=False)
+        types = self._core.select(table_type)
+
+        def read(conn: sa.Connection) -> Any:
+            return self._core.plan(conn, target, types, exact)
+
+        read.read_only = True  # type: ignore[attr-defined]  # plan changes nothing: no migration lock
+        return read
+
+    def _verify(self, table_type: Any, fix: bool) -> Callable[[sa.Connection], Any]:
+        _flag("fix", fix)
+        types = self._core.select(table_type)
+
+        def check(conn: sa.Connection) -> Any:
+            return self._core.verify(conn, types, fix)
+
+        check.read_only = not fix  # type: ignore[attr-defined]  # only a repair takes the migration lock
+        return check
+
+
 class MigrationManager(_Front):
     """Agno's ``MigrationManager``, awaitable like Agno's: ``await MigrationManager(db).up()``.
 
@@ -678,6 +752,19 @@ class MigrationManager(_Front):
     async def status(self, table_type: str | Sequence[str] | None = None) -> list[TableStatus]:
         """Per table: name, existence, revision, recorded and detected versions, pending revisions."""
         return await self._run(self._status(table_type))
+
+    async def plan(
+        self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
+        exact: bool = False,
+    ) -> Plan:
+        """What ``up(target_version)`` would do, step by step, without changing anything: statements, locks, rows,
+        time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`; ``.to_dict()`` for JSON)."""
+        return await self._run(self._plan(target_version, table_type, exact))
+
+    async def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
+        """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
+        ``fix=True`` repairs missing indexes, missing nullable columns and wrong records, and lists the rest."""
+        return await self._run(self._verify(table_type, fix))
 
     async def import_v1(
         self,
@@ -739,6 +826,19 @@ class SyncMigrationManager(_Front):
     def status(self, table_type: str | Sequence[str] | None = None) -> list[TableStatus]:
         """Per table: name, existence, revision, recorded and detected versions, pending revisions."""
         return self._run(self._status(table_type))
+
+    def plan(
+        self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
+        exact: bool = False,
+    ) -> Plan:
+        """What ``up(target_version)`` would do, step by step, without changing anything: statements, locks, rows,
+        time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`; ``.to_dict()`` for JSON)."""
+        return self._run(self._plan(target_version, table_type, exact))
+
+    def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
+        """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
+        ``fix=True`` repairs missing indexes, missing nullable columns and wrong records, and lists the rest."""
+        return self._run(self._verify(table_type, fix))
 
     def import_v1(
         self,

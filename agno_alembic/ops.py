@@ -9,6 +9,7 @@ looks like at each version, and these operations compute and apply the differenc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -19,7 +20,7 @@ from alembic import op
 
 from agno_alembic import dialects, online, registry, runtime, shapes
 from agno_alembic.dialects import online as online_dialect
-from agno_alembic.errors import DowngradeRefusedError, RewriteRefusedError
+from agno_alembic.errors import DataVerificationError, DowngradeRefusedError, RewriteRefusedError
 from agno_alembic.shapes._dsl import ForeignKey, Index, TableSpec, Unique
 
 log = logging.getLogger("agno_alembic")
@@ -619,6 +620,8 @@ def _rebuild_sqlite_now(d: _Diff, fill: Mapping[str, Fill]) -> None:
     select = sa.select(*[src.c[c] for c in carried], *[fill[c](src).label(c) for c in filled])
     dst = sa.table(tmp, *[sa.column(c) for c in [*carried, *filled]], schema=new.schema)
     op.execute(dst.insert().from_select([*carried, *filled], select))
+    if not run.offline:
+        _verify_rebuild(old, tmp, carried)
     op.drop_table(old.name, schema=old.schema)
     op.rename_table(tmp, new.name, schema=new.schema)
     for name, index in new.indexes.items():
@@ -629,6 +632,27 @@ def _rebuild_sqlite_now(d: _Diff, fill: Mapping[str, Fill]) -> None:
             bind.exec_driver_sql(sql)
         else:
             log.warning("Dropped index %s on %s: its columns %s are gone", name, new.name, columns)
+
+
+def _verify_rebuild(old: TableSpec, tmp: str, carried: list[str]) -> None:
+    """Before the old table goes: the rebuilt one holds as many rows (a shortfall raises, naming the first rows
+    missing by their primary key or first columns; the step's transaction then rolls back, nothing dropped)."""
+    bind = op.get_bind()
+    src = _table_clause(old, old.columns)
+    dst = sa.table(tmp, *[sa.column(c) for c in carried], schema=old.schema)
+    expected = int(bind.execute(sa.select(sa.func.count()).select_from(src)).scalar_one())
+    written = int(bind.execute(sa.select(sa.func.count()).select_from(dst)).scalar_one())
+    if written >= expected:
+        return
+    key = [c for c in old.primary_key if c in carried] or carried[:1]
+    examples = [row[0] if len(row) == 1 else tuple(row) for row in bind.execute(
+        sa.select(*[src.c[c] for c in key]).except_(sa.select(*[dst.c[c] for c in key])).limit(10)
+    )]
+    raise DataVerificationError(
+        f"Rebuilding {_qualified(old)} copied {written} of its {expected} row(s) (missing e.g. {examples}); the "
+        "step is not recorded as applied and the table was not dropped.",
+        step=f"rebuild {old.name}", table=old.name, expected=expected, missing=expected - written, examples=examples,
+    )
 
 
 def _extra_sqlite_indexes(spec: TableSpec, own: set[str]) -> list[tuple[str, str, list[str]]]:
@@ -772,7 +796,11 @@ def copy_legacy_runs(sessions_version: str) -> None:
         from agno_alembic.data import batched
 
         # committed, resumable batches; the runs table keeps its indexes (the application may use it already)
-        batched.copy_runs_online(bind, run.backend, sessions, runs, step=f"{sessions.name}.runs -> {runs.name}")
+        # checked inside: every legacy run of a session not updated since the catch-up (verify_copy would count
+        # the runs a live Agno 2.x replica appends right now)
+        with _exact_characters(bind, run.backend):
+            batched.copy_runs_online(bind, run.backend, sessions, runs,
+                                     step=f"{sessions.name}.runs -> {runs.name}")
         present = _index_names(runs)  # an interrupted offline run may have dropped some
         for name, index in runs.indexes.items():
             if name not in present:
@@ -784,12 +812,22 @@ def copy_legacy_runs(sessions_version: str) -> None:
         present = _index_names(runs)
         for name in (n for n in runs.indexes if n in present):
             _ddl(runs, "drop_index", lambda n=name: op.drop_index(n, table_name=runs.name, schema=runs.schema))
-    copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
-    present = _index_names(runs)  # an interrupted run may have dropped them, and committed that
-    for name, index in runs.indexes.items():
-        if name not in present:
-            _create_index(runs, name, index)
-    log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+    with _exact_characters(bind, run.backend):
+        copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
+        present = _index_names(runs)  # an interrupted run may have dropped them, and committed that
+        for name, index in runs.indexes.items():
+            if name not in present:
+                _create_index(runs, name, index)
+        log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
+        checked = runs_data.verify_copy(bind, sessions, runs)
+    log.info("Checked: each of the %d legacy run id(s) has its row in %s", checked, runs.name)
+
+
+def _exact_characters(bind: sa.Connection, backend: str) -> contextlib.AbstractContextManager[None]:
+    """MySQL, SingleStore: the connection in utf8mb4 while rows cross it (:func:`dialects.mysql.utf8mb4`)."""
+    from agno_alembic.dialects import mysql
+
+    return mysql.utf8mb4(bind) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
 
 
 def _index_names(spec: TableSpec) -> set[str]:
@@ -808,7 +846,8 @@ def merge_legacy_runs(sessions_version: str) -> None:
         return
     if not _exists(specs[1].name, specs[1].schema):
         return
-    merged = runs_data.merge_back(op.get_bind(), *specs)
+    with _exact_characters(op.get_bind(), runtime.state().backend):
+        merged = runs_data.merge_back(op.get_bind(), *specs)
     log.info("Merged the runs of %d session(s) back into %s.runs", merged, specs[0].name)
 
 

@@ -31,6 +31,9 @@ LOCAL = {
     "postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
 }
+#: Each test's MySQL database holds Agno's tables in utf8mb4, as a database that stores Agno's unicode data must,
+#: whatever the server's default (a latin1 server's: the URL's own database stays latin1, as in issue 12).
+MYSQL_DATABASE_CHARSET = "CHARACTER SET utf8mb4"
 ENV = {
     "postgres": "AGNO_ALEMBIC_TEST_POSTGRES_URL",
     "postgres18": "AGNO_ALEMBIC_TEST_POSTGRES18_URL",
@@ -179,7 +182,7 @@ def make_backend(kind: str, tmp_path) -> Iterator[Backend]:
     schema = f"t_{tag}" if kind == "postgres" else f"agno_alembic_t_{tag}"
     with admin.connect() as c:
         if kind == "mysql":
-            c.exec_driver_sql(f"CREATE DATABASE `{schema}`")
+            c.exec_driver_sql(f"CREATE DATABASE `{schema}` {MYSQL_DATABASE_CHARSET}")
     engine = sa.create_engine(server, poolclass=sa.pool.NullPool)
     try:
         yield Backend(kind, server, schema, engine, server=server_name)

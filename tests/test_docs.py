@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import REQUIRED, server_url
+from tests.conftest import MYSQL_DATABASE_CHARSET, REQUIRED, server_url
 from tests.test_wheel import _bin, _clean_env, _ignore
 
 pytestmark = pytest.mark.slow
@@ -144,7 +144,8 @@ class Servers:
             name = f"agno_docs_{self.tag}"
             admin = sa.create_engine(server, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"' if kind == "postgres" else f"CREATE DATABASE `{name}`")
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"' if kind == "postgres"
+                                     else f"CREATE DATABASE `{name}` {MYSQL_DATABASE_CHARSET}")
             admin.dispose()
             self.urls[kind] = sa.make_url(server).set(database=name).render_as_string(hide_password=False)
         return self.urls[kind]

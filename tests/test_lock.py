@@ -90,7 +90,7 @@ def _singlestore_url(server: str, database: str) -> str:
 @contextlib.contextmanager
 def make_target(kind: str, tmp_path: Path, *, schema: str | None = None) -> Iterator[Target]:
     """A fresh database of ``kind``; ``schema`` overrides the per-test schema name (PostgreSQL, MySQL)."""
-    from tests.conftest import _need, make_backend
+    from tests.conftest import MYSQL_DATABASE_CHARSET, _need, make_backend
 
     if kind != "singlestore":
         where = tmp_path / uuid.uuid4().hex[:6]
@@ -109,7 +109,7 @@ def make_target(kind: str, tmp_path: Path, *, schema: str | None = None) -> Iter
     database = f"agno_alembic_ss_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.exec_driver_sql(f"CREATE DATABASE `{database}`")
+        c.exec_driver_sql(f"CREATE DATABASE `{database}` {MYSQL_DATABASE_CHARSET}")
     saved = singlestore.SHARD_KEYS
     singlestore.SHARD_KEYS = {}  # MariaDB cannot parse SHARD KEY (tests/test_singlestore.py shows it)
     try:

@@ -37,7 +37,7 @@ from agno_alembic.environment import ATTR_SYNC_STAMPS
 from agno_alembic.errors import DowngradeRefusedError
 from agno_alembic.lock import LOCK_TABLE
 from agno_alembic.naming import Names
-from tests.conftest import REQUIRED, server_url
+from tests.conftest import MYSQL_DATABASE_CHARSET, REQUIRED, server_url
 
 SNAPSHOTS = Path(__file__).resolve().parent / "golden" / "snapshots"
 SCHEMA = "ai"
@@ -408,7 +408,7 @@ def singlestoredb_url() -> Iterator[str]:
     database = f"agno_alembic_ss_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.exec_driver_sql(f"CREATE DATABASE `{database}`")
+        c.exec_driver_sql(f"CREATE DATABASE `{database}` {MYSQL_DATABASE_CHARSET}")
     try:
         url = sa.make_url(server).set(drivername="singlestoredb", database=database)
         yield url.render_as_string(hide_password=False)

@@ -66,7 +66,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agno_alembic import dialects, registry, runtime, shapes
-from agno_alembic.errors import DowngradeRefusedError
+from agno_alembic.errors import DataVerificationError, DowngradeRefusedError
 from agno_alembic.naming import Names
 from agno_alembic.shapes._dsl import TableSpec
 
@@ -355,7 +355,28 @@ class _Step:
                 self.state[found.learning_id] = self.read(found._mapping)
         for row in rows:
             self._one(row["learning_id"])
+        written = sorted({i for kind, i, _ in self.ops if kind != "delete" and self.state.get(i) is not None})
         self._write()
+        self._verify(written)
+
+    def _verify(self, written: list[str]) -> None:
+        """The chunk's check before the step goes on: every row it moved or merged is on its new key (a shortfall
+        raises; the step's transaction rolls back, nothing is recorded)."""
+        if not written:
+            return
+        t = self.target
+        found = set(self.connection.execute(
+            sa.select(t.c.learning_id).where(t.c.learning_id.in_(written))
+        ).scalars())
+        missing = [i for i in written if i not in found]
+        if missing:
+            raise DataVerificationError(
+                f"The entity re-key of {t.name} wrote {len(written) - len(missing)} of {len(written)} row(s) of a "
+                f"chunk (missing e.g. {', '.join(map(repr, missing[:EXAMPLES]))}); the step is not recorded as "
+                "applied.",
+                step="learnings entity re-key", table=t.name, expected=len(written), missing=len(missing),
+                examples=missing[:EXAMPLES],
+            )
 
     def _one(self, old: str) -> None:
         row = self.state.get(old)

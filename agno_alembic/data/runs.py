@@ -39,6 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agno_alembic import registry
+from agno_alembic.errors import DataVerificationError
 from agno_alembic.shapes._dsl import TableSpec
 
 log = logging.getLogger("agno_alembic")
@@ -120,12 +121,21 @@ ORDER BY s.{c["session_id"]}, e.key
 ON CONFLICT ({c["run_id"]}) DO NOTHING"""
 
 
+#: MySQL/MariaDB: the declaration of every text column the copy makes (``JSON_TABLE`` columns, the stage).
+#: Declared without a character set, MariaDB gives a ``JSON_TABLE`` column the character set of the connection's
+#: *default database* (the URL's, not the one Agno's tables are in) and a stage column that of the stage's
+#: database: on a latin1 URL database every character latin1 lacks became ``?``, so run ids came out changed and
+#: runs whose session id changed joined no session and were not written at all (agno-alembic#12). utf8mb4 holds
+#: every character; ``utf8mb4_bin`` compares them as the JSON text holds them.
+TEXT = "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+
+
 def _mysql(n: _Names) -> str:
     c = n.c
     # Each element is read once, by JSON_TABLE: ``run_data JSON PATH '$'`` is the element itself (extracting it
     # again from the whole array by position made every row re-read its session's list). The text columns are
     # LONGTEXT so nothing is cut here: a value too long for the runs table fails the INSERT (strict mode), as
-    # Agno's does, instead of being stored truncated.
+    # Agno's does, instead of being stored truncated; of an explicit character set (see :data:`TEXT`).
     return f"""
 INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
 SELECT j.run_id, s.{c["session_id"]}, {_run_type("j.agent_id", "j.team_id")},
@@ -137,12 +147,12 @@ FROM {n.sessions} AS s,
      JSON_TABLE(s.{c["runs"]}, '$[*]' COLUMNS (
          idx FOR ORDINALITY,
          run_data JSON PATH '$',
-         run_id LONGTEXT PATH '$.run_id',
-         agent_id LONGTEXT PATH '$.agent_id',
-         team_id LONGTEXT PATH '$.team_id',
-         workflow_id LONGTEXT PATH '$.workflow_id',
-         parent_run_id LONGTEXT PATH '$.parent_run_id',
-         status LONGTEXT PATH '$.status',
+         run_id {TEXT} PATH '$.run_id',
+         agent_id {TEXT} PATH '$.agent_id',
+         team_id {TEXT} PATH '$.team_id',
+         workflow_id {TEXT} PATH '$.workflow_id',
+         parent_run_id {TEXT} PATH '$.parent_run_id',
+         status {TEXT} PATH '$.status',
          created_json JSON PATH '$.created_at',
          created_at DOUBLE PATH '$.created_at' NULL ON ERROR
      )) AS j
@@ -214,15 +224,18 @@ def _is_time(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and bool(value)
 
 
-def _chunks(connection: sa.Connection, sessions: TableSpec, size: int) -> Iterator[tuple[str, str, int]]:
+def _chunks(
+    connection: sa.Connection, sessions: TableSpec, size: int, *, after: str = "", upto: str | None = None
+) -> Iterator[tuple[str, str, int]]:
     """``(after, upto]`` ranges of session ids, ``size`` sessions each, in key order, with the number of sessions
-    in each. Walking the key alone (whether a session holds runs is the copy's own filter) reads no JSON."""
+    in each (by default every session's). Walking the key alone (whether a session holds runs is the copy's own
+    filter) reads no JSON."""
     t = sa.table(sessions.name, sa.column("session_id"), schema=sessions.schema)
-    after = ""
     while True:
-        ids = connection.execute(
-            sa.select(t.c.session_id).where(t.c.session_id > after).order_by(t.c.session_id).limit(size)
-        ).scalars().all()
+        query = sa.select(t.c.session_id).where(t.c.session_id > after)
+        if upto is not None:
+            query = query.where(t.c.session_id <= upto)
+        ids = connection.execute(query.order_by(t.c.session_id).limit(size)).scalars().all()
         if not ids:
             return
         yield after, ids[-1], len(ids)
@@ -436,16 +449,17 @@ def _copy_in_python(
 #: What MySQL is sent of each run, in order (one JSON array per run, read by ``JSON_TABLE``), and how a stage
 #: declares it (``None``: as the key is declared in its own table).
 _FIELDS = (
-    ("run_id", None), ("session_id", None), ("run_type", "LONGTEXT"), ("agent_id", "LONGTEXT"),
-    ("team_id", "LONGTEXT"), ("workflow_id", "LONGTEXT"), ("parent_run_id", "LONGTEXT"), ("status", "LONGTEXT"),
-    ("run_index", "BIGINT"), ("start", "BIGINT"), ("length", "BIGINT"), ("text", "LONGTEXT"),
+    ("run_id", None), ("session_id", None), ("run_type", TEXT), ("agent_id", TEXT),
+    ("team_id", TEXT), ("workflow_id", TEXT), ("parent_run_id", TEXT), ("status", TEXT),
+    ("run_index", "BIGINT"), ("start", "BIGINT"), ("length", "BIGINT"), ("text", TEXT),
     ("created_at", "BIGINT"), ("updated_at", "BIGINT"),
 )
 
 #: ``JSON_TABLE`` over a chunk's document: its runs as rows. Text columns are LONGTEXT so nothing is cut here: a
-#: value too long for the runs table fails the INSERT (strict mode), as Agno's does, instead of being stored cut.
+#: value too long for the runs table fails the INSERT (strict mode), as Agno's does, instead of being stored cut;
+#: each of an explicit character set (:data:`TEXT`), or it would take the URL database's.
 _DOCUMENT = "JSON_TABLE(:meta, '$[*]' COLUMNS ({}))".format(
-    ", ".join(f"{name} {kind or 'LONGTEXT'} PATH '$[{i}]'" for i, (name, kind) in enumerate(_FIELDS))
+    ", ".join(f"{name} {kind or TEXT} PATH '$[{i}]'" for i, (name, kind) in enumerate(_FIELDS))
 )
 
 
@@ -540,7 +554,7 @@ class _Stage(_MySQLRuns):
         self._drop()
         connection.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {self.table} (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, {columns}, "
-            f"UNIQUE KEY uq_run_id ({q.quote('run_id')})) ENGINE=InnoDB"
+            f"UNIQUE KEY uq_run_id ({q.quote('run_id')})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
         )
         fields = ", ".join(q.quote(name) for name, _ in _FIELDS)
         self._add = sa.text(
@@ -696,16 +710,151 @@ def _run_ids(blob: Any) -> set[str]:
 
 def runs_missing_from_table(connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> int:
     """How many legacy runs (objects with a ``run_id``) have no row in the runs table; streamed in chunks."""
-    s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), schema=sessions.schema)
-    r = sa.table(runs.name, sa.column("run_id"), schema=runs.schema)
-    missing = 0
-    for after, upto, _ in _chunks(connection, sessions, CHUNK_SESSIONS):
-        ids: set[str] = set()
-        for (blob,) in connection.execute(
-            sa.select(s.c.runs).where(s.c.runs.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
+    return sum(len(c.missing) for c in _walk(connection, sessions, runs))
+
+
+MISSING_EXAMPLES = 10
+"""How many missing run ids a :class:`~agno_alembic.errors.DataVerificationError` names."""
+
+
+def verify_copy(
+    connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, after: str = "", upto: str | None = None,
+    chunk: int = CHUNK_SESSIONS,
+) -> int:
+    """The check of the 3.0.0 copy before its stamp: every run the legacy lists hold (an object with a ``run_id``)
+    has a row in the runs table, compared by id exactly as the lists spell it. Returns how many run ids it checked;
+    raises :class:`~agno_alembic.errors.DataVerificationError` (the count and the first missing ids) on a shortfall.
+
+    ``after``/``upto`` bound the sessions checked by key (``(after, upto]``), for a copy made in batches; by default
+    every session. On the way, a run id several sessions hold gets the one rule of every backend: the session
+    written first wins (see :func:`_settle`), logged as a warning naming the run id and both sessions.
+    """
+    checked = count = 0
+    missing: list[str] = []
+    for part in _walk(connection, sessions, runs, after=after, upto=upto, chunk=chunk):
+        checked += len(part.holders)
+        count += len(part.missing)
+        missing.extend(sorted(part.missing)[: max(0, MISSING_EXAMPLES - len(missing))])
+        for run_id, sids in part.holders.items():
+            row_session = part.rows.get(run_id)
+            if row_session is not None and (len(sids) > 1 or row_session != sids[0]):
+                _shared(connection, sessions, runs, run_id, sids, row_session)
+    if count:
+        raise DataVerificationError(
+            f"The copy of {sessions.name}.runs into {runs.name} is incomplete: {count} of the {checked} run(s) of "
+            f"the legacy lists have no row in {runs.name} (e.g. {', '.join(map(repr, missing))}). The step is not "
+            "recorded as applied and nothing was dropped; the legacy lists are intact. Check the runs table's "
+            "character set and collation (utf8mb4 holds every character), then run the migration again.",
+            step="copy legacy runs", table=runs.name, expected=checked, missing=count, examples=missing,
+        )
+    return checked
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One chunk of sessions as :func:`verify_copy` reads it."""
+
+    holders: dict[str, list[str]]
+    """Each legacy run id -> the sessions whose lists hold it, in key order."""
+    rows: dict[str, str]
+    """Each of those run ids the runs table holds -> the row's session."""
+    missing: set[str]
+    """The run ids the runs table lacks (compared exactly, as Python strings: a row whose id the database changed,
+    or that matches only by its collation, is not the run)."""
+
+
+def _legacy(sessions: TableSpec) -> sa.TableClause:
+    """The sessions table with untyped columns: each legacy blob as the driver hands it (:func:`decode` reads it)."""
+    return sa.table(sessions.name, *(sa.column(c) for c in ("session_id", "user_id", "runs", "created_at")),
+                    schema=sessions.schema)
+
+
+def _walk(
+    connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, after: str = "", upto: str | None = None,
+    chunk: int = CHUNK_SESSIONS,
+) -> Iterator[_Part]:
+    s = _legacy(sessions)
+    r = sa.table(runs.name, sa.column("run_id"), sa.column("session_id"), schema=runs.schema)
+    for lo, hi, _ in _chunks(connection, sessions, chunk, after=after, upto=upto):
+        holders: dict[str, list[str]] = {}
+        for sid, blob in connection.execute(
+            sa.select(s.c.session_id, s.c.runs)
+            .where(s.c.runs.is_not(None), s.c.session_id > lo, s.c.session_id <= hi).order_by(s.c.session_id)
         ):
-            ids.update(_run_ids(blob))
-        if ids:
-            found = set(connection.execute(sa.select(r.c.run_id).where(r.c.run_id.in_(ids))).scalars())
-            missing += len(ids - found)
-    return missing
+            for run_id in _run_ids(blob):
+                holders.setdefault(run_id, []).append(sid)
+        if holders:
+            rows = {run_id: sid for run_id, sid in _present(connection, r, list(holders)) if run_id in holders}
+            yield _Part(holders, rows, set(holders) - set(rows))
+
+
+#: MySQL: the errors of comparing a text column with values its character set cannot hold.
+_MIXED_COLLATIONS = frozenset({1267, 1270, 1271})
+
+
+def _present(connection: sa.Connection, r: sa.TableClause, ids: list[str]) -> Sequence[sa.Row[Any]]:
+    """``(run_id, session_id)`` of the runs-table rows with these ids. MySQL refuses to compare a ``run_id`` column
+    whose character set lacks some of the ids' characters ("Illegal mix of collations"): those rows cannot hold
+    such an id, and the column is compared as utf8mb4 instead (a scan, only on such a table)."""
+    try:
+        return connection.execute(sa.select(r.c.run_id, r.c.session_id).where(r.c.run_id.in_(ids))).all()
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "args", (None,))[0] not in _MIXED_COLLATIONS:
+            raise
+    column = connection.dialect.identifier_preparer.quote("run_id")
+    as_utf8mb4 = sa.literal_column(f"CONVERT({column} USING utf8mb4)")
+    return connection.execute(sa.select(r.c.run_id, r.c.session_id).where(as_utf8mb4.in_(ids))).all()
+
+
+def _shared(
+    connection: sa.Connection, sessions: TableSpec, runs: TableSpec, run_id: str, sids: list[str], row_session: str
+) -> None:
+    """A run id held by several sessions of one chunk, or by a session other than its row's: when the row's
+    session holds it too, the run is shared; settle it."""
+    candidates = set(sids)
+    if row_session not in candidates:
+        s = _legacy(sessions)
+        blob = connection.execute(sa.select(s.c.runs).where(s.c.session_id == row_session)).scalar()
+        if run_id not in _run_ids(blob):
+            return  # the row is not a copy of a legacy entry (Agno 3 wrote it): it wins
+        candidates.add(row_session)
+    if len(candidates) > 1:
+        _settle(connection, _legacy(sessions), runs.sa_table(), run_id, sorted(candidates), row_session)
+
+
+def _settle(
+    connection: sa.Connection, s: sa.TableClause, r: sa.Table, run_id: str, sids: list[str], row_session: str
+) -> None:
+    """A run id several sessions hold: the session written first (by ``created_at``, then ``session_id``) wins.
+    The copy keeps the first copy it meets in key order; where that is not the winner's and the row is still
+    exactly the other session's legacy entry, it becomes the winner's entry. A row that is no longer that entry
+    (Agno 3 updated it) stays, as rows already in the runs table win. Logged as a warning per other session."""
+    written = dict(connection.execute(sa.select(s.c.session_id, s.c.created_at).where(s.c.session_id.in_(sids))).all())
+    order = sorted(sids, key=lambda sid: (written.get(sid) is None, written.get(sid) or 0, sid))
+    winner, others = order[0], order[1:]
+    for other in others:
+        log.warning(
+            "run %r is held by two sessions, %r and %r; the runs table keeps the one of %r (written first, by "
+            "created_at then session_id)", run_id, winner, other, winner,
+        )
+    if row_session != winner:
+        lists = {sid: (uid, blob) for sid, uid, blob in connection.execute(
+            sa.select(s.c.session_id, s.c.user_id, s.c.runs).where(s.c.session_id.in_([winner, row_session]))
+        )}
+        now = int(time.time())
+        current = connection.execute(sa.select(r.c.run_data).where(r.c.run_id == run_id)).scalar()
+        loser_entry = _first_entry(lists[row_session][1], run_id, row_session, lists[row_session][0], now)
+        if loser_entry is not None and decode_json(current) == loser_entry["run_data"]:
+            entry = _first_entry(lists[winner][1], run_id, winner, lists[winner][0], now)
+            if entry is not None:
+                connection.execute(r.delete().where(r.c.run_id == run_id))
+                connection.execute(r.insert().values(**entry))
+
+
+def _first_entry(blob: Any, run_id: str, session_id: str, user_id: str | None, now: int) -> dict[str, Any] | None:
+    """The runs-table row of the first entry of a session's legacy list with ``run_id`` (the one the copy takes)."""
+    for row in build_rows(blob, session_id, user_id, now):
+        if row["run_id"] == run_id:
+            row.update((k, _scalar(row[k])) for k in ("agent_id", "team_id", "workflow_id", "parent_run_id", "status"))
+            return row
+    return None

@@ -126,12 +126,12 @@ FROM ai.agno_sessions AS s,
      JSON_TABLE(s.runs, '$[*]' COLUMNS (
          idx FOR ORDINALITY,
          run_data JSON PATH '$',
-         run_id LONGTEXT PATH '$.run_id',
-         agent_id LONGTEXT PATH '$.agent_id',
-         team_id LONGTEXT PATH '$.team_id',
-         workflow_id LONGTEXT PATH '$.workflow_id',
-         parent_run_id LONGTEXT PATH '$.parent_run_id',
-         status LONGTEXT PATH '$.status',
+         run_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.run_id',
+         agent_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.agent_id',
+         team_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.team_id',
+         workflow_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.workflow_id',
+         parent_run_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.parent_run_id',
+         status LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.status',
          created_json JSON PATH '$.created_at',
          created_at DOUBLE PATH '$.created_at' NULL ON ERROR
      )) AS j

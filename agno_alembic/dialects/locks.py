@@ -1,0 +1,187 @@
+"""What each DDL statement locks, per backend: the data ``agno-alembic plan`` reports for every statement.
+
+One function, :func:`describe`, from a statement (as the offline script prints it, which is what a step runs) to a
+:class:`LockInfo`.  The rules are a table per backend, matched in order on the statement's text, so a statement
+written in an online form (``CREATE INDEX CONCURRENTLY``, ``NOT VALID`` foreign keys, ``ALGORITHM=INPLACE``,
+``SET lock_timeout``) is described as what it is, whatever mode produced it.
+
+Sources: PostgreSQL 15's "Explicit Locking" and ALTER TABLE pages; MariaDB 10.11's "InnoDB Online DDL Operations"
+(MySQL 8.0's "Online DDL Operations" agrees for every case listed); SQLite's "File Locking" and ALTER TABLE pages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agno_alembic import registry
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The lock one statement takes and what it does to the table."""
+
+    operation: str
+    """What the statement does: ``add column``, ``create index``, ``change type``..."""
+    lock: str
+    """PostgreSQL: the table lock mode; MySQL/MariaDB: the ``LOCK=`` level; SQLite: the database lock."""
+    algorithm: str | None
+    """MySQL/MariaDB's ``ALGORITHM=`` (INSTANT, INPLACE, COPY); ``None`` elsewhere."""
+    rewrite: bool
+    """The table is rewritten (PostgreSQL), rebuilt (MySQL ``COPY``/rebuilding ``INPLACE``, SQLite's rebuild)."""
+    scan: bool
+    """Every row is read while the lock is held (an index build, a NOT NULL or key validation, a data copy)."""
+    blocks: str
+    """What other sessions wait for while it runs: ``nothing``, ``writes``, ``reads and writes``."""
+    online: bool
+    """Concurrent reads and writes go on (beyond a brief metadata lock at the start and end)."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "operation": self.operation, "lock": self.lock, "algorithm": self.algorithm, "rewrite": self.rewrite,
+            "scan": self.scan, "blocks": self.blocks, "online": self.online,
+        }
+
+
+_RW, _W, _NONE = "reads and writes", "writes", "nothing"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: str
+    info: LockInfo
+
+    def matches(self, text: str) -> bool:
+        return re.search(self.pattern, text) is not None
+
+
+def _pg(op: str, lock: str, *, rewrite: bool = False, scan: bool = False) -> LockInfo:
+    blocks = {"ACCESS EXCLUSIVE": _RW, "EXCLUSIVE": _W, "SHARE ROW EXCLUSIVE": _W, "SHARE": _W}.get(lock, _NONE)
+    return LockInfo(op, lock, None, rewrite, scan, blocks, blocks == _NONE)
+
+
+def _my(op: str, algorithm: str, lock: str, *, rewrite: bool = False, scan: bool = False) -> LockInfo:
+    blocks = {"EXCLUSIVE": _RW, "SHARED": _W}.get(lock, _NONE)
+    return LockInfo(op, lock, algorithm, rewrite, scan, blocks, blocks == _NONE)
+
+
+def _lite(op: str, *, rewrite: bool = False, scan: bool = False) -> LockInfo:
+    # Every write takes the database's write lock until COMMIT: other writers wait, readers go on (WAL) or wait
+    # at COMMIT (rollback journal).
+    return LockInfo(op, "database write lock", None, rewrite, scan, _W, False)
+
+
+_SESSION = LockInfo("session setting", "none", None, False, False, _NONE, True)
+
+_RULES: dict[str, tuple[_Rule, ...]] = {
+    registry.POSTGRESQL: (
+        _Rule(r"^SET\b|^RESET\b", _SESSION),
+        _Rule(r"^CREATE (UNIQUE )?INDEX CONCURRENTLY", _pg("create index concurrently", "SHARE UPDATE EXCLUSIVE",
+                                                            scan=True)),
+        _Rule(r"^CREATE (UNIQUE )?INDEX", _pg("create index", "SHARE", scan=True)),
+        _Rule(r"^DROP INDEX CONCURRENTLY", _pg("drop index concurrently", "SHARE UPDATE EXCLUSIVE")),
+        _Rule(r"^DROP INDEX", _pg("drop index", "ACCESS EXCLUSIVE")),
+        _Rule(r"^CREATE TABLE", _pg("create table", "ACCESS EXCLUSIVE (new table)")),
+        _Rule(r"^DROP TABLE", _pg("drop table", "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* RENAME TO", _pg("rename table", "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* VALIDATE CONSTRAINT", _pg("validate constraint", "SHARE UPDATE EXCLUSIVE",
+                                                          scan=True)),
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* FOREIGN KEY.* NOT VALID", _pg("add foreign key (not valid)",
+                                                                                 "SHARE ROW EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* FOREIGN KEY", _pg("add foreign key", "SHARE ROW EXCLUSIVE",
+                                                                    scan=True)),
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* USING INDEX", _pg("add key using index", "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* (PRIMARY KEY|UNIQUE)", _pg("add key", "ACCESS EXCLUSIVE",
+                                                                             scan=True)),
+        _Rule(r"^ALTER TABLE .* ADD (CONSTRAINT .* )?PRIMARY KEY", _pg("add key", "ACCESS EXCLUSIVE", scan=True)),
+        _Rule(r"^ALTER TABLE .* DROP CONSTRAINT", _pg("drop constraint", "ACCESS EXCLUSIVE")),
+        # JSON -> JSONB, VARCHAR -> BIGINT...: every row is rewritten; VARCHAR -> TEXT is binary-coercible.
+        _Rule(r"^ALTER TABLE .* TYPE (TEXT|VARCHAR)\b(?!.*USING)", _pg("change type (binary-coercible)",
+                                                                       "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* TYPE ", _pg("change type", "ACCESS EXCLUSIVE", rewrite=True, scan=True)),
+        _Rule(r"^ALTER TABLE .* SET NOT NULL", _pg("set not null", "ACCESS EXCLUSIVE", scan=True)),
+        _Rule(r"^ALTER TABLE .* DROP NOT NULL", _pg("drop not null", "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* (SET|DROP) DEFAULT", _pg("change default", "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* ADD COLUMN", _pg("add column", "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* DROP COLUMN", _pg("drop column", "ACCESS EXCLUSIVE")),
+        _Rule(r"^(INSERT|UPDATE|DELETE)\b", _pg("data", "ROW EXCLUSIVE", scan=True)),
+    ),
+    registry.MYSQL: (
+        _Rule(r"^SET\b", _SESSION),
+        _Rule(r"^CREATE TABLE", _my("create table", "INSTANT", "NONE")),
+        _Rule(r"^DROP TABLE", _my("drop table", "INSTANT", "EXCLUSIVE")),
+        _Rule(r"^(ALTER TABLE .* )?RENAME TABLE|^ALTER TABLE .* RENAME TO", _my("rename table", "INSTANT", "NONE")),
+        _Rule(r"^CREATE (UNIQUE )?INDEX|^ALTER TABLE .* ADD (UNIQUE )?(INDEX|KEY)\b|^ALTER TABLE .* ADD CONSTRAINT "
+              r".* UNIQUE", _my("create index", "INPLACE", "NONE", scan=True)),
+        _Rule(r"^DROP INDEX|^ALTER TABLE .* DROP (INDEX|KEY)\b", _my("drop index", "INPLACE", "NONE")),
+        _Rule(r"^ALTER TABLE .* DROP PRIMARY KEY.*ADD (CONSTRAINT .* )?PRIMARY KEY",
+              _my("replace primary key", "INPLACE", "NONE", rewrite=True, scan=True)),
+        _Rule(r"^ALTER TABLE .* DROP PRIMARY KEY", _my("drop primary key", "COPY", "SHARED", rewrite=True, scan=True)),
+        _Rule(r"^ALTER TABLE .* ADD (CONSTRAINT .* )?PRIMARY KEY",
+              _my("add primary key", "INPLACE", "NONE", rewrite=True, scan=True)),
+        _Rule(r"^ALTER TABLE .* ADD (CONSTRAINT .* )?FOREIGN KEY",
+              _my("add foreign key", "COPY", "SHARED", rewrite=True, scan=True)),
+        _Rule(r"^ALTER TABLE .* DROP FOREIGN KEY", _my("drop foreign key", "INPLACE", "NONE")),
+        _Rule(r"^ALTER TABLE .* ADD (COLUMN )?", _my("add column", "INSTANT", "NONE")),
+        _Rule(r"^ALTER TABLE .* DROP (COLUMN )?", _my("drop column", "INSTANT", "NONE")),
+        # MODIFY with a new type copies the table; a nullability change alone rebuilds it in place.
+        _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) .* NOT NULL$", _my("set not null", "INPLACE", "NONE", rewrite=True,
+                                                                   scan=True)),
+        _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) ", _my("change column", "COPY", "SHARED", rewrite=True, scan=True)),
+        _Rule(r"^(INSERT|UPDATE|DELETE)\b", _my("data", "row locks", "NONE", scan=True)),
+    ),
+    registry.SQLITE: (
+        _Rule(r"^PRAGMA\b", LockInfo("setting", "none", None, False, False, _NONE, True)),
+        _Rule(r"^CREATE TABLE _AGNO_ALEMBIC_REBUILD_", _lite("rebuild: create the new table", rewrite=True)),
+        _Rule(r"^INSERT INTO _AGNO_ALEMBIC_REBUILD_", _lite("rebuild: copy every row", rewrite=True, scan=True)),
+        _Rule(r"^ALTER TABLE _AGNO_ALEMBIC_REBUILD_\w* RENAME TO", _lite("rebuild: rename into place",
+                                                                          rewrite=True)),
+        _Rule(r"^CREATE TABLE", _lite("create table")),
+        _Rule(r"^DROP TABLE", _lite("drop table")),
+        _Rule(r"^CREATE (UNIQUE )?INDEX", _lite("create index", scan=True)),
+        _Rule(r"^DROP INDEX", _lite("drop index")),
+        _Rule(r"^ALTER TABLE .* ADD COLUMN", _lite("add column")),
+        _Rule(r"^ALTER TABLE .* DROP COLUMN", _lite("drop column", rewrite=True, scan=True)),
+        _Rule(r"^ALTER TABLE .* RENAME", _lite("rename")),
+        _Rule(r"^(INSERT|UPDATE|DELETE)\b", _lite("data", scan=True)),
+    ),
+}
+_RULES[registry.SINGLESTORE] = _RULES[registry.MYSQL]
+
+_UNKNOWN = "unclassified statement"
+
+
+def normalise(statement: str) -> str:
+    """A statement's text as the rules read it: comments gone, one space between words, upper case, no ``;``."""
+    lines = [line for line in statement.splitlines() if not line.strip().startswith("--")]
+    text = " ".join(" ".join(lines).split()).rstrip(";").strip()
+    return text.replace('"', "").replace("`", "").upper()
+
+
+def describe(backend: str, statement: str) -> LockInfo:
+    """The lock ``statement`` takes on ``backend`` (a statement no rule knows is described as the worst case)."""
+    text = normalise(statement)
+    mysql_algorithm = re.search(r"ALGORITHM\s*=\s*(INSTANT|INPLACE|COPY|NOCOPY)", text)
+    mysql_lock = re.search(r"LOCK\s*=\s*(NONE|SHARED|EXCLUSIVE|DEFAULT)", text)
+    for rule in _RULES[backend]:
+        if rule.matches(text):
+            info = rule.info
+            if mysql_algorithm or mysql_lock:  # an explicit ALGORITHM=/LOCK= is what the server must honour
+                lock = mysql_lock.group(1) if mysql_lock else info.lock
+                blocks = {"EXCLUSIVE": _RW, "SHARED": _W}.get(lock, info.blocks if lock == "DEFAULT" else _NONE)
+                info = LockInfo(info.operation, lock, mysql_algorithm.group(1) if mysql_algorithm else
+                                info.algorithm, info.rewrite, info.scan, blocks, blocks == _NONE)
+            return info
+    if backend == registry.POSTGRESQL:
+        return _pg(_UNKNOWN, "ACCESS EXCLUSIVE", scan=True)
+    if backend == registry.SQLITE:
+        return _lite(_UNKNOWN, scan=True)
+    return _my(_UNKNOWN, "COPY", "SHARED", rewrite=True, scan=True)
+
+
+def lock_mode_rank(mode: str) -> int:
+    """PostgreSQL's table lock modes, weakest first (for comparing what a step took with what was planned)."""
+    order = ["ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE",
+             "EXCLUSIVE", "ACCESS EXCLUSIVE"]
+    base = mode.split(" (")[0].upper()
+    return order.index(base) if base in order else len(order)
