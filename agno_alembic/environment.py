@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +20,7 @@ from alembic.runtime.environment import EnvironmentContext
 from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps
 from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
+from agno_alembic.ops import OFFLINE_READER
 from agno_alembic.runtime import RUN_STATE_KEY, RunState
 
 log = logging.getLogger("agno_alembic")
@@ -45,6 +48,8 @@ ATTR_ALLOW_REWRITE = "agno_allow_rewrite"
 """Online: accept a table rewrite under an exclusive lock (``-x allow_rewrite=true``)."""
 ONLINE_OPTIONS = ("online", "ddl_lock_wait", "ddl_deadline", "allow_rewrite")
 """``-x`` options of the online mode."""
+ATTR_OFFLINE_READER = OFFLINE_READER
+"""``--sql``: a connection to read the database the script is written for (which tables and columns hold rows)."""
 VERSION_NUM_LENGTH = 128
 """Our revision ids are up to 35 characters; Alembic's default column holds 32."""
 
@@ -62,7 +67,7 @@ def run(context: EnvironmentContext) -> None:
         _run_on_connection(context, connection)
         return
     url = _url(context)
-    if sa.make_url(url).get_dialect().is_async:
+    if url.get_dialect().is_async:
         asyncio.run(_run_async(context, url))
         return
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
@@ -73,7 +78,7 @@ def run(context: EnvironmentContext) -> None:
         engine.dispose()
 
 
-async def _run_async(context: EnvironmentContext, url: str) -> None:
+async def _run_async(context: EnvironmentContext, url: sa.URL) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine  # needs greenlet: the "async" extra
 
     engine = create_async_engine(url, poolclass=sa.pool.NullPool)
@@ -88,14 +93,22 @@ def _x(context: EnvironmentContext) -> dict[str, str]:
     return dict(context.get_x_argument(as_dictionary=True))
 
 
-def _url(context: EnvironmentContext) -> str:
+def _url(context: EnvironmentContext) -> sa.URL:
     url = _x(context).get("url") or context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise ConfigurationError(
             "No database URL: pass -x url=<url>, set sqlalchemy.url in alembic.ini, or give a connection",
             option="url",
         )
-    return url
+    # Offline, only the dialect is needed: a script may be written for a database whose driver is not here.
+    return dialects.checked_url(url) if not context.is_offline_mode() else _parsed(url)
+
+
+def _parsed(url: str) -> sa.URL:
+    try:
+        return sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return dialects.checked_url(url)  # raises the ConfigurationError naming the URL
 
 
 def state_for(context: EnvironmentContext, backend: str, *, offline: bool) -> RunState:
@@ -168,15 +181,21 @@ def _configure(
 
 
 def _run_offline(context: EnvironmentContext) -> None:
-    url = sa.make_url(_url(context))
+    url = _url(context)
     backend = dialects.backend_of(url.get_backend_name())
     state = state_for(context, backend, offline=True)
     identifiers.check(state.names, backend)
-    _configure(context, state, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"})
+    # The script is printed once complete: a step refused offline (OfflineSQLError) leaves no partial script.
+    buffer = io.StringIO()
+    reader = context.config.attributes.get(ATTR_OFFLINE_READER)
+    _configure(context, state, url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
+               output_buffer=buffer, **({OFFLINE_READER: reader} if reader is not None else {}))
     with context.begin_transaction():
         if state.names.schema and backend == registry.POSTGRESQL:
             context.execute(sa.schema.CreateSchema(state.names.schema, if_not_exists=True))
         context.run_migrations()
+    sys.stdout.write(buffer.getvalue())
+    sys.stdout.flush()
 
 
 def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -> None:

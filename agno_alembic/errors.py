@@ -193,3 +193,16 @@ class V1ImportIncompleteError(MigrationError):
             f"v1 import of {table}: {missing} of {expected} run(s) read are not in {runs_table} "
             f"(first missing: {', '.join(self.first_missing)}); nothing was reported as imported"
         )
+
+
+class OfflineSQLError(AgnoAlembicError):
+    """A ``--sql`` script was asked for across a step whose outcome depends on the rows in the database (data to
+    move, a column kept while it holds data, rows a downgrade would destroy), which the script cannot write for
+    this dialect.  Nothing is printed; ``step`` names the revision and direction (``downgrade
+    agno_sessions_3_0_0``), ``table`` its table, ``backend`` the dialect."""
+
+    def __init__(self, message: str, *, step: str, table: str, backend: str) -> None:
+        self.step = step
+        self.table = table
+        self.backend = backend
+        super().__init__(message)

@@ -20,7 +20,9 @@ errors into Alembic's ``CommandError`` when a command line runs the environment,
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -40,6 +42,8 @@ __all__ = [
     "agno_metadata",
     "agno_table_names",
     "command_line_errors",
+    "configure_logging",
+    "enable_loggers",
     "environment_context",
     "install",
 ]
@@ -72,19 +76,37 @@ def environment_context(context: Any) -> EnvironmentContext | None:
 # -- plain "head" --------------------------------------------------------------------------------------------
 
 
-def check_destination(script: ScriptDirectory, destination: object) -> None:
-    """Refuse a plain ``head`` (``head``, ``head-1``, ``x:head``) when the history has several heads."""
+_PLAIN_HEAD = re.compile(r"head(?:[+-]\d+)?")
+_RELATIVE = re.compile(r"[+-]\d+")
+
+
+def check_destination(script: ScriptDirectory, destination: object, *, verb: str = "upgrade") -> None:
+    """Refuse a plain ``head`` (``head``, ``head-1``, ``x:head``) or a relative step (``-1``, ``+1``, ``x:-2``) when
+    the history has several heads: Alembic would pick a branch of its own (an arbitrary Agno table) for it.
+    """
     if destination is None:
         return
     wanted = [destination] if isinstance(destination, str) else list(destination)  # type: ignore[call-overload]
-    plain = [d for d in wanted if isinstance(d, str) and re.fullmatch(r"head(?:[+-]\d+)?", d.strip())]
-    if not plain:
+    given = [d.strip().rpartition(":")[2] for d in wanted if isinstance(d, str)]
+    plain = [d for d in given if _PLAIN_HEAD.fullmatch(d)]
+    relative = [d for d in given if _RELATIVE.fullmatch(d)]
+    if not plain and not relative:
         return
     heads = script.get_heads()
     if len(heads) < 2:
         return
     labels = sorted({label for h in heads for label in (script.get_revision(h).branch_labels or ())})
-    example = next((lb for lb in labels if lb == "agno_sessions"), labels[0] if labels else "<label>")
+    # An application's own branch is the likeliest meant in a host project; agno_sessions in agno-alembic's own.
+    example = next((lb for lb in labels if not lb.startswith("agno_")),
+                   next((lb for lb in labels if lb == "agno_sessions"), labels[0] if labels else "<label>"))
+    if relative:
+        step = relative[0]
+        raise PlainHeadError(
+            f"'{step}' is ambiguous here: there are {len(heads)} heads, one per branch (every Agno table type is "
+            f"its own branch), and a relative step does not say which branch moves. Use '<label>@{step}' for one "
+            f"branch (alembic {verb} {example}@{step}); 'alembic heads' lists the labels, 'alembic current' where "
+            "each branch is."
+        )
     raise PlainHeadError(
         f"'{plain[0]}' is ambiguous here: there are {len(heads)} heads, one per branch (every Agno table type is "
         f"its own branch). Use 'heads' for every branch (alembic upgrade heads) or '<label>@head' for one "
@@ -280,8 +302,10 @@ def install(context: Any, *, own_environment: bool = False) -> None:
     env = environment_context(context)
     if env is None:
         return
-    check_destination(env.script, env.context_opts.get("destination_rev"))
+    enable_loggers()
     work = env.context_opts.get("fn")
+    verb = "downgrade" if getattr(work, "__name__", "") == "downgrade" else "upgrade"
+    check_destination(env.script, env.context_opts.get("destination_rev"), verb=verb)
     if work is None or getattr(work, _GUARDED, False):
         return
 
@@ -291,21 +315,88 @@ def install(context: Any, *, own_environment: bool = False) -> None:
                     own_environment=own_environment)
         if own_environment and env.context_opts.get("revision_context") is not None:
             _own_autogenerate(migration_context)
-        return stable_order(work(heads, migration_context))
+        with _sorted_current(env.script):
+            return stable_order(work(heads, migration_context))
 
     setattr(guarded, _GUARDED, True)
     env.context_opts["fn"] = guarded
 
 
+def _label_key(script: Any) -> tuple[str, str]:
+    """A revision's branch label (its own, or its Agno table type's), then its id."""
+    labels = sorted(getattr(script, "branch_labels", None) or ())
+    if labels:
+        return (labels[0], script.revision)
+    tt_name = getattr(getattr(script, "module", None), "agno_table_type", None)
+    found = next((tt for tt in registry.TABLE_TYPES if tt.name == tt_name), None)
+    return (found.label if found is not None else script.revision, script.revision)
+
+
+@contextlib.contextmanager
+def _sorted_current(script: ScriptDirectory) -> Iterator[None]:
+    """``alembic current`` lists the current revisions by branch label (Alembic's own order is a set's)."""
+    if "get_all_current" in vars(script):
+        yield
+        return
+    original = script.get_all_current
+
+    def get_all_current(id_: Any) -> Any:
+        return sorted(original(id_), key=_label_key)
+
+    script.get_all_current = get_all_current  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del script.get_all_current
+
+
+def enable_loggers() -> None:
+    """Undo a stock ``env.py``'s ``fileConfig`` (``disable_existing_loggers``) for agno-alembic's loggers, whose
+    warnings (version locations, widened columns, kept columns) a user must see."""
+    for name in ("agno_alembic", *[n for n in logging.root.manager.loggerDict if n.startswith("agno_alembic.")]):
+        logging.getLogger(name).disabled = False
+
+
+#: ``config.attributes`` key set by the ``agno-alembic`` command line, which reports progress and errors itself.
+OWN_COMMAND_LINE = "agno_alembic_command_line"
+
+
+def configure_logging(config: Any) -> None:
+    """Under ``alembic``'s command line, apply the ini's logging sections, as a stock ``env.py`` does (so
+    ``alembic upgrade`` prints its ``Running upgrade ...`` lines); loggers that exist already stay enabled.
+
+    Not under ``agno-alembic`` (it prints its own progress) nor the Python API (the caller owns logging).
+    """
+    if getattr(config, "cmd_opts", None) is None or config.attributes.get(OWN_COMMAND_LINE):
+        return
+    name = config.config_file_name
+    if name is None or not config.file_config.has_section("loggers"):
+        return
+    from logging.config import fileConfig
+
+    fileConfig(name, disable_existing_loggers=False)
+
+
 @contextlib.contextmanager
 def command_line_errors(context: Any) -> Iterator[None]:
-    """Under a command line, re-raise agno-alembic's errors as ``CommandError`` (``FAILED: <message>``, no traceback).
+    """Under ``alembic``'s command line, report agno-alembic's errors and the database's (a refused connection, a
+    wrong password, a URL whose driver is missing) as one ``FAILED: <message>`` line, as Alembic reports its own
+    ``CommandError`` (on stdout), without a traceback, and exit with ``agno-alembic``'s exit code for it
+    (2 usage or configuration, 3 refused, 4 failed, 5 lock; see :mod:`agno_alembic.cli`).
 
-    The Python API (``config.cmd_opts`` unset) keeps the typed errors.
+    Alembic's own errors (``CommandError``, a plain ``head`` included) are left to Alembic (``FAILED:``, exit 255);
+    ``--raiseerr`` keeps the traceback.  The Python API (``config.cmd_opts`` unset) and ``agno-alembic`` (which
+    reports errors itself) get the errors as they are.
     """
     try:
         yield
-    except AgnoAlembicError as exc:
-        if getattr(context.config, "cmd_opts", None) is None:
+    except (AgnoAlembicError, sa.exc.SQLAlchemyError) as exc:
+        config = context.config
+        options = getattr(config, "cmd_opts", None)
+        if options is None or config.attributes.get(OWN_COMMAND_LINE) or getattr(options, "raiseerr", False):
             raise
-        raise CommandError(str(exc)) from exc
+        from agno_alembic import cli
+
+        sys.stdout.write(f"FAILED: {cli.error_message(exc)}\n")
+        sys.stdout.flush()
+        raise SystemExit(cli.exit_code(exc)) from exc

@@ -109,6 +109,7 @@ def configure(
             "EnvironmentContext",
             option="context",
         )
+    guard.enable_loggers()  # a stock env.py's fileConfig() disabled them: its warnings must be seen
     add_version_locations(env.script, env.config)
     offline = env.is_offline_mode()
     if connection is None and not offline:

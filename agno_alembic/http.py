@@ -106,6 +106,15 @@ def _current(status: TableStatus, history: list[tuple[str, str]]) -> str | None:
     return None
 
 
+def _settled(status: TableStatus, target: str) -> bool:
+    """Whether a table whose shape is already the target's needs nothing: one Agno made (never adopted) or whose
+    row says another version goes with the ups, where it is adopted and its row set to the target."""
+    if not status.exists or status.table_type == "versions":
+        return True
+    recorded = status.recorded_version or registry.SCHEMA_VERSIONS[0]  # no row: Agno reads 2.0.0
+    return status.revision is not None and recorded == target
+
+
 def _plan(
     statuses: list[TableStatus], history: Mapping[str, list[tuple[str, str]]], target: str
 ) -> tuple[list[str], list[str]]:
@@ -119,8 +128,8 @@ def _plan(
         wanted = _version_of(branch, target)
         current = _current(status, branch)
         if wanted == current:
-            if status.exists and status.revision is None:
-                ups.append(status.table_type)  # already there, never adopted: up() adopts it and runs nothing
+            if not _settled(status, target):
+                ups.append(status.table_type)  # already there: up() adopts it and sets its row, running nothing
             continue
         rank = {None: -1, **{v: registry.version_index(v) for _, v in branch}}
         (ups if rank[wanted] > rank.get(current, -1) else downs).append(status.table_type)

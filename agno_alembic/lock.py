@@ -15,9 +15,10 @@ MySQL/MariaDB   ``GET_LOCK('agno_alembic.<sha1 of database and schema>', 0)``; r
 Galera cluster  (``GET_LOCK`` is local to a node) the lock row below, in the migrated database: its insert is
                 certified by every node in one total order, so one migrator in the whole cluster holds it; taken
                 only on a node of the primary component; expires like SingleStore's when its holder's node is lost
-SQLite          an exclusive ``flock`` on ``<database file>.agno-alembic.lock`` beside the database (the file
-                stays; it holds the holder's host, pid and start time); released by the kernel when the process
-                ends.  An in-memory database is private to its connection and only takes the in-process lock
+SQLite          an exclusive ``flock`` on ``.agno-alembic/<database file name>.lock`` beside the database (the
+                file stays; it holds the holder's host, pid and start time; the folder's ``.gitignore`` keeps it
+                out of ``git status``); released by the kernel when the process ends.  An in-memory database
+                is private to its connection and only takes the in-process lock
 SingleStore     (no ``GET_LOCK``) a row in ``agno_alembic_lock`` of the schema: owner ``<pid>@<host>``, a random
                 token, acquired and expiry times from the server's clock.  A heartbeat thread (own connection)
                 pushes the expiry forward every ``ttl / 3`` seconds; a row whose expiry passed is taken over by
@@ -80,6 +81,7 @@ __all__ = [
     "parse_seconds",
     "process_lock",
     "process_lock_async",
+    "sqlite_lock_file",
 ]
 
 DEFAULT_TIMEOUT = 300.0
@@ -412,9 +414,33 @@ def _stale(pid: int | None, host: str | None) -> bool:
     return pid is not None and host == socket.gethostname() and not _process_alive(pid)
 
 
+LOCK_DIR = ".agno-alembic"
+"""SQLite: the folder, beside the database, that holds its lock file (and a ``.gitignore`` of ``*``)."""
+
+
+def sqlite_lock_file(database: str) -> str:
+    """SQLite: the lock file of the database file ``database``: ``<its folder>/.agno-alembic/<its name>.lock``.
+
+    Beside the database, so every process and host that opens the database by that folder locks the same file
+    (a temporary or per-user folder would not be shared by them); in a dot-folder whose ``.gitignore`` ignores
+    everything in it, so it stays out of ``git status`` without the user doing anything.
+    """
+    folder, name = os.path.split(os.path.abspath(database))
+    return os.path.join(folder, LOCK_DIR, f"{name}.lock")
+
+
+def _lock_folder(lock_file: str) -> None:
+    folder = os.path.dirname(lock_file)
+    os.makedirs(folder, exist_ok=True)
+    ignore = os.path.join(folder, ".gitignore")
+    if not os.path.exists(ignore):
+        with contextlib.suppress(OSError), open(ignore, "x", encoding="utf-8") as f:
+            f.write("# agno-alembic's SQLite migration lock files (see agno_alembic.lock)\n*\n")
+
+
 class _SqliteLock(_DbLock):
     def __init__(self, path: str) -> None:
-        self.path = path + ".agno-alembic.lock"
+        self.path = sqlite_lock_file(path)
         self.key = f"sqlite:{os.path.abspath(path)}"
         self.description = f"the SQLite migration lock file {self.path}"
         self.fd: int | None = None
@@ -422,6 +448,7 @@ class _SqliteLock(_DbLock):
     def _open(self) -> int:
         if self.fd is None:
             try:
+                _lock_folder(self.path)
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise LockError(f"Cannot open the migration lock file {self.path}: {exc}", holder=None) from exc

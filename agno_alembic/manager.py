@@ -18,7 +18,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 from alembic.util import CommandError
 
-from agno_alembic import commands, detect, dialects, identifiers, lock, naming, plan, registry, shapes, stamps, vectors
+from agno_alembic import (
+    commands,
+    detect,
+    dialects,
+    identifiers,
+    lock,
+    naming,
+    ops,
+    plan,
+    registry,
+    shapes,
+    stamps,
+    vectors,
+)
 from agno_alembic.environment import (
     ATTR_ALLOW_REWRITE,
     ATTR_DDL_DEADLINE,
@@ -53,7 +66,12 @@ class TableStatus:
     detected_version: str | None
     """The schema version read from the table itself (``None``: no table)."""
     pending: tuple[str, ...]
-    """Revisions an ``up()`` to the latest version would run."""
+    """Revisions an ``up()`` to the latest version would run (with the same ``create_missing``).
+
+    A table not adopted yet counts from where its shape is (``up()`` adopts it there); one agno-alembic recorded
+    that no longer exists lists its recorded revision too (``up()`` rebuilds it at that revision's shape, then
+    upgrades it); one that does not exist and was never recorded has none unless ``create_missing``.
+    """
     in_progress: tuple[str, ...] = ()
     """Online data steps of this table begun and not finished: ``"<step>: <done>/<total> sessions copied"``."""
     contract_pending: str | None = None
@@ -126,11 +144,7 @@ def _read_source(db: Any, db_schema: str | None, version_table: str | None, tabl
     dialect_name = engine.dialect.name if engine is not None else url.get_backend_name()  # type: ignore[union-attr]
     backend = dialects.backend_of(dialect_name)
     if url is not None:
-        try:
-            url.get_dialect()
-        except (sa.exc.NoSuchModuleError, ImportError) as exc:
-            raise ConfigurationError(f"No driver for {url.drivername!r} in this environment: {exc}",
-                                     option="url") from None
+        dialects.checked_url(url)
     for key, value in tables.items():
         if value is not None:
             table_names[registry.table_type(key[: -len("_table")]).name] = naming._checked(key, value)
@@ -213,13 +227,17 @@ class _Core:
 
     # -- adoption --------------------------------------------------------------------------------------------
 
-    def adopt(self, connection: sa.Connection, types: Sequence[registry.TableType], force: bool) -> None:
+    def adopt(
+        self, connection: sa.Connection, types: Sequence[registry.TableType], force: bool, *, keep_missing: bool = False
+    ) -> bool:
         """Record each table's branch where the table really is, judged by inspecting it.
 
-        Without ``force`` only branches with no record are adopted (and records of missing tables cleared);
-        with ``force`` every selected table is re-detected and re-recorded.  All records are written at once
-        (one purging stamp of every branch's position), so re-recording one branch never moves another that
-        depended on it.
+        Without ``force`` only branches with no record are adopted (and records of missing tables cleared,
+        unless ``keep_missing``: ``up()`` and ``down()`` rebuild such a table instead); with ``force`` every
+        selected table is re-detected and re-recorded.  The tables the selected ones depend on (foreign-key
+        parents) are adopted too when they exist with no record: recording a dependant records its parents'
+        revisions, which must be where those tables really are.  All records are written at once (one purging
+        stamp of every branch's position), so re-recording one branch never moves another that depended on it.
         """
         config = self.config(connection)
         script = commands.script_directory(config)
@@ -231,12 +249,13 @@ class _Core:
         has_versions = insp.has_table(self.names.versions_table, schema=self.names.schema)
         desired["versions"] = versions_tt.revision_id(versions_tt.since) if has_versions else None
         moved: list[str] = []
-        for tt in types:
+        parents = [t for t in self._closure(types) if t not in types]
+        for tt, forced in [*((t, force) for t in types), *((t, False) for t in parents)]:
             if tt.name == "versions":
                 continue
             position = positions[tt.name]
             exists = insp.has_table(self.names.table(tt.name), schema=self.names.schema)
-            if position is not None and exists and not force:
+            if position is not None and ((exists and not forced) or (not exists and keep_missing)):
                 continue
             found = detect.detect_revision(connection, script, self.backend, self.names, tt)
             if found != position:
@@ -244,7 +263,7 @@ class _Core:
                 desired[tt.name] = found
                 moved.append(tt.name)
         if desired == positions:
-            return
+            return False
         first_versioned = registry.version_index("2.3.0")
         needs_versions = any(
             rev is not None
@@ -267,14 +286,128 @@ class _Core:
         gone = [name for name in moved if desired[name] is None]
         if gone:
             commands.sync_stamps(self.config(connection, **{ATTR_SYNC_STAMPS: gone}))
+        return True
 
     # -- the verbs ---------------------------------------------------------------------------------------------
 
+    def _closure(self, types: Iterable[registry.TableType]) -> list[registry.TableType]:
+        """``types`` and every table type they depend on (foreign-key parents, transitively), in registry order."""
+        wanted = {t.name for t in types}
+        todo = list(wanted)
+        while todo:
+            for parent in registry.table_type(todo.pop()).depends_on:
+                if parent not in wanted:
+                    wanted.add(parent)
+                    todo.append(parent)
+        return [t for t in registry.TABLE_TYPES if t.name in wanted and t.on(self.backend)]
+
+    def _existing(self, connection: sa.Connection, types: Iterable[registry.TableType]) -> set[str]:
+        """The table types whose tables exist (one listing of the schema; ``has_table`` only where case may differ)."""
+        insp = sa.inspect(connection)
+        listed = set(insp.get_table_names(schema=self.names.schema))
+        folded = {n.lower() for n in listed}
+        return {
+            t.name for t in types
+            if (name := self.names.table(t.name)) in listed
+            or (name.lower() in folded and insp.has_table(name, schema=self.names.schema))
+        }
+
+    def in_scope(
+        self,
+        connection: sa.Connection,
+        types: Sequence[registry.TableType],
+        create_missing: bool,
+        positions: dict[str, str | None] | None = None,
+    ) -> list[registry.TableType]:
+        """The selected tables an ``up()`` touches.
+
+        As Agno's own manager: the tables that exist (Agno creates the others itself, at the latest version, when
+        it first needs them), plus those agno-alembic recorded that are gone (rebuilt); every selected table
+        with ``create_missing``.
+        """
+        if create_missing:
+            return list(types)
+        positions = positions or self._positions(connection, types)
+        existing = self._existing(connection, types)
+        return [t for t in types if t.name in existing or positions[t.name] is not None]
+
+    def rebuild(
+        self,
+        connection: sa.Connection,
+        types: Sequence[registry.TableType],
+        positions: dict[str, str | None] | None = None,
+    ) -> list[str]:
+        """Rebuild each recorded table that no longer exists, at the shape of the version it is recorded at.
+
+        Covers the selected tables, the tables they depend on and Agno's versions table (every one of them must
+        exist before a step runs); the tables referring to a rebuilt one get back the foreign keys a ``DROP ...
+        CASCADE`` took.  Their records are kept, so the upgrade that follows goes on from there.  Returns the
+        rebuilt table types.
+        """
+        every = self._closure([*types, registry.table_type("versions")])
+        positions = positions or self._positions(connection, every)
+        existing = self._existing(connection, every)
+        gone = [t for t in every if positions[t.name] is not None and t.name not in existing]
+        if not gone:
+            return []
+        state = self._state()
+        versions = self._versions(connection, gone)
+        rebuilt = {t.name for t in gone}
+        dependants = [
+            t for t in registry.TABLE_TYPES
+            if t.on(self.backend) and t.name not in rebuilt and rebuilt.intersection(t.depends_on)
+        ]
+        # Versions are read first: reading our version table runs Alembic's environment, which ends transactions.
+        others = [t for t in registry.TABLE_TYPES if t.on(self.backend) and t.name != "versions"]
+        known = self._versions(connection, others)
+        present = self._existing(connection, others)
+        if connection.in_transaction():
+            connection.commit()
+        with connection.begin():
+            for tt in gone:
+                log.warning("%s is gone but recorded at %s: rebuilding it (empty) at that version's shape",
+                            self.names.table(tt.name), versions[tt.name] or tt.since)
+                ops.rebuild_table(connection, state, tt.name, versions[tt.name] or tt.since)
+            for tt in dependants:
+                if tt.name not in present:
+                    continue
+                spec = shapes.spec(tt.name, self.backend, known[tt.name] or tt.last_version, self.names)
+                for parent in ops.restore_foreign_keys(connection, spec, rebuilt):
+                    log.warning("Restored the foreign key of %s to %s", spec.name, parent)
+            if "versions" in rebuilt:
+                # Agno's bookkeeping went with its rows: every recorded table's row is written again.
+                for name, version in known.items():
+                    if version is not None and name in present | rebuilt and version != registry.SCHEMA_VERSIONS[0]:
+                        stamps.write(connection, state, self.names.table(name), version)
+        return [t.name for t in gone]
+
+    def _rebuild_and_adopt(
+        self,
+        connection: sa.Connection,
+        types: Sequence[registry.TableType],
+        force: bool,
+        positions: dict[str, str | None] | None = None,
+    ) -> list[str]:
+        """Rebuild the recorded tables that are gone, then adopt; returns the rebuilt table types."""
+        rebuilt = self.rebuild(connection, types, positions)
+        if self.adopt(connection, types, force, keep_missing=True):
+            rebuilt += self.rebuild(connection, types)  # adopting a dependant records its parents, maybe gone ones
+        return rebuilt
+
     def up(
-        self, connection: sa.Connection, target: str, types: Sequence[registry.TableType], force: bool
+        self,
+        connection: sa.Connection,
+        target: str,
+        types: Sequence[registry.TableType],
+        force: bool,
+        *,
+        create_missing: bool,
     ) -> list[TableChange]:
-        self.adopt(connection, types, force)
+        positions = self._positions(connection, [t for t in registry.TABLE_TYPES if t.on(self.backend)])
+        types = self.in_scope(connection, types, create_missing, positions)
+        rebuilt = self._rebuild_and_adopt(connection, types, force, positions)
         before = self._versions(connection, types)
+        before.update({name: None for name in rebuilt if name in before})
         config = self.config(connection, target_version=target, **{ATTR_SYNC_STAMPS: [t.name for t in types]})
         script = commands.script_directory(config)
         positions = self._positions(connection, types)
@@ -304,8 +437,9 @@ class _Core:
         force: bool,
         allow_data_loss: bool,
     ) -> list[TableChange]:
-        self.adopt(connection, types, force)
+        rebuilt = self._rebuild_and_adopt(connection, types, force)
         before = self._versions(connection, types)
+        before.update({name: None for name in rebuilt if name in before})
         config = self.config(
             connection, target_version=target, allow_data_loss=allow_data_loss,
             **{ATTR_SYNC_STAMPS: [t.name for t in types]},
@@ -328,7 +462,9 @@ class _Core:
             if before[tt.name] != after[tt.name]
         ]
 
-    def status(self, connection: sa.Connection, types: Sequence[registry.TableType]) -> list[TableStatus]:
+    def status(
+        self, connection: sa.Connection, types: Sequence[registry.TableType], create_missing: bool = False
+    ) -> list[TableStatus]:
         config = self.config(connection)
         script = commands.script_directory(config)
         positions = self._positions(connection, types)
@@ -337,13 +473,22 @@ class _Core:
 
         progress = batched.read_progress(connection, self.names.schema)
         contract = self._contract_pending(connection)
+        existing = self._existing(connection, types)
         out = []
         for tt in types:
             name = self.names.table(tt.name)
             found = detect.detect_revision(connection, script, self.backend, self.names, tt)
             position = positions[tt.name]
             head = plan.revisions_of(script, tt)
-            pending = tuple(r for r, _ in head if plan.order(script, tt, r) > plan.order(script, tt, position))
+            if position is not None and tt.name not in existing:
+                start = plan.order(script, tt, position) - 1  # gone: up() rebuilds it at its recorded revision
+            elif position is None and tt.name not in existing and not create_missing:
+                start = len(head)  # as Agno: a table that does not exist is created when first needed
+            elif position is None and found is not None:
+                start = plan.order(script, tt, found)  # not adopted yet: up() adopts it where it is, then goes on
+            else:
+                start = plan.order(script, tt, position)
+            pending = tuple(r for r, _ in head if plan.order(script, tt, r) > start)
             out.append(
                 TableStatus(
                     table_type=tt.name,
@@ -514,7 +659,8 @@ class _Core:
         """Bring every table to the latest version, then import Agno 1.x storage tables (:mod:`agno_alembic.v1`)."""
         from agno_alembic import v1
 
-        self.up(connection, registry.LATEST_VERSION, self.select(["sessions", "runs", "memories"]), False)
+        self.up(connection, registry.LATEST_VERSION, self.select(["sessions", "runs", "memories"]), False,
+                create_missing=True)
         return v1.import_v1(connection, self.backend, self.names, v1_schema=v1_schema, batch=batch, **tables)
 
     def history(self) -> dict[str, list[tuple[str, str]]]:
@@ -645,14 +791,18 @@ class _Front:
         """Each branch's revisions, ``{label: [(revision id, schema version), ...]}``, oldest first."""
         return self._core.history()
 
-    def _up(self, target_version: object, table_type: Any, force: bool) -> Callable[[sa.Connection], Any]:
+    def _up(
+        self, target_version: object, table_type: Any, force: bool, create_missing: bool
+    ) -> Callable[[sa.Connection], Any]:
         _flag("force", force)
+        _flag("create_missing", create_missing)
         target = _target(target_version, required=False)
         core = self._core
         types = core.select(table_type)
         if not core.wants_vectors(table_type):
-            return lambda conn: core.up(conn, target, types, bool(force))
-        return lambda conn: [*(core.up(conn, target, types, bool(force)) if types else []),
+            return lambda conn: core.up(conn, target, types, bool(force), create_missing=create_missing)
+        return lambda conn: [*(core.up(conn, target, types, bool(force), create_missing=create_missing)
+                               if types else []),
                              *core.move_vectors(conn, target)]
 
     def _down(
@@ -678,13 +828,14 @@ class _Front:
                   "workflow_sessions": workflow_sessions, "memories": memories}
         return lambda conn: self._core.import_v1(conn, tables, v1_schema, batch)
 
-    def _status(self, table_type: Any) -> Callable[[sa.Connection], Any]:
+    def _status(self, table_type: Any, create_missing: bool) -> Callable[[sa.Connection], Any]:
+        _flag("create_missing", create_missing)
         types = self._core.select(table_type)
 
         vector_rows = self._core.wants_vectors(table_type)
 
         def read(conn: sa.Connection) -> list[TableStatus]:
-            rows = self._core.status(conn, types) if types or not vector_rows else []
+            rows = self._core.status(conn, types, create_missing) if types or not vector_rows else []
             return rows + (self._core.vector_status(conn) if vector_rows else [])
 
         read.read_only = True  # type: ignore[attr-defined]  # no migration lock: status never waits for one
@@ -733,10 +884,21 @@ class MigrationManager(_Front):
             return await asyncio.to_thread(self._core.run_sync, fn)
 
     async def up(
-        self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, force: bool = False
+        self,
+        target_version: str | None = None,
+        table_type: str | Sequence[str] | None = None,
+        force: bool = False,
+        *,
+        create_missing: bool = False,
     ) -> list[TableChange]:
-        """Bring tables up to ``target_version`` (default: the latest); adopt tables Agno built on first use."""
-        return await self._run(self._up(target_version, table_type, force))
+        """Bring tables up to ``target_version`` (default: the latest); adopt tables Agno built on first use.
+
+        As Agno's own ``up()``, only the selected tables that exist are migrated (Agno creates the others itself,
+        at the latest version, when it first needs them); a table agno-alembic recorded that was dropped is
+        rebuilt at its recorded version's shape, then upgraded.  ``create_missing=True`` creates every selected
+        table that does not exist too.
+        """
+        return await self._run(self._up(target_version, table_type, force, create_missing))
 
     async def down(
         self,
@@ -749,9 +911,14 @@ class MigrationManager(_Front):
         """Bring tables down to ``target_version``; never runs a step above a table's current version."""
         return await self._run(self._down(target_version, table_type, force, allow_data_loss))
 
-    async def status(self, table_type: str | Sequence[str] | None = None) -> list[TableStatus]:
-        """Per table: name, existence, revision, recorded and detected versions, pending revisions."""
-        return await self._run(self._status(table_type))
+    async def status(
+        self, table_type: str | Sequence[str] | None = None, *, create_missing: bool = False
+    ) -> list[TableStatus]:
+        """Per table: name, existence, revision, recorded and detected versions, pending revisions.
+
+        ``pending`` is what ``up(create_missing=...)`` with the same flag would run.
+        """
+        return await self._run(self._status(table_type, create_missing))
 
     async def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
@@ -807,10 +974,21 @@ class SyncMigrationManager(_Front):
             return self._core.run_sync(fn)
 
     def up(
-        self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, force: bool = False
+        self,
+        target_version: str | None = None,
+        table_type: str | Sequence[str] | None = None,
+        force: bool = False,
+        *,
+        create_missing: bool = False,
     ) -> list[TableChange]:
-        """Bring tables up to ``target_version`` (default: the latest); adopt tables Agno built on first use."""
-        return self._run(self._up(target_version, table_type, force))
+        """Bring tables up to ``target_version`` (default: the latest); adopt tables Agno built on first use.
+
+        As Agno's own ``up()``, only the selected tables that exist are migrated (Agno creates the others itself,
+        at the latest version, when it first needs them); a table agno-alembic recorded that was dropped is
+        rebuilt at its recorded version's shape, then upgraded.  ``create_missing=True`` creates every selected
+        table that does not exist too.
+        """
+        return self._run(self._up(target_version, table_type, force, create_missing))
 
     def down(
         self,
@@ -823,9 +1001,14 @@ class SyncMigrationManager(_Front):
         """Bring tables down to ``target_version``; never runs a step above a table's current version."""
         return self._run(self._down(target_version, table_type, force, allow_data_loss))
 
-    def status(self, table_type: str | Sequence[str] | None = None) -> list[TableStatus]:
-        """Per table: name, existence, revision, recorded and detected versions, pending revisions."""
-        return self._run(self._status(table_type))
+    def status(
+        self, table_type: str | Sequence[str] | None = None, *, create_missing: bool = False
+    ) -> list[TableStatus]:
+        """Per table: name, existence, revision, recorded and detected versions, pending revisions.
+
+        ``pending`` is what ``up(create_missing=...)`` with the same flag would run.
+        """
+        return self._run(self._status(table_type, create_missing))
 
     def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,

@@ -10,6 +10,7 @@ looks like at each version, and these operations compute and apply the differenc
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -20,7 +21,7 @@ from alembic import op
 
 from agno_alembic import dialects, online, registry, runtime, shapes
 from agno_alembic.dialects import online as online_dialect
-from agno_alembic.errors import DataVerificationError, DowngradeRefusedError, RewriteRefusedError
+from agno_alembic.errors import DataVerificationError, DowngradeRefusedError, OfflineSQLError, RewriteRefusedError
 from agno_alembic.shapes._dsl import ForeignKey, Index, TableSpec, Unique
 
 log = logging.getLogger("agno_alembic")
@@ -43,6 +44,79 @@ def _exists(name: str, schema: str | None) -> bool:
     return sa.inspect(op.get_bind()).has_table(name, schema=schema)
 
 
+# -- offline (--sql): what the script knows, and what it refuses ----------------------------------------------
+
+_CREATED_HERE = "agno_created_here"
+OFFLINE_READER = "agno_offline_reader"
+"""Context option: a read-only connection to the database a ``--sql`` script is written for (``agno-alembic up/down
+--sql`` give one), read as it is before the script: what holds rows decides the data-dependent steps."""
+
+
+def _created_here(spec: TableSpec) -> bool:
+    """Offline: whether this script created ``spec``'s table (so it holds no row when the step runs)."""
+    return (spec.schema, spec.name) in op.get_context().opts.get(_CREATED_HERE, set())
+
+
+def _reader_columns(spec: TableSpec) -> tuple[sa.Connection, set[str]] | None:
+    reader = op.get_context().opts.get(OFFLINE_READER)
+    if reader is None:
+        return None
+    insp = sa.inspect(reader)
+    if not insp.has_table(spec.name, schema=spec.schema):
+        return None
+    return reader, {c["name"] for c in insp.get_columns(spec.name, schema=spec.schema)}
+
+
+def _known_empty(spec: TableSpec) -> bool:
+    """Offline: whether the table is known to hold no row when the step runs (this script created it, or the
+    database the script is written for holds none)."""
+    if _created_here(spec):
+        return True
+    found = _reader_columns(spec)
+    if found is None:
+        return False
+    query = sa.select(sa.literal(1)).select_from(_table_clause(spec, [])).limit(1)
+    return found[0].execute(query).first() is None
+
+
+def _known_holding(spec: TableSpec, column: str, empty: object = None) -> bool | None:
+    """Offline: whether ``column`` holds data, read from the database the script is written for; ``None``: unknown."""
+    if _known_empty(spec):
+        return False
+    found = _reader_columns(spec)
+    if found is None or column not in found[1]:
+        return None
+    t = _table_clause(spec, [column])
+    query = sa.select(sa.literal(1)).select_from(t).where(*_holding(t, column, empty)).limit(1)
+    return found[0].execute(query).first() is not None
+
+
+def _note_created(spec: TableSpec, created: bool) -> None:
+    tables = op.get_context().opts.setdefault(_CREATED_HERE, set())
+    (tables.add if created else tables.discard)((spec.schema, spec.name))
+
+
+def _running_step() -> str:
+    """The revision being run, as ``upgrade agno_sessions_3_0_0``, read from the revision module's frame."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        found = frame.f_globals
+        if "agno_table_type" in found and isinstance(found.get("revision"), str):
+            return f"{frame.f_code.co_name} {found['revision']}"
+        frame = frame.f_back
+    return "this step"
+
+
+def _refuse_offline(spec: TableSpec, what: str, advice: str = "") -> None:
+    """Refuse to write a ``--sql`` script across a step whose outcome depends on the rows in the database."""
+    step = _running_step()
+    raise OfflineSQLError(
+        f"--sql cannot write {step} for {spec.backend}: {what}. Run this step online (without --sql), or write the "
+        f"script up to the step before it{advice}; nothing was printed.",
+        step=step, table=spec.name, backend=spec.backend,
+    )
+
+
 def create_table(table_type: str, version: str) -> None:
     """Create ``table_type``'s table as Agno creates it fresh at schema ``version``."""
     spec = _spec(table_type, version)
@@ -62,6 +136,8 @@ def create_table(table_type: str, version: str) -> None:
     ), kind="create_table", table=spec.name, schema=spec.schema)
     for name, index in spec.indexes.items():
         _create_index(spec, name, index, fresh=True)
+    if run.offline:
+        _note_created(spec, True)
 
 
 def _resume_create(spec: TableSpec) -> bool:
@@ -88,6 +164,48 @@ def _resume_create(spec: TableSpec) -> bool:
     return True
 
 
+def rebuild_table(connection: sa.Connection, state: runtime.RunState, table_type: str, version: str) -> None:
+    """Create a table that is gone again, outside any revision, as Agno creates it fresh at schema ``version``.
+
+    The facade calls it for a table agno-alembic recorded that no longer exists (someone dropped it): the
+    branch's record stays, the table comes back at the recorded version's shape (empty), and foreign keys of
+    tables referring to it that went with it (PostgreSQL's ``DROP TABLE ... CASCADE``) are restored.
+    """
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    context = MigrationContext.configure(connection, opts={runtime.RUN_STATE_KEY: state})
+    with Operations.context(context):
+        create_table(table_type, version)
+
+
+def restore_foreign_keys(connection: sa.Connection, spec: TableSpec, parents: Collection[str]) -> list[str]:
+    """Add the foreign keys of ``spec`` to the tables of ``parents`` (table types) that its table lacks.
+
+    Returns the referred table names whose key was added.  SQLite keeps a foreign key in the table's own DDL,
+    so there nothing is ever missing.
+    """
+    wanted = [fk for fk in spec.foreign_keys if fk.referred_type in parents]
+    if not wanted or spec.backend == registry.SQLITE:
+        return []
+    present = {
+        (tuple(found["constrained_columns"]), found["referred_table"])
+        for found in sa.inspect(connection).get_foreign_keys(spec.name, schema=spec.schema)
+    }
+    added = []
+    for fk in wanted:
+        target = spec.referred[fk.referred_type]
+        if (fk.columns, target) in present:
+            continue
+        constraint = spec.sa_foreign_key(fk)
+        table = sa.Table(spec.name, sa.MetaData(), *[sa.Column(c) for c in fk.columns], schema=spec.schema)
+        sa.Table(target, table.metadata, *[sa.Column(c) for c in fk.referred_columns], schema=spec.schema)
+        table.append_constraint(constraint)
+        connection.execute(sa.schema.AddConstraint(constraint))
+        added.append(target)
+    return added
+
+
 #: Counts what dropping a table would lose, where not every row is loss (see :func:`drop_table`).
 LossCount = Callable[[sa.Connection, runtime.RunState], int]
 
@@ -101,10 +219,12 @@ def drop_table(table_type: str, version: str, *, lost: LossCount | None = None) 
     if spec is None:
         return
     run = runtime.state()
-    if run.offline and lost is not None:
-        op.execute(f"-- {spec.name}: dropping it needs a live connection (to check that none of its rows is lost)")
-        return
-    if not run.offline:
+    if run.offline and not _known_empty(spec) and not run.allow_data_loss:
+        _refuse_offline(spec, f"dropping {_qualified(spec)} destroys the rows it holds, which a script cannot check",
+                        " (or allow data loss explicitly: --allow-data-loss, -x allow_data_loss=true)")
+    if run.offline:
+        _note_created(spec, False)
+    else:
         if not _exists(spec.name, spec.schema):
             return
         if lost is not None:
@@ -219,10 +339,13 @@ def evolve(
         d = _reconcile(d)
         if d.empty:
             return
-    elif may_exist and any(c in may_exist for c in d.add_columns):
-        for c in (c for c in d.add_columns if c in may_exist):
-            op.execute(f"-- {new.name}.{c}: add it if it is missing (a live run checks); it may have been kept")
-        d = replace(d, add_columns=[c for c in d.add_columns if c not in may_exist])
+    elif may_exist and any(c in may_exist for c in d.add_columns) and not _created_here(old):
+        found = _reader_columns(old)
+        if found is None:
+            kept = ", ".join(f"{new.name}.{c}" for c in d.add_columns if c in may_exist)
+            _refuse_offline(old, f"{kept} may still exist (kept while it held data), which a script cannot check")
+        else:  # the database read for this script says which are there
+            d = replace(d, add_columns=[c for c in d.add_columns if c not in may_exist or c not in found[1]])
     d = _protect_dropped_columns(d, empty or {}, keep_if_populated, run)
     if run.backend == registry.SQLITE and d.needs_rebuild():
         _rebuild_sqlite(d, fill or {})
@@ -232,10 +355,18 @@ def evolve(
 
 
 def _data_rule(rule: DataRule | None, spec: TableSpec, what: str) -> None:
+    """Run a check or a data rule; offline, a check is left out with a comment (it changes nothing: the step's
+    DDL fails on the data it guards against), a data rule is refused unless the script created the table."""
     if rule is None:
         return
     if runtime.state().offline:
-        op.execute(f"-- {spec.name}: {getattr(rule, '__name__', what)} ({what}) needs a live connection")
+        name = getattr(rule, "__name__", what)
+        if _known_empty(spec):
+            op.execute(f"-- {spec.name}: {name} ({what}) has nothing to do: the table holds no row")
+        elif what == "check":
+            op.execute(f"-- {spec.name}: {name} ({what}) needs a live connection")
+        else:
+            _refuse_offline(spec, f"its data rule {name} changes rows of {_qualified(spec)} by what they hold")
         return
     rule(op.get_bind(), spec)
 
@@ -306,10 +437,17 @@ def _protect_dropped_columns(
     if not d.drop_columns:
         return d
     if run.offline:
-        kept = [c for c in d.drop_columns if c in keep]
-        for c in kept:
-            op.execute(f"-- agno-alembic keeps {d.old.name}.{c}: whether it holds data needs a live connection")
-        return _keep_columns(d, kept)
+        holding = {c: _known_holding(d.old, c, empty.get(c)) for c in d.drop_columns}
+        unknown = [c for c, held in holding.items() if held is None]
+        if [c for c in unknown if c in keep]:
+            _refuse_offline(d.old, f"{', '.join(f'{d.old.name}.{c}' for c in unknown if c in keep)} is kept while "
+                                   "it holds data and dropped otherwise, which a script cannot check")
+        lost = [c for c, held in holding.items() if held is not False and c not in keep]
+        if lost and not run.allow_data_loss:
+            _refuse_offline(d.old, f"dropping {', '.join(f'{d.old.name}.{c}' for c in lost)} destroys the values "
+                                   "they hold" + (", which a script cannot check" if unknown else ""),
+                            " (or allow data loss explicitly: --allow-data-loss, -x allow_data_loss=true)")
+        return _keep_columns(d, [c for c in d.drop_columns if c in keep and holding[c]])
     populated = [c for c in d.drop_columns if _holds_data(d.old, c, empty.get(c))]  # stops at the first such row
     kept = [c for c in populated if c in keep]
     refused = {c: _count(d.old, c, empty.get(c)) for c in populated if c not in keep}
@@ -774,6 +912,7 @@ def copy_legacy_runs(sessions_version: str) -> None:
     When the runs table starts empty, its secondary indexes are built after the copy on PostgreSQL and SQLite, and
     MySQL/MariaDB writes it with one bulk insert.
     """
+    from agno_alembic.data import NO_RUNS
     from agno_alembic.data import runs as runs_data
 
     specs = _data_specs(sessions_version)
@@ -782,11 +921,15 @@ def copy_legacy_runs(sessions_version: str) -> None:
     sessions, runs = specs
     run = runtime.state()
     if run.offline:
+        if _known_holding(sessions, "runs", NO_RUNS["runs"]) is False:
+            op.execute(f"-- {sessions.name}.runs -> {runs.name}: nothing to copy, no session holds runs")
+            return
         sql = runs_data.whole_table_statement(op.get_context().dialect, run.backend, sessions, runs)
         if sql is None:
-            op.execute(f"-- {sessions.name}.runs -> {runs.name}: this copy needs a live connection")
-        else:
-            op.execute(sa.text(sql).bindparams(now=int(time.time())))
+            _refuse_offline(sessions, f"copying {sessions.name}.runs into {runs.name} has no single-statement form "
+                                      f"on {run.backend}")
+        op.execute(sa.text(sql).bindparams(now=int(time.time())))
+        _note_created(runs, False)  # it holds rows now
         return
     bind = op.get_bind()
     present = {c["name"] for c in sa.inspect(bind).get_columns(sessions.name, schema=sessions.schema)}
@@ -842,7 +985,9 @@ def merge_legacy_runs(sessions_version: str) -> None:
     if specs is None:
         return
     if runtime.state().offline:
-        op.execute(f"-- {specs[1].name} -> {specs[0].name}.runs: merging runs back needs a live connection")
+        if not _known_empty(specs[1]):
+            _refuse_offline(specs[0], f"merging {specs[1].name}'s rows back into {specs[0].name}.runs moves data "
+                                      "by run_id, which agno-alembic writes online only")
         return
     if not _exists(specs[1].name, specs[1].schema):
         return

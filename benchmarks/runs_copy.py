@@ -850,7 +850,7 @@ def build(backend: Backend, args: argparse.Namespace, sessions: int) -> dict[str
     started = time.perf_counter()
     backend.create("src")
     SyncMigrationManager(backend.url("src"), db_schema=backend.schema("src")).up(
-        target_version="2.5.6", table_type="sessions")
+        target_version="2.5.6", table_type="sessions", create_missing=True)
     stats = DataStats()
     backend.insert("src", session_batches(sessions, args.runs, args.seed, 1000, stats))
     backend.after_build("src")

@@ -31,19 +31,38 @@ CULTURE, CULTURE_VERSION = "agno_culture", "2.5.6"
 SESSIONS, RUNS_TABLE, VERSIONS = "agno_sessions", "agno_runs", harness.VERSIONS_TABLE
 
 
-def _sync_up(backend) -> None:
+def _sync_up(backend, seeded: Seeded) -> None:
     from agno_alembic import SyncMigrationManager
 
     SyncMigrationManager(backend.url, db_schema=backend.schema).up()
+    _only_what_existed(backend, seeded)
+    SyncMigrationManager(backend.url, db_schema=backend.schema).up(create_missing=True)
 
 
-def _async_up(backend) -> None:
+def _async_up(backend, seeded: Seeded) -> None:
     from agno_alembic import MigrationManager
 
-    async def up() -> None:
-        await MigrationManager(backend.async_url(), db_schema=backend.schema).up()
+    async def up(create_missing: bool) -> None:
+        await MigrationManager(backend.async_url(), db_schema=backend.schema).up(create_missing=create_missing)
 
-    asyncio.run(up())
+    asyncio.run(up(False))
+    _only_what_existed(backend, seeded)
+    asyncio.run(up(True))
+
+
+def _only_what_existed(backend, seeded: Seeded) -> None:
+    """As Agno's own ``up()``: the tables Agno built are migrated, no other is created (but the runs table the
+    sessions 3.0.0 step copies into, and the versions table)."""
+    import sqlalchemy as sa
+
+    from agno_alembic import registry
+
+    agno = {backend.names.table(t.name) for t in registry.TABLE_TYPES}
+    present = agno & set(sa.inspect(backend.engine).get_table_names(schema=backend.schema))
+    expected = set(seeded.tables.values()) | {VERSIONS}
+    if SESSIONS in expected:
+        expected.add(RUNS_TABLE)
+    assert present == expected, f"up() created {sorted(present - expected)}, left out {sorted(expected - present)}"
 
 
 # ------------------------------------------------------------------ the checks
@@ -160,7 +179,7 @@ def test_adopt_database_agno_built(backend, release):
     target = Target.of(backend)
     seeded = harness.seed(release, target)
     before = harness.row_counts(target)
-    _sync_up(backend)
+    _sync_up(backend, seeded)
     _check_adopted(backend, seeded, before)
 
 
@@ -169,7 +188,7 @@ def test_adopt_database_whose_sessions_hold_no_runs_drops_legacy_column(backend)
     seeded = harness.seed("2.2.13", target, with_runs=False)
     assert seeded.sessions_with_runs == 0
     before = harness.row_counts(target)
-    _sync_up(backend)
+    _sync_up(backend, seeded)
     _check_adopted(backend, seeded, before)
 
 
@@ -177,7 +196,7 @@ def test_adopt_with_async_driver(backend):
     target = Target.of(backend)
     seeded = harness.seed("2.9.0", target)
     before = harness.row_counts(target)
-    _async_up(backend)
+    _async_up(backend, seeded)
     _check_adopted(backend, seeded, before)
 
 

@@ -84,6 +84,7 @@ def owners(app) -> set[str]:
 
 def test_routes_replace_agentos_own(backend):
     db = agno_db(backend)
+    SyncMigrationManager(db).up("2.0.0", create_missing=True)  # tables to migrate: the routes, as Agno's, create none
     os_ = agent_os(db)
     app = os_.get_app()
     assert len(migrate_routes(app)) == 2
@@ -121,13 +122,15 @@ def test_routes_replace_agentos_own(backend):
 
 def test_security_key_is_agentos_own(sqlite_backend):
     """AgentOS's security key, through its middleware; the 401 keeps its WWW-Authenticate header."""
+    SyncMigrationManager(agno_db(sqlite_backend)).up("2.0.0", create_missing=True)  # the routes create no table
+    before = stamps(agno_db(sqlite_backend))
     os_ = agent_os(agno_db(sqlite_backend), internal_service_token=INTERNAL)
     client = TestClient(attach(os_, os_.get_app()))
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"}, headers=headers)
         assert r.status_code == 401, r.text
         assert r.headers["www-authenticate"] == "Bearer"
-    assert stamps(agno_db(sqlite_backend)) == {}
+    assert stamps(agno_db(sqlite_backend)) == before
     # the scheduler's internal token is AgentOS's too
     r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"},
                     headers={"Authorization": f"Bearer {INTERNAL}"})
@@ -183,6 +186,8 @@ def _token(private: bytes, scopes: list[str]) -> dict[str, str]:
 def test_jwt_needs_config_write(sqlite_backend, rsa_keys):
     private, public = rsa_keys
     db = agno_db(sqlite_backend)
+    SyncMigrationManager(db).up("2.0.0", create_missing=True)  # tables to migrate: the routes create none
+    before = stamps(db)
     os_ = AgentOS(
         db=db, telemetry=False, authorization=Authorization(verification_keys=[public], algorithm="RS256")
     )
@@ -191,7 +196,7 @@ def test_jwt_needs_config_write(sqlite_backend, rsa_keys):
     assert r.status_code == 403, r.text
     r = client.post("/databases/all/migrate", headers=_token(private, ["config:read"]))
     assert r.status_code == 403, r.text
-    assert stamps(db) == {}
+    assert stamps(db) == before
     r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"},
                     headers=_token(private, ["config:write"]))
     assert r.status_code == 200, r.text
@@ -207,6 +212,7 @@ def test_attach_again_after_resync(tmp_path, sqlite_backend):
     os_ = agent_os(agno_db(sqlite_backend))
     app = attach(os_, os_.get_app())
     second = SqliteDb(db_url=f"sqlite:///{tmp_path / 'second.db'}", id="second")
+    SyncMigrationManager(second).up("2.0.0", create_missing=True)  # tables to migrate: the routes create none
     os_.db = second
     assert owners(app) == {"agno_alembic.http"}
     os_.resync(app)
@@ -226,6 +232,7 @@ def test_remote_and_knowledge_dbs(tmp_path, sqlite_backend):
     from agno.remote.base import RemoteDb
 
     contents = SqliteDb(db_url=f"sqlite:///{tmp_path / 'contents.db'}", id="contents")
+    SyncMigrationManager(contents).up("2.0.0", table_type="knowledge", create_missing=True)  # the routes create none
     os_ = agent_os(agno_db(sqlite_backend), knowledge=[Knowledge(contents_db=contents)])
     app = os_.get_app()
     client = TestClient(attach(os_, app))
@@ -308,7 +315,7 @@ def test_without_the_lifespan_agno_warns(sqlite_backend, agno_lines):
 
 def test_lifespan_brings_a_2_0_0_database_up(backend, caplog):
     db = agno_db(backend)
-    SyncMigrationManager(db).up("2.0.0")
+    SyncMigrationManager(db).up("2.0.0", create_missing=True)
     caplog.set_level(logging.INFO, logger="agno_alembic")
     _started(agent_os(db, lifespan=migrate_lifespan))
     assert stamps(db)["sessions"] == ("agno_sessions_3_0_0", "3.0.0")
@@ -321,7 +328,7 @@ def test_lifespan_takes_knowledge_contents_dbs_unless_told(tmp_path, sqlite_back
     from agno.knowledge.knowledge import Knowledge
 
     url = f"sqlite:///{tmp_path / 'contents.db'}"
-    SyncMigrationManager(url).up("2.3.0", table_type="knowledge")
+    SyncMigrationManager(url).up("2.3.0", table_type="knowledge", create_missing=True)
     contents = SqliteDb(db_url=url, id="contents")
     knowledge = [Knowledge(contents_db=contents)]
     _started(agent_os(agno_db(sqlite_backend), knowledge=knowledge,
@@ -335,7 +342,7 @@ def test_async_db_through_lifespan_and_routes(sqlite_backend):
     """An AsyncSqliteDb: the lifespan and the routes migrate it off the server's event loop."""
     from agno.db.sqlite import AsyncSqliteDb
 
-    SyncMigrationManager(sqlite_backend.url).up("2.3.0")
+    SyncMigrationManager(sqlite_backend.url).up("2.3.0", create_missing=True)
     db = AsyncSqliteDb(db_url=sqlite_backend.async_url(), id="main")
     os_ = agent_os(db, lifespan=migrate_lifespan)
     with TestClient(attach(os_, os_.get_app())) as client:

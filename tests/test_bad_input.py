@@ -106,7 +106,8 @@ def _bad_calls(target: Target) -> list[tuple[str, Callable[[], Any], type[Except
 @pytest.mark.parametrize("kind", KINDS)
 def test_wrong_types_and_values_raise_a_clear_error_and_change_nothing(kind, tmp_path):
     with make_target(kind, tmp_path) as target:
-        SyncMigrationManager(target.url, db_schema=target.db_schema).up(table_type="memories", target_version="2.0.0")
+        SyncMigrationManager(target.url, db_schema=target.db_schema).up(table_type="memories", target_version="2.0.0",
+                                                                        create_missing=True)
         engine = target.engine()
         with engine.begin() as c:
             t = sa.table("agno_memories", sa.column("memory_id"), sa.column("memory"), schema=target.schema)
@@ -216,7 +217,8 @@ def _file_digest(path: str) -> str:
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_read_only_database_gives_a_clear_error_and_stays_as_it_was(kind, tmp_path):
     with make_target(kind, tmp_path) as target:
-        SyncMigrationManager(target.url, db_schema=target.db_schema).up(table_type="memories", target_version="2.0.0")
+        SyncMigrationManager(target.url, db_schema=target.db_schema).up(table_type="memories", target_version="2.0.0",
+                                                                        create_missing=True)
         if kind == "sqlite":
             path = str(sa.make_url(target.url).database)
             digest = _file_digest(path)
@@ -243,7 +245,7 @@ def test_postgres_roles_without_privileges_change_nothing(tmp_path):
     with make_target("postgres", tmp_path) as target:
         with pg_role(target) as url, unchanged(target, "postgres: role may not create a schema"), \
                 pytest.raises(MigrationError, match="permission denied"):
-            SyncMigrationManager(url, db_schema=target.db_schema).up()
+            SyncMigrationManager(url, db_schema=target.db_schema).up(create_missing=True)
         admin = _admin(target)
         with admin.connect() as c:
             c.exec_driver_sql(f'CREATE SCHEMA "{target.schema}"')
@@ -251,7 +253,7 @@ def test_postgres_roles_without_privileges_change_nothing(tmp_path):
         with pg_role(target, f'GRANT USAGE ON SCHEMA "{target.schema}" TO {{role}}') as url, \
                 unchanged(target, "postgres: role may not create in the schema"), \
                 pytest.raises(MigrationError, match="permission denied"):
-            SyncMigrationManager(url, db_schema=target.db_schema).up()
+            SyncMigrationManager(url, db_schema=target.db_schema).up(create_missing=True)
 
 
 @pytest.mark.parametrize("kind", ["mysql", "singlestore"])
@@ -262,12 +264,12 @@ def test_mysql_users_without_privileges(kind, tmp_path):
         if kind == "mysql":  # conftest made the database; this user may not create tables in it
             with mysql_user(target, "SELECT, INSERT, UPDATE, DELETE") as url, \
                     unchanged(target, "mysql: user without CREATE"), pytest.raises(MigrationError, match="denied"):
-                SyncMigrationManager(url, db_schema=target.db_schema).up()
+                SyncMigrationManager(url, db_schema=target.db_schema).up(create_missing=True)
         # CREATE but not INDEX: the first CREATE TABLE commits by itself, its CREATE INDEX is refused
         privileges = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, REFERENCES"
         with mysql_user(target, privileges) as url:
             with pytest.raises(PartiallyAppliedError) as info:
-                SyncMigrationManager(url, db_schema=target.db_schema).up(table_type="memories")
+                SyncMigrationManager(url, db_schema=target.db_schema).up(table_type="memories", create_missing=True)
             error = info.value
             assert error.step.startswith("upgrade agno_memories_2_0_0") and error.backend == kind
             assert any(s.startswith("CREATE TABLE") and "agno_memories" in s for s in error.committed), error
@@ -279,7 +281,7 @@ def test_mysql_users_without_privileges(kind, tmp_path):
                 c.exec_driver_sql(f"GRANT INDEX ON {c.dialect.identifier_preparer.quote(database)}.* TO "
                                   f"'{user}'@'%%'")
             admin.dispose()
-            SyncMigrationManager(url, db_schema=target.db_schema).up()  # resumes the half-done step
+            SyncMigrationManager(url, db_schema=target.db_schema).up(create_missing=True)  # resumes the half-done step
         problems = _golden_problems(target)
         assert not problems, "\n".join(problems)
         CHECKED.append(f"{kind}: CREATE without INDEX, then resumed")

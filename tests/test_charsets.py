@@ -107,7 +107,7 @@ def _user_without_temporary_tables(server: str, url_db: str, agno_db: str) -> It
 
 
 def _seed(url: str, agno_db: str, sessions: list[dict[str, Any]]) -> None:
-    SyncMigrationManager(url, db_schema=agno_db).up(target_version="2.5.6", table_type="sessions")
+    SyncMigrationManager(url, db_schema=agno_db).up(target_version="2.5.6", table_type="sessions", create_missing=True)
     spec = shapes.spec("sessions", registry.MYSQL, "2.5.6", Names(schema=agno_db))
     engine = _utf8mb4(url, agno_db)
     with engine.begin() as c:
@@ -158,7 +158,8 @@ def test_latin1_url_database_copies_every_run_exactly(path: str, connection: str
         if path == "singlestore":
             url = url.set(drivername="singlestoredb")
         url = url.update_query_dict(CONNECTIONS[connection])
-        SyncMigrationManager(url.render_as_string(hide_password=False), db_schema=agno_db).up(table_type="sessions")
+        SyncMigrationManager(url.render_as_string(hide_password=False), db_schema=agno_db).up(
+            table_type="sessions", create_missing=True)
         plain = sa.make_url(server).set(database=url_db).render_as_string(hide_password=False)
         assert _runs(plain, agno_db) == EXPECTED
         assert _versions(plain, agno_db)["agno_sessions"] == "3.0.0"
@@ -172,7 +173,8 @@ def test_the_copy_leaves_the_connections_character_set_as_it_was():
     with _latin1_url_database() as (server, url_db, agno_db):
         url = sa.make_url(server).set(database=url_db)
         _seed(url.render_as_string(hide_password=False), agno_db, SESSIONS)
-        SyncMigrationManager(url.render_as_string(hide_password=False), db_schema=agno_db).up(table_type="runs")
+        SyncMigrationManager(url.render_as_string(hide_password=False), db_schema=agno_db).up(
+            table_type="runs", create_missing=True)
         engine = sa.create_engine(url.update_query_dict({"charset": "latin1"}), poolclass=sa.pool.NullPool)
         sessions = shapes.spec("sessions", registry.MYSQL, "2.5.6", Names(schema=agno_db))
         runs = shapes.spec("runs", registry.MYSQL, "3.0.0", Names(schema=agno_db))
@@ -220,17 +222,17 @@ def test_a_shortfall_fails_the_step_unstamped(backend: Backend):
     """Every backend: the check before the stamp finds the runs the table lacks, names them, and the step is not
     recorded; the legacy lists and their column are still there."""
     mm = SyncMigrationManager(backend.url, db_schema=backend.schema)
-    mm.up(target_version="2.5.6", table_type="sessions")
+    mm.up(target_version="2.5.6", table_type="sessions", create_missing=True)
     with backend.engine.begin() as c:
         c.execute(_sessions_table(backend, "2.5.6").insert(), copy.deepcopy(SESSIONS))
-    mm.up(table_type="runs")
+    mm.up(table_type="runs", create_missing=True)
     _lose_runs_silently(backend)
     url = backend.url
     if backend.kind == "mysql":
         url = sa.make_url(url).update_query_dict({"init_command": "SET SESSION sql_mode = ''"}).render_as_string(
             hide_password=False)
     with pytest.raises(Exception) as caught:
-        SyncMigrationManager(url, db_schema=backend.schema).up(table_type="sessions")
+        SyncMigrationManager(url, db_schema=backend.schema).up(table_type="sessions", create_missing=True)
     found = _verification_error(caught.value)
     # MariaDB: every id with a character latin1 lacks came out changed; elsewhere the trigger dropped one run
     lost = sorted([WIDE, CYRILLIC, "r-😀-2"]) if backend.kind == "mysql" else ["r-😀-2"]
@@ -289,11 +291,11 @@ def any_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
 def test_a_run_id_two_sessions_hold_goes_to_the_session_written_first(any_backend: Backend, caplog):
     b = any_backend
     mm = SyncMigrationManager(b.url, db_schema=b.schema)
-    mm.up(target_version="2.5.6", table_type="sessions")
+    mm.up(target_version="2.5.6", table_type="sessions", create_missing=True)
     with b.engine.begin() as c:
         c.execute(_sessions_table(b, "2.5.6").insert(), _shared_sessions())
     with caplog.at_level(logging.WARNING, logger="agno_alembic"):
-        SyncMigrationManager(b.url, db_schema=b.schema).up(table_type="sessions")
+        SyncMigrationManager(b.url, db_schema=b.schema).up(table_type="sessions", create_missing=True)
     kind = {"sqlite": registry.SQLITE, "postgres": registry.POSTGRESQL, "mysql": registry.MYSQL}[b.kind]
     runs = shapes.spec("runs", kind, "3.0.0", b.names).sa_table()
     with b.engine.connect() as c:
@@ -350,10 +352,10 @@ def test_verify_copy_checks_the_sessions_it_is_given(backend: Backend):
     from agno_alembic.data import runs as runs_data
 
     mm = SyncMigrationManager(backend.url, db_schema=backend.schema)
-    mm.up(target_version="2.5.6", table_type="sessions")
+    mm.up(target_version="2.5.6", table_type="sessions", create_missing=True)
     with backend.engine.begin() as c:
         c.execute(_sessions_table(backend, "2.5.6").insert(), copy.deepcopy(SESSIONS))
-    mm.up(table_type="runs")
+    mm.up(table_type="runs", create_missing=True)
     kind = {"sqlite": registry.SQLITE, "postgres": registry.POSTGRESQL, "mysql": registry.MYSQL}[backend.kind]
     sessions = shapes.spec("sessions", kind, "2.5.6", backend.names)
     runs = shapes.spec("runs", kind, "3.0.0", backend.names)
@@ -374,10 +376,10 @@ def test_a_row_agno_3_rewrote_wins_over_the_session_written_first(backend: Backe
     """A shared run id whose runs-table row is no longer any session's legacy entry (Agno 3 updated it): the row
     stays as it is, under its session, and the sharing is still logged."""
     mm = SyncMigrationManager(backend.url, db_schema=backend.schema)
-    mm.up(target_version="2.5.6", table_type="sessions")
+    mm.up(target_version="2.5.6", table_type="sessions", create_missing=True)
     with backend.engine.begin() as c:
         c.execute(_sessions_table(backend, "2.5.6").insert(), _shared_sessions()[:2])  # a (later) and b (first)
-    mm.up(table_type="runs")
+    mm.up(table_type="runs", create_missing=True)
     kind = {"sqlite": registry.SQLITE, "postgres": registry.POSTGRESQL, "mysql": registry.MYSQL}[backend.kind]
     runs = shapes.spec("runs", kind, "3.0.0", backend.names).sa_table()
     live = {"run_id": "shared", "session_id": "a", "run_type": "agent", "run_index": 1, "created_at": BASE_TS + 300,
@@ -385,7 +387,7 @@ def test_a_row_agno_3_rewrote_wins_over_the_session_written_first(backend: Backe
     with backend.engine.begin() as c:
         c.execute(runs.insert(), [live])
     with caplog.at_level(logging.WARNING, logger="agno_alembic"):
-        SyncMigrationManager(backend.url, db_schema=backend.schema).up(table_type="sessions")
+        SyncMigrationManager(backend.url, db_schema=backend.schema).up(table_type="sessions", create_missing=True)
     with backend.engine.connect() as c:
         row = c.execute(sa.select(runs).where(runs.c.run_id == "shared")).one()
     assert row.session_id == "a" and _json(row.run_data) == live["run_data"]

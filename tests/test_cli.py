@@ -235,12 +235,13 @@ def _status(backend, emptydir, *extra: str, rc: int = 0) -> list[dict]:
 
 def test_up_status_down(backend, emptydir):
     db = dbargs(backend)
-    empty = run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=1)
+    run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=0)  # as up(): missing tables are Agno's to create
+    empty = run(AGNO_ALEMBIC, "status", *db, "--check", "--create-missing", cwd=emptydir, rc=1)
     assert empty.stdout.splitlines()[0].split() == ["TABLE", "TYPE", "TABLE", "REVISION", "RECORDED", "DETECTED",
                                                     "PENDING"]
     assert "pending" in empty.stdout
 
-    up = run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", cwd=emptydir)
+    up = run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--create-missing", cwd=emptydir)
     assert "memories" in up.stdout and "-> 2.3.0" in up.stdout
     # Progress on stderr, one line per step in a reproducible order (each branch together, dependencies first).
     lines = up.stderr.splitlines()
@@ -255,8 +256,8 @@ def test_up_status_down(backend, emptydir):
     assert status["sessions"]["pending"] == [r for r, v in sessions if registry.version_index(v) > 1]
     run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=1)
 
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
-    after = run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=0)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
+    after = run(AGNO_ALEMBIC, "status", *db, "--check", "--create-missing", cwd=emptydir, rc=0)
     assert " 0 pending" in after.stdout
     again = run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
     assert again.stdout.startswith("Nothing to do")
@@ -272,7 +273,7 @@ def test_up_status_down(backend, emptydir):
 
 def test_down_refuses_to_destroy_data_with_exit_3(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, "--table-type", "memory", cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--table-type", "memory", "--create-missing", cwd=emptydir)
     memories = sa.table("agno_memories", sa.column("memory_id"), sa.column("memory"), sa.column("feedback"),
                         sa.column("created_at"), schema=backend.schema)
     with backend.engine.begin() as conn:
@@ -296,7 +297,7 @@ def _qualified(backend, table: str) -> str:
 
 def test_adopt_sql_prints_the_records_and_the_script_adopts(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
     _forget_records(backend)
     status = run(AGNO_ALEMBIC, "status", *db, cwd=emptydir).stdout
     assert "(not adopted)" in status
@@ -315,7 +316,7 @@ def test_adopt_sql_prints_the_records_and_the_script_adopts(backend, emptydir):
 
 def test_adopt_records_every_table_where_it_is(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
     _forget_records(backend)
     out = run(AGNO_ALEMBIC, "adopt", *db, cwd=emptydir).stdout
     assert re.search(r"^memories\s+agno_memories: recorded at agno_memories_2_3_0", out, re.MULTILINE), out
@@ -328,20 +329,23 @@ def test_adopt_records_every_table_where_it_is(backend, emptydir):
 
 def test_up_sql_prints_what_remains_and_the_script_completes_the_database(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", cwd=emptydir)
-    script = run(AGNO_ALEMBIC, "up", *db, "--sql", cwd=emptydir).stdout
+    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--create-missing", cwd=emptydir)
+    script = run(AGNO_ALEMBIC, "up", *db, "--sql", "--create-missing", cwd=emptydir).stdout
     assert "-> agno_sessions_2_5_0" in script and "-> agno_memories_2_0_0" not in script
     assert "agno_memories_2_3_0 ->" not in script  # memories' last revision is 2.3.0: nothing left for it
     before = alembic_rows(backend)
     execute_script(backend, script)
     assert alembic_rows(backend) != before
-    run(AGNO_ALEMBIC, "status", *db, "--check", cwd=emptydir, rc=0)
-    assert run(AGNO_ALEMBIC, "up", *db, "--sql", cwd=emptydir).stdout.startswith("-- Nothing to do")
+    run(AGNO_ALEMBIC, "status", *db, "--check", "--create-missing", cwd=emptydir, rc=0)
+    assert run(AGNO_ALEMBIC, "up", *db, "--sql", "--create-missing", cwd=emptydir).stdout.startswith(
+        "-- Nothing to do")
 
 
 def test_down_sql_prints_one_table_types_downgrade_and_the_script_runs(backend, emptydir):
     db = dbargs(backend)
-    run(AGNO_ALEMBIC, "up", *db, cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--create-missing", cwd=emptydir)
+    # The memories table holds no row: the columns the downgrade drops hold no data (test_offline_equals_online
+    # shows the refusal when they do).
     script = run(AGNO_ALEMBIC, "down", *db, "--sql", "--to", "2.0.0", "--table-type", "memory", cwd=emptydir).stdout
     assert "-- Running downgrade agno_memories_2_3_0 -> agno_memories_2_0_0" in script
     assert "Running downgrade agno_sessions" not in script
@@ -357,7 +361,7 @@ def test_down_sql_prints_one_table_types_downgrade_and_the_script_runs(backend, 
 
 def test_up_sql_refuses_tables_it_has_no_record_of(sqlite_backend, emptydir):
     db = dbargs(sqlite_backend)
-    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", cwd=emptydir)
+    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--create-missing", cwd=emptydir)
     _forget_records(sqlite_backend)
     refused = run(AGNO_ALEMBIC, "up", *db, "--sql", cwd=emptydir, rc=2)
     assert "adopt" in refused.stderr and "agno_memories" in refused.stderr
@@ -479,12 +483,110 @@ def test_offline_sql_run_on_the_backend_equals_agno_fresh_create(backend, workdi
     actual["agno_schema_versions"] = [r for r in actual["agno_schema_versions"] if r["table_name"] != "agno_culture"]
     problems = diff(load_snapshot(registry.LATEST_VERSION, backend.snapshot_backend), actual,
                     ignore_tables={"agno_culture"})
-    # The one deliberate offline difference: a script cannot know whether sessions.runs holds runs, so keeps it.
-    legacy = [p for p in problems if "agno_sessions" in p and "runs" in p]
-    assert legacy, problems
-    assert [p for p in problems if p not in legacy] == []
+    # The script created agno_sessions, so it knows sessions.runs holds nothing and drops it, as an online run does.
+    assert problems == []
     # And the version table records every head, as an online upgrade does.
     with backend.engine.connect() as conn:
         online = sa.inspect(conn).get_table_names(schema=backend.schema)
     assert backend.names.alembic_version_table in online
     assert {"agno_sessions_3_0_0", "agno_memories_2_3_0"} <= alembic_rows(backend)
+
+
+# -- the plain alembic command line (issue 12, item 3) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("tool", ["alembic", "agno-alembic"])
+def test_relative_targets_across_many_heads_are_refused(backend, workdir, tool):
+    x = xargs(backend)
+    exe = ALEMBIC if tool == "alembic" else AGNO_ALEMBIC
+    run(exe, *x, "upgrade", "agno_memories@head", cwd=workdir)
+    before = alembic_rows(backend)
+    # Alembic reports its CommandError itself (exit 255); agno-alembic's exit code for it is 2 (usage).
+    rc = 255 if tool == "alembic" else 2
+    for verb, step in (("downgrade", "-1"), ("upgrade", "+1"), ("downgrade", "-2")):
+        proc = run(exe, *x, verb, step, cwd=workdir, rc=rc)
+        out = proc.stdout + proc.stderr
+        assert f"'{step}' is ambiguous" in out and f"agno_sessions@{step}" in out, out
+        assert "Traceback" not in out and "UserWarning" not in out
+        assert alembic_rows(backend) == before, (verb, step)
+    # A labelled relative step is what works.
+    run(exe, *x, "downgrade", "agno_memories@-1", cwd=workdir)
+    assert "agno_memories_2_0_0" in alembic_rows(backend)
+
+
+def test_plain_alembic_prints_its_progress_lines(sqlite_backend, workdir):
+    x = xargs(sqlite_backend)
+    up = run(ALEMBIC, *x, "upgrade", "agno_memories@head", cwd=workdir)
+    assert "Running upgrade  -> agno_memories_2_0_0" in up.stderr, up.stderr
+    assert "Running upgrade agno_memories_2_0_0 -> agno_memories_2_3_0" in up.stderr
+    down = run(ALEMBIC, *x, "downgrade", "agno_memories@-1", cwd=workdir)
+    assert "Running downgrade agno_memories_2_3_0 -> agno_memories_2_0_0" in down.stderr, down.stderr
+    # agno-alembic prints its own progress instead, once per step (no logging lines on top).
+    ours = run(AGNO_ALEMBIC, *x, "upgrade", "agno_memories@head", cwd=workdir)
+    assert "[1] upgrade agno_memories_2_0_0 -> agno_memories_2_3_0" in ours.stderr, ours.stderr
+    assert "INFO  [alembic" not in ours.stderr
+
+
+def _failures() -> list[tuple[str, int, str]]:
+    return [
+        ("postgresql+psycopg://nobody@127.0.0.1:9/none", 4, "connection"),
+        ("mysql+pymysql://root:wrong-password@127.0.0.1:3306/mysql", 4, "access denied"),
+        ("mysql://root@127.0.0.1:3306/mysql", 2, "use mysql+pymysql:// or install the driver"),
+        ("not a url", 2, "not a database url"),
+        ("oracle://u@h/db", 2, "unsupported database backend"),
+    ]
+
+
+@pytest.mark.parametrize("url,rc,message", _failures())
+def test_plain_alembic_failures_are_one_line_with_agno_alembic_exit_codes(workdir, url, rc, message):
+    import importlib.util
+
+    if "mysql://" in url and importlib.util.find_spec("MySQLdb") is not None:
+        pytest.skip("mysqlclient is installed here: mysql:// has its driver")
+    plain = run(ALEMBIC, "-x", f"url={url}", "upgrade", "heads", cwd=workdir, rc=rc)
+    ours = run(AGNO_ALEMBIC, "-x", f"url={url}", "upgrade", "heads", cwd=workdir, rc=rc)
+    failed = [ln for ln in plain.stdout.splitlines() if ln.startswith("FAILED: ")]
+    assert len(failed) == 1 and message in failed[0].lower(), plain.stdout
+    assert "Traceback" not in plain.stdout + plain.stderr, plain.stderr
+    assert "FAILED: " in ours.stderr and "Traceback" not in ours.stderr
+    assert failed[0] == ours.stderr.strip().splitlines()[-1]  # the same message, word for word
+
+
+def test_alembic_current_lists_branches_by_label(sqlite_backend, workdir):
+    x = xargs(sqlite_backend)
+    run(ALEMBIC, *x, "upgrade", "heads", cwd=workdir)
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**_env(), "PYTHONHASHSEED": seed}
+        proc = subprocess.run([str(ALEMBIC), *x, "current"], cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=TIMEOUT, check=True)
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1  # the same order whatever the hash seed
+    lines = [ln.split()[0] for ln in outputs.pop().splitlines() if ln.strip()]
+    heads = commands.script_directory(commands.make_config()).get_heads()
+    assert len(lines) == len(heads)  # every branch is recorded, those of other backends too
+    labels = [re.sub(r"_\d+_\d+_\d+$", "", rev) for rev in lines]
+    assert labels == sorted(labels)
+
+
+# -- small things (issue 12, item 6) -----------------------------------------------------------------------------
+
+
+def test_status_has_a_legend_and_explains_recorded_below_detected(sqlite_backend, emptydir):
+    db = dbargs(sqlite_backend)
+    run(AGNO_ALEMBIC, "up", *db, "--to", "2.3.0", "--table-type", "memory", "--create-missing", cwd=emptydir)
+    out = run(AGNO_ALEMBIC, "status", *db, "--table-type", "memory", "--check", cwd=emptydir).stdout
+    memories = next(ln.split() for ln in out.splitlines() if ln.startswith("memories"))
+    assert memories[3:] == ["2.3.0", "3.0.0", "-"], out  # recorded 2.3.0, shape of 2.3.0..3.0.0, nothing pending
+    for term in ("RECORDED", "DETECTED", "PENDING"):
+        assert re.search(rf"^{term}  ", out, re.MULTILINE), (term, out)
+    assert "memories at 2.3.0 has 3.0.0's shape" in out
+    as_json = run(AGNO_ALEMBIC, "status", *db, "--json", cwd=emptydir).stdout
+    assert json.loads(as_json)  # the legend is for people: JSON stays JSON
+
+
+def test_import_v1_is_in_the_top_level_help(emptydir):
+    out = run(AGNO_ALEMBIC, "--help", cwd=emptydir).stdout
+    assert re.search(r"^\s+import-v1\s", out, re.MULTILINE), out
+    description = out[out.index("Alembic migrations"):out.index("Exit codes")]
+    assert "import-v1" in description, description  # the description names it with the other verbs

@@ -199,7 +199,7 @@ def test_eight_processes_adopt_a_singlestore_database_with_data_at_once(tmp_path
             engine.dispose()
         from agno_alembic import SyncMigrationManager
 
-        SyncMigrationManager(reference.url, db_schema="").up()
+        SyncMigrationManager(reference.url, db_schema="").up(create_missing=True)
         results = _race(target, tmp_path)
         _steps_once(results)
         masked = {"agno_runs": {"updated_at"}}  # the copy's migration time

@@ -281,7 +281,7 @@ def test_the_lock_is_refused_on_a_node_outside_the_primary_component(cluster, db
                 lock.hold(conn, schema=db.name, backend=registry.MYSQL, timeout=5):
             pass
         with pytest.raises(MigrationError, match="WSREP has not yet prepared node"):
-            SyncMigrationManager(db.urls[2], db_schema=db.name, lock_timeout=5).up()
+            SyncMigrationManager(db.urls[2], db_schema=db.name, lock_timeout=5).up(create_missing=True)
         with db.engine(0).connect() as a, lock.hold(a, schema=db.name, backend=registry.MYSQL, timeout=30):
             pass
     finally:
@@ -387,7 +387,7 @@ def _same_everywhere(db: Db, nodes: list[int]) -> dict[str, dict]:
 
 
 def test_golden_parity_through_every_node(cluster, db):
-    SyncMigrationManager(db.urls[0], db_schema=db.name).up()
+    SyncMigrationManager(db.urls[0], db_schema=db.name).up(create_missing=True)
     _wait_synced(db.urls)
     for node, url in enumerate(db.urls):
         problems = _golden_problems(url, db.name)
@@ -514,7 +514,7 @@ def test_a_node_killed_in_the_runs_copy_then_up_through_another_node_converges_a
     alive = [n for n in range(len(db.urls)) if n != victim]
     _wait_synced([db.urls[n] for n in alive])
     # the holder's node is gone: its lock row expires (ttl 5 s) and a migrator on another node takes over
-    changes = SyncMigrationManager(db.urls[alive[0]], db_schema=db.name, lock_timeout=120).up()
+    changes = SyncMigrationManager(db.urls[alive[0]], db_schema=db.name, lock_timeout=120).up(create_missing=True)
     assert changes
     _converged_with_the_seed(db, alive, seeded, counts, before)
     # the killed node comes back: state transfer brings it the migration, and Agno reads through it

@@ -303,3 +303,33 @@ def test_the_host_run_holds_the_migration_lock(sqlite_backend, tmp_path):
     assert "agno_memories" not in host.tables()
     host.alembic("upgrade", "heads", x=("lock_timeout=1",))
     assert host.agno_tables() <= host.tables()
+
+
+def test_relative_targets_are_refused_naming_the_app_branch(host):
+    host.alembic("upgrade", "heads")
+    before = set(host.rows("alembic_version", "version_num"))
+    for verb, step in (("downgrade", "-1"), ("upgrade", "+1"), ("downgrade", "-2")):
+        out = host.alembic(verb, step, rc=255).stdout
+        assert f"'{step}' is ambiguous" in out and f"app@{step}" in out, out
+        assert set(host.rows("alembic_version", "version_num")) == before, (verb, step)
+    host.alembic("downgrade", "app@-1")
+    assert "app_0001" in host.rows("alembic_version", "version_num")
+
+
+def _stock_logging(ini: Path) -> None:
+    """The logging sections ``alembic init`` writes: no agno_alembic logger, so fileConfig() disables ours."""
+    text = ini.read_text().replace("keys = root,sqlalchemy,alembic,agno_alembic", "keys = root,sqlalchemy,alembic")
+    text = re.sub(r"\[logger_agno_alembic\]\n(?:[^\[\n][^\n]*\n)*\n?", "", text)
+    assert "agno_alembic]" not in text
+    ini.write_text(text)
+
+
+def test_host_warnings_survive_a_stock_file_config(sqlite_backend, tmp_path):
+    root = _copy(tmp_path)
+    host = Host(root, sqlite_backend, sqlite_backend.url)
+    ini = root / "alembic.ini"
+    _stock_logging(ini)
+    ini.write_text(ini.read_text().replace("    agno_alembic.revisions:\n", ""))
+    proc = host.alembic("upgrade", "heads")
+    assert "version_locations lacks 'agno_alembic.revisions:'" in proc.stderr, proc.stderr
+    assert "Running upgrade" in proc.stderr

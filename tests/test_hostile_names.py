@@ -92,10 +92,10 @@ def _moves(target: Target, names: Names) -> list[Dump]:
     mm = SyncMigrationManager(target.url, db_schema=target.db_schema, version_table=names.version_table,
                               **{f"{t}_table": n for t, n in names.tables.items()})
     types = [*TABLES, "versions"]  # the tables that carry hostile names, and Agno's versions table
-    mm.up(target_version="2.0.0", table_type=types)
+    mm.up(target_version="2.0.0", table_type=types, create_missing=True)
     insert_rows(target, names, SEEDED, 5)
     out = []
-    mm.up(table_type=types)
+    mm.up(table_type=types, create_missing=True)
     out.append(dump(target, masked=_masked(names)))
     mm.down(target_version="2.0.0", table_type=types, allow_data_loss=True)
     out.append(dump(target, masked=_masked(names)))

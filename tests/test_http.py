@@ -53,6 +53,13 @@ def _mm(backend) -> SyncMigrationManager:
     return SyncMigrationManager(backend.url, db_schema=backend.schema or "")
 
 
+def _seed(url_or_backend, **kw) -> None:
+    """Tables to migrate, as Agno 2.0 made them: the routes run ``up()``, which, as Agno's, creates no table."""
+    url = url_or_backend if isinstance(url_or_backend, str) else url_or_backend.url
+    schema = "" if isinstance(url_or_backend, str) else url_or_backend.schema or ""
+    SyncMigrationManager(url, db_schema=schema, **kw).up(target_version="2.0.0", create_missing=True)
+
+
 def _revisions(backend) -> dict[str, str | None]:
     return {s.table_type: s.revision for s in _mm(backend).status()}
 
@@ -73,6 +80,7 @@ class _AgnoLikeDb:
 
 
 def test_query_target_then_latest(backend):
+    _seed(backend)
     with serve(create_app({"main": _entry(backend)}, token=TOKEN)) as client:
         r = client.post("/databases/main/migrate", params={"target_version": "2.3.0"}, headers=AUTH)
         assert r.status_code == 200, r.text
@@ -87,6 +95,7 @@ def test_query_target_then_latest(backend):
 
 def test_target_version_sent_in_the_body(backend):
     """Agno's own client sends the version in the body, which Agno's endpoint ignores (it migrates to latest)."""
+    _seed(backend)
     with serve(create_app({"main": _entry(backend)}, token=TOKEN)) as client:
         r = client.post("/databases/main/migrate", json={"target_version": "v2.5.0"}, headers=AUTH)
         assert r.status_code == 200, r.text
@@ -109,7 +118,7 @@ def test_up_or_down_is_decided_per_table(backend):
     """Agno compares the target with the sessions table only: with sessions above it, every table goes down."""
     db = _AgnoLikeDb(backend)
     mm = SyncMigrationManager(db)
-    mm.up()
+    mm.up(create_missing=True)
     mm.down("2.0.0", table_type="memories")
     before = {s.table_type: s.revision for s in mm.status()}
     assert before["memories"] == "agno_memories_2_0_0" and before["sessions"] == "agno_sessions_3_0_0"
@@ -140,6 +149,8 @@ def test_a_bad_version_is_a_400_naming_the_known_ones_and_changes_nothing(backen
 
 def test_all_databases(backend, tmp_path):
     second = f"sqlite:///{tmp_path / 'second.db'}"
+    _seed(backend)
+    _seed(second)
     with serve(create_app({"main": _entry(backend), "second": second}, token=TOKEN)) as client:
         r = client.post("/databases/all/migrate?target_version=2.3.0", headers=AUTH)
         assert r.status_code == 200, r.text
@@ -150,6 +161,7 @@ def test_all_databases(backend, tmp_path):
 
 def test_all_databases_with_a_failure_is_a_207(sqlite_backend, tmp_path):
     broken = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
+    _seed(sqlite_backend)
     app = create_app({"main": _entry(sqlite_backend), "broken": broken}, token=TOKEN)
     with serve(app) as client:
         r = client.post("/databases/all/migrate", headers=AUTH)
@@ -172,7 +184,7 @@ def test_a_refused_downgrade_is_a_409_and_loses_nothing(sqlite_backend):
     import sqlalchemy as sa
 
     mm = _mm(sqlite_backend)
-    mm.up()
+    mm.up(create_missing=True)
     with sqlite_backend.engine.begin() as c:
         c.exec_driver_sql("INSERT INTO agno_memories (memory_id, memory, created_at) VALUES ('m1', '{}', 5)")
     with serve(create_app({"main": _entry(sqlite_backend)}, token=TOKEN)) as client:
@@ -231,6 +243,7 @@ def test_token_sources_and_explicit_opt_out(sqlite_backend, monkeypatch):
 def test_the_event_loop_answers_while_a_migration_runs(sqlite_backend, monkeypatch, driver):
     """A migration step that blocks its thread must not block the server: /health answers meanwhile."""
     entered, release = threading.Event(), threading.Event()
+    _seed(sqlite_backend)  # tables to migrate (the route, as Agno's, creates none)
     original = commands.upgrade
 
     def slow_upgrade(*args, **kwargs):
@@ -272,3 +285,22 @@ def test_without_fastapi_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "fastapi", None)
     with pytest.raises(ImportError, match=r"agno-alembic\[http\]"):
         migration_router({}, token=TOKEN)
+
+
+def test_a_target_restamps_a_table_agno_made_whose_shape_is_the_targets(backend):
+    """#18: memories Agno made at 3.0.0 (its shape is 2.3.0's) ends adopted and recorded at the target, like the
+    tables that moved."""
+    from agno_alembic import stamps
+    from agno_alembic.runtime import RunState
+    from tests.test_rebuild import KINDS, _agno_built
+
+    _mm(backend).up(table_type=["sessions", "metrics"], create_missing=True)
+    _agno_built(backend, "memories")
+    with serve(create_app({"main": _entry(backend)}, token=TOKEN)) as client:
+        r = client.post("/databases/main/migrate", data={"target_version": "2.3.0"}, headers=AUTH)
+        assert r.status_code == 200, r.text
+    revs = _revisions(backend)
+    assert revs["memories"] == "agno_memories_2_3_0" and revs["sessions"] == "agno_sessions_2_3_0"
+    with backend.engine.connect() as conn:
+        rows = stamps.read(conn, RunState(backend.names, KINDS[backend.kind]))
+    assert {rows[t] for t in ("agno_sessions", "agno_metrics", "agno_memories")} == {"2.3.0"}

@@ -388,7 +388,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
             mm = SyncMigrationManager(url, db_schema=schema, lock_timeout=spec.get("lock_timeout"),
                                       online=spec.get("online", True), **tables)
             if mode == "up":
-                changes = mm.up(target_version=spec.get("target_version"), table_type=spec.get("table_type"))
+                changes = mm.up(target_version=spec.get("target_version"), table_type=spec.get("table_type"),
+                                create_missing=spec.get("create_missing", True))
             else:
                 changes = mm.down(spec["target_version"], table_type=spec.get("table_type"),
                                   allow_data_loss=bool(spec.get("allow_data_loss")))
@@ -636,7 +637,7 @@ def test_a_second_migration_waits_then_times_out_naming_the_holder_and_changes_n
         before = target.tables()
         started = time.monotonic()
         with pytest.raises(LockTimeoutError) as info:
-            _sync(target, lock_timeout=1.5).up()
+            _sync(target, lock_timeout=1.5).up(create_missing=True)
         waited = time.monotonic() - started
         assert target.tables() == before  # nothing ran: not even our version table or the schema
         error = info.value
@@ -649,7 +650,7 @@ def test_a_second_migration_waits_then_times_out_naming_the_holder_and_changes_n
         else:  # the holding session, as the server reports it
             assert error.holder.session is not None
             assert ("PostgreSQL backend pid" if target.kind == "postgres" else "MySQL connection id") in str(error)
-    _sync(target, lock_timeout=30).up()  # released: the next one runs
+    _sync(target, lock_timeout=30).up(create_missing=True)  # released: the next one runs
     assert "agno_sessions" in target.tables()
 
 
@@ -696,19 +697,19 @@ def test_a_killed_holder_never_blocks_for_long(target, tmp_path):
     started = time.monotonic()
     if target.kind == "singlestore":  # the row outlives its holder until it expires
         with pytest.raises(LockTimeoutError) as info:
-            _sync(target, lock_timeout=0.5).up(table_type="memories")
+            _sync(target, lock_timeout=0.5).up(table_type="memories", create_missing=True)
         assert info.value.holder is not None and info.value.holder.stale  # its pid is gone on this host
         import agno_alembic.lock as lock_module
 
         saved = lock_module.DEFAULT_TTL
         lock_module.DEFAULT_TTL = ttl
         try:
-            _sync(target, lock_timeout=30).up(table_type="memories")
+            _sync(target, lock_timeout=30).up(table_type="memories", create_missing=True)
         finally:
             lock_module.DEFAULT_TTL = saved
         assert time.monotonic() - started < ttl + 10
     else:
-        _sync(target, lock_timeout=5).up(table_type="memories")
+        _sync(target, lock_timeout=5).up(table_type="memories", create_missing=True)
         assert time.monotonic() - started < 10
     assert "agno_memories" in target.tables()
 
@@ -731,7 +732,8 @@ def test_break_lock(target, tmp_path):
         broken = lock.break_lock(target.url, db_schema=target.db_schema, force=True)
         assert broken is not None and broken.owner == current.owner
         assert lock.current_holder(target.url, db_schema=target.db_schema) is None
-        _sync(target, lock_timeout=5).up(table_type="memories")  # nobody waits for the broken holder
+        # nobody waits for the broken holder
+        _sync(target, lock_timeout=5).up(table_type="memories", create_missing=True)
     assert "agno_memories" in target.tables()
 
 
@@ -750,7 +752,7 @@ def test_break_lock_clears_a_dead_holders_singlestore_row_without_force(tmp_path
         cleared = lock.break_lock(target.url, db_schema="")  # stale: no force needed
         assert cleared is not None and cleared.pid == proc.pid
         assert lock.current_holder(target.url, db_schema="") is None
-        _sync(target, lock_timeout=2).up(table_type="memories")
+        _sync(target, lock_timeout=2).up(table_type="memories", create_missing=True)
         engine = target.engine()
         try:
             with engine.connect() as c:  # the lock row is gone once the migration is over
@@ -770,7 +772,7 @@ def test_threads_and_tasks_of_one_process_are_serialised(kind, tmp_path):
 
         def up() -> None:
             try:
-                results.append(_sync(target, lock_timeout=120).up())
+                results.append(_sync(target, lock_timeout=120).up(create_missing=True))
             except BaseException as exc:
                 errors.append(exc)
 
@@ -839,3 +841,25 @@ def test_lock_options_are_validated():
         lock.break_lock(42)
 
 
+
+
+def test_sqlite_lock_file_stays_out_of_git_status(tmp_path):
+    """The lock file sits beside the database in .agno-alembic/, whose .gitignore hides it from git status."""
+    import shutil
+
+    from agno_alembic import SyncMigrationManager
+    from agno_alembic.lock import sqlite_lock_file
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "project"
+    repo.mkdir()
+    subprocess.run([git, "init", "-q", str(repo)], check=True)
+    SyncMigrationManager(f"sqlite:///{repo / 'agno.db'}").up(table_type="memory")
+    lock_file = Path(sqlite_lock_file(str(repo / "agno.db")))
+    assert lock_file == repo / ".agno-alembic" / "agno.db.lock" and lock_file.is_file()
+    assert not list(repo.glob("*.agno-alembic.lock"))
+    status = subprocess.run([git, "status", "--porcelain", "--untracked-files=all"], cwd=repo, check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    assert status == ["?? agno.db"], status  # the database is the user's business; the lock file is not listed

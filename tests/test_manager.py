@@ -52,7 +52,8 @@ def _async(backend, **kw) -> MigrationManager:
 
 @pytest.mark.parametrize("front", ["sync", "async"])
 def test_up_on_an_empty_database_equals_agno_fresh_create(backend, front):
-    changes = _sync(backend).up() if front == "sync" else asyncio.run(_async(backend).up())
+    changes = _sync(backend).up(create_missing=True) if front == "sync" else asyncio.run(
+        _async(backend).up(create_missing=True))
     assert {c.after for c in changes} <= {"3.0.0", "2.5.6"}
     problems = _compare(backend, "3.0.0")
     assert not problems, "\n".join(problems)
@@ -62,7 +63,7 @@ def test_up_on_an_empty_database_equals_agno_fresh_create(backend, front):
 @pytest.mark.parametrize("version", registry.SCHEMA_VERSIONS)
 def test_up_to_each_version_then_down_to_each_lower_one(backend, version):
     mm = _sync(backend)
-    mm.up(target_version=version)
+    mm.up(target_version=version, create_missing=True)
     problems = _compare(backend, version)
     assert not problems, f"up to {version}:\n" + "\n".join(problems)
     for lower in reversed(registry.SCHEMA_VERSIONS[: registry.version_index(version)]):
@@ -88,11 +89,15 @@ def test_seed_page_examples_run_with_only_the_import_changed(backend):
 
     engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
     db = _AgnoLikeDb(engine, backend.schema)
+    # A memories table as Agno 2.0 made it:
+    _sync(backend).up(table_type="memory", target_version="2.0.0", create_missing=True)
     asyncio.run(run_migrate_table(db))
     assert _tables(backend) >= {"agno_memories", "agno_schema_versions"}
     assert "agno_sessions" not in _tables(backend)
     assert _stamps(backend)["agno_memories"][0] == "3.0.0"
     asyncio.run(run_migrations(db))
+    assert "agno_sessions" not in _tables(backend)  # as Agno's up(): only the tables that exist
+    asyncio.run(MigrationManager(db).up(create_missing=True))
     assert not _compare(backend, "3.0.0")
     asyncio.run(run_revert_migrations(db))
     # An Agno 3 db object does not name culture (Agno 3 dropped it), so no culture table was made.
@@ -117,7 +122,7 @@ def test_an_agno_db_object_configures_names_schema_and_selection(backend):
     db.sandbox_table_name = "custom_sessions_sandbox_bindings"
     mm = SyncMigrationManager(db)
     assert mm.names.table("sessions") == "custom_sessions" and mm.names.schema == backend.schema
-    mm.up()
+    mm.up(create_missing=True)
     tables = _tables(backend)
     assert "custom_sessions" in tables and "agno_sessions" not in tables
     assert "agno_culture" not in tables  # Agno 3 configurations do not name culture
@@ -125,14 +130,14 @@ def test_an_agno_db_object_configures_names_schema_and_selection(backend):
 
 def test_up_to_an_in_between_version_means_the_nearest_lower_one(sqlite_backend):
     mm = _sync(sqlite_backend)
-    mm.up(target_version="v2.4.0")
+    mm.up(target_version="v2.4.0", create_missing=True)
     assert not _compare(sqlite_backend, "2.3.0")
     assert {v for v, _, _ in _stamps(sqlite_backend).values()} == {"2.3.0"}
 
 
 def test_stamps_use_agno_formats_and_keep_created_at(backend):
     mm = _sync(backend)
-    mm.up(target_version="2.3.0", table_type="memories")
+    mm.up(target_version="2.3.0", table_type="memories", create_missing=True)
     version, created, updated = _stamps(backend)["agno_memories"]
     assert version == "2.3.0"
     assert dt.datetime.fromisoformat(created).tzinfo is None and "T" in created  # naive local ISO text
@@ -144,7 +149,7 @@ def test_stamps_use_agno_formats_and_keep_created_at(backend):
 def test_down_never_runs_a_step_above_the_tables_version(backend):
     """Agno's down("2.5.0") on sessions stamped 2.5.6 ran the 3.0.0 revert and lost the runs table's rows."""
     mm = _sync(backend)
-    mm.up(target_version="2.5.6")
+    mm.up(target_version="2.5.6", create_missing=True)
     runs = shapes.spec("runs", _kind(backend), "3.0.0", mm.names).sa_table()
     sessions = shapes.spec("sessions", _kind(backend), "2.5.6", mm.names).sa_table()
     with backend.engine.begin() as c:
@@ -166,7 +171,7 @@ def _kind(backend) -> str:
 
 def test_force_repairs_a_wrongly_recorded_table(backend):
     mm = _sync(backend)
-    mm.up(target_version="2.0.0", table_type="memories")
+    mm.up(target_version="2.0.0", table_type="memories", create_missing=True)
     # A lie in our version table: memories recorded at 2.3.0 while the table is still at 2.0.0.
     config = commands.make_config(backend.url, names=mm.names)
     commands.stamp(config, "agno_memories_2_3_0")
@@ -183,10 +188,11 @@ def test_force_repairs_a_wrongly_recorded_table(backend):
 
 def test_status_and_history(backend):
     mm = _sync(backend)
-    before = {s.table_type: s for s in mm.status()}
+    before = {s.table_type: s for s in mm.status(create_missing=True)}
     assert not before["sessions"].exists and before["sessions"].revision is None
     assert before["sessions"].pending == tuple(r for r, _ in mm.history()["agno_sessions"])
-    mm.up(target_version="2.5.0")
+    assert not [s for s in mm.status() if s.pending]  # as up(): a table that does not exist is left to Agno
+    mm.up(target_version="2.5.0", create_missing=True)
     after = {s.table_type: s for s in asyncio.run(_async(backend).status())}
     s = after["sessions"]
     assert s.exists and s.revision == "agno_sessions_2_5_0" and s.recorded_version == "2.5.0"
@@ -228,7 +234,7 @@ def test_bad_constructor_input_is_refused():
 
 def test_destructive_down_is_refused_and_loses_nothing(backend):
     mm = _sync(backend)
-    mm.up()
+    mm.up(create_missing=True)
     memories = shapes.spec("memories", _kind(backend), "3.0.0", mm.names).sa_table()
     with backend.engine.begin() as c:
         c.execute(memories.insert().values(memory_id="m1", memory={"m": 1}, created_at=5))
@@ -246,8 +252,8 @@ def test_two_configurations_in_one_database_migrate_independently(backend):
     a = _sync(backend)
     b = _sync(backend, session_table="b_sessions", memory_table="b_memories")
     assert a.names.alembic_version_table != b.names.alembic_version_table
-    a.up(table_type=["sessions", "memories"])
-    b.up(table_type=["sessions", "memories"], target_version="2.0.0")
+    a.up(table_type=["sessions", "memories"], create_missing=True)
+    b.up(table_type=["sessions", "memories"], target_version="2.0.0", create_missing=True)
     tables = _tables(backend)
     assert {"agno_sessions", "agno_memories", "b_sessions", "b_memories"} <= tables
     cols = {c["name"] for c in sa.inspect(backend.engine).get_columns("b_memories", schema=backend.schema)}

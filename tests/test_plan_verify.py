@@ -135,7 +135,7 @@ def _drift(backend: Backend) -> None:
 
 def test_verify_finds_each_drift_by_name_and_fix_repairs_those_it_may(backend, capsys):
     mm = _mm(backend)
-    mm.up(table_type=["sessions", "memories"])
+    mm.up(table_type=["sessions", "memories"], create_missing=True)
     _insert(backend, MEMORIES, [{"memory_id": "m1", "memory": {"a": 1}, "user_id": "u1", "created_at": BASE_TS,
                                  "updated_at": BASE_TS}])
     assert mm.verify(table_type=["sessions", "memories"]).ok
@@ -179,7 +179,7 @@ def test_verify_finds_each_drift_by_name_and_fix_repairs_those_it_may(backend, c
 
 def test_verify_reports_a_branch_record_that_claims_a_step_the_table_lacks(backend):
     mm = _mm(backend)
-    mm.up(target_version="2.0.0", table_type="memories")
+    mm.up(target_version="2.0.0", table_type="memories", create_missing=True)
     config = commands.make_config(backend.url, names=backend.names)
     commands.stamp(config, "agno_memories_2_3_0")  # recorded at 2.3.0, the table is still 2.0.0's
     report = mm.verify(table_type="memories")
@@ -192,7 +192,7 @@ def test_verify_reports_a_branch_record_that_claims_a_step_the_table_lacks(backe
 
 def test_verify_and_plan_from_the_async_facade(backend):
     mm = MigrationManager(backend.async_url(), db_schema=backend.schema)
-    asyncio.run(mm.up(target_version="2.0.0", table_type="sessions"))
+    asyncio.run(mm.up(target_version="2.0.0", table_type="sessions", create_missing=True))
     report = asyncio.run(mm.verify(table_type="sessions"))
     assert report.ok, "\n".join(map(str, report.differences))
     result = asyncio.run(mm.plan(table_type="sessions"))
@@ -205,7 +205,7 @@ def test_verify_and_plan_from_the_async_facade(backend):
 
 
 def test_plan_exit_codes_nothing_pending_and_usage(backend, capsys):
-    _mm(backend).up(table_type="memories")
+    _mm(backend).up(table_type="memories", create_missing=True)
     assert _cli(backend, "plan", "--table-type", "memories") == 0
     assert "Nothing pending" in capsys.readouterr().out
     assert _cli(backend, "plan", "--table-type", "nonsense") == 2
@@ -237,7 +237,7 @@ def _ddl(statements: list[str], tables: set[str]) -> list[str]:
 def test_plan_statements_are_the_ones_the_steps_run(backend):
     engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
     mm = _mm(backend, engine)
-    mm.up(target_version="2.0.0", table_type=["sessions", "memories"])
+    mm.up(target_version="2.0.0", table_type=["sessions", "memories"], create_missing=True)
     _insert(backend, SESSIONS, [_session(f"s{i}", i, runs=[{"run_id": f"r{i}", "agent_id": "a"}])
                                 for i in range(5)])
     _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {"i": i}, "user_id": "u", "updated_at": BASE_TS}
@@ -249,7 +249,7 @@ def test_plan_statements_are_the_ones_the_steps_run(backend):
     assert planned or backend.kind == "sqlite"
     ran: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
-    mm.up(table_type=["sessions", "memories"])
+    mm.up(table_type=["sessions", "memories"], create_missing=True)
     assert _ddl(ran, own) == planned
     assert mm.plan(table_type=["sessions", "memories"]).exit_code == 0
     engine.dispose()
@@ -257,7 +257,7 @@ def test_plan_statements_are_the_ones_the_steps_run(backend):
 
 def test_plan_rows_are_within_the_statistics_error_and_exact_counts(backend):
     mm = _mm(backend)
-    mm.up(target_version="2.5.6", table_type="sessions")
+    mm.up(target_version="2.5.6", table_type="sessions", create_missing=True)
     _insert(backend, SESSIONS, [_session(f"s{i:04}", i, runs=[{"run_id": f"r{i}"}, {"run_id": f"q{i}"}])
                                 for i in range(400)])
     with backend.engine.begin() as conn:
@@ -289,7 +289,7 @@ def _relax_sessions_key(backend: Backend) -> None:
 
 def test_plan_stops_on_null_and_duplicate_session_ids_lists_them_and_its_fix_lets_up_run(backend, capsys):
     mm = _mm(backend)
-    mm.up(target_version="2.0.0", table_type="sessions")
+    mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
     _relax_sessions_key(backend)
     _insert(backend, SESSIONS, [_session(None, 0), _session("dup-x", 1), _session("dup-x", 2),
                                 _session("ok-1", 3), _session("ok-2", 4)])
@@ -312,7 +312,7 @@ def test_plan_stops_on_null_and_duplicate_session_ids_lists_them_and_its_fix_let
         _run_sql(backend, f.fix)
     after = mm.plan(table_type="sessions")
     assert after.exit_code == 1, [f.problem for s in after.steps for f in s.findings]
-    mm.up(table_type="sessions")
+    mm.up(table_type="sessions", create_missing=True)
     with backend.engine.connect() as conn:
         t = _table(conn, backend, SESSIONS)
         kept = sorted(conn.execute(sa.select(t.c.user_id)).scalars())
@@ -324,7 +324,7 @@ def test_plan_stops_on_null_and_duplicate_session_ids_lists_them_and_its_fix_let
                                      if registry.table_type("schedules").on(BACKEND_OF[k])], indirect=True)
 def test_plan_finds_duplicate_schedule_names_lists_them_and_its_fix_lets_up_run(backend):
     mm = _mm(backend)
-    mm.up(target_version="2.5.6", table_type="schedules")
+    mm.up(target_version="2.5.6", table_type="schedules", create_missing=True)
     names = ["nightly", "nightly", "hourly", "hourly", "hourly", "unique-1"]
     base = shapes.spec("schedules", BACKEND_OF[backend.kind], "2.5.6", Names(schema=backend.schema))
     required = {c for c, col in base.columns.items() if not col.is_nullable(base.backend)}
@@ -342,14 +342,14 @@ def test_plan_finds_duplicate_schedule_names_lists_them_and_its_fix_lets_up_run(
     assert sorted(r["id"] for r in _select(backend, found.sql)) == [f"sched-{n}" for n in range(5)]
     _run_sql(backend, found.fix)
     assert mm.plan(table_type="schedules").exit_code == 1
-    mm.up(table_type="schedules")
+    mm.up(table_type="schedules", create_missing=True)
 
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_plan_finds_json_that_jsonb_refuses_on_postgresql(backend):
     """PostgreSQL only: the 2.3.0 JSON -> JSONB conversion exists there alone."""
     mm = _mm(backend)
-    mm.up(target_version="2.0.0", table_type="sessions")
+    mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
     with backend.engine.begin() as conn:
         conn.exec_driver_sql(
             f"INSERT INTO {_q(backend, SESSIONS)} (session_id, session_type, created_at, session_data) VALUES "
@@ -360,12 +360,12 @@ def test_plan_finds_json_that_jsonb_refuses_on_postgresql(backend):
     assert [r["session_id"] for r in _select(backend, found.sql)] == ["bad"]
     _run_sql(backend, found.fix)
     assert mm.plan(table_type="sessions").exit_code == 1
-    mm.up(table_type="sessions")
+    mm.up(table_type="sessions", create_missing=True)
 
 
 def test_plan_notes_run_ids_held_by_two_sessions_without_stopping(backend):
     mm = _mm(backend)
-    mm.up(target_version="2.5.6", table_type="sessions")
+    mm.up(target_version="2.5.6", table_type="sessions", create_missing=True)
     _insert(backend, SESSIONS, [_session("a", 1, runs=[{"run_id": "shared"}, {"run_id": "r-a"}]),
                                 _session("b", 2, runs=[{"run_id": "shared"}]),
                                 _session("c", 3, runs=[{"run_id": "r-c"}]),
@@ -382,7 +382,7 @@ def test_plan_notes_run_ids_held_by_two_sessions_without_stopping(backend):
 def test_find_duplicate_keys_lists_exactly_the_rows_a_unique_index_rejects(backend):
     from agno_alembic.data import checks
 
-    _mm(backend).up(table_type="memories")
+    _mm(backend).up(table_type="memories", create_missing=True)
     _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {}, "user_id": u, "agent_id": a, "created_at": i}
                                 for i, (u, a) in enumerate([("u1", "a"), ("u1", "a"), ("u1", "b"), ("u2", "a")])])
     spec = shapes.spec("memories", BACKEND_OF[backend.kind], registry.LATEST_VERSION, Names(schema=backend.schema))
@@ -395,7 +395,7 @@ def test_find_duplicate_keys_lists_exactly_the_rows_a_unique_index_rejects(backe
 def test_find_nulls_lists_exactly_the_rows_a_not_null_column_rejects(backend):
     from agno_alembic.data import checks
 
-    _mm(backend).up(table_type="memories")
+    _mm(backend).up(table_type="memories", create_missing=True)
     _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {}, "user_id": u, "created_at": i}
                                 for i, u in enumerate(["u1", None, "u2", None])])
     spec = shapes.spec("memories", BACKEND_OF[backend.kind], registry.LATEST_VERSION, Names(schema=backend.schema))
@@ -435,8 +435,8 @@ def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     wait): the step does all its DDL, then waits to record itself, holding every lock it took; a third connection
     reads them from pg_locks."""
     mm = _mm(backend)
-    mm.up(target_version="2.0.0", table_type=["sessions", "memories"])
-    mm.up(target_version="2.3.0", table_type="versions")
+    mm.up(target_version="2.0.0", table_type=["sessions", "memories"], create_missing=True)
+    mm.up(target_version="2.3.0", table_type="versions", create_missing=True)
     _insert(backend, SESSIONS, [_session(f"s{i}", i) for i in range(20)])
     result = mm.plan(target_version="2.3.0", table_type=["sessions", "memories"])
     planned: dict[str, set[str]] = {}
@@ -453,7 +453,7 @@ def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
 
     def run() -> None:
         try:
-            mm.up(target_version="2.3.0", table_type=["sessions", "memories"])
+            mm.up(target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
         except BaseException as exc:
             errors.append(exc)
 
@@ -497,7 +497,7 @@ def test_plan_and_verify_over_http(backend):
     from tests.test_http import serve
 
     mm = _mm(backend)
-    mm.up(target_version="2.0.0", table_type="sessions")
+    mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
     app = create_app({"db": (backend.url, {"db_schema": backend.schema or ""})}, token="t0ken")
     auth = {"Authorization": "Bearer t0ken"}
     with serve(app) as client:
@@ -533,7 +533,7 @@ def test_attach_serves_plan_and_verify_inside_agentos_once(backend):
     from agno_alembic.http import attach
     from tests.test_agentos import AUTH, agent_os, agno_db
 
-    _mm(backend).up(target_version="2.0.0", table_type="sessions")
+    _mm(backend).up(target_version="2.0.0", table_type="sessions", create_missing=True)
     agentos = agent_os(agno_db(backend))
     app = agentos.get_app()
     attach(agentos, app)
@@ -588,7 +588,7 @@ def test_verify_and_plan_on_a_database_agno_built(backend, release):
     planned = _ddl([s.sql for step in result.steps for s in step.statements if step.table_name in own], own)
     ran: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
-    mm.up()
+    mm.up(create_missing=True)  # the plan counts every table, as up(create_missing=True) does
     assert _ddl(ran, own) == planned
     assert mm.verify().ok and mm.plan().exit_code == 0
     engine.dispose()

@@ -173,7 +173,7 @@ def _v1_agent_table(md: sa.MetaData, schema: str | None) -> sa.Table:
 
 def test_unreadable_rows_are_reported_not_dropped(sqlite_backend):
     b = sqlite_backend
-    SyncMigrationManager(b.url).up()
+    SyncMigrationManager(b.url).up(create_missing=True)
     t = _v1_agent_table(sa.MetaData(), None)
     with b.engine.begin() as c:
         t.create(c)
@@ -193,7 +193,7 @@ def test_unreadable_rows_are_reported_not_dropped(sqlite_backend):
 
 def test_another_users_session_is_skipped_and_created_at_kept(sqlite_backend):
     b = sqlite_backend
-    SyncMigrationManager(b.url).up()
+    SyncMigrationManager(b.url).up(create_missing=True)
     t = _v1_agent_table(sa.MetaData(), None)
     sessions = shapes.spec("sessions", registry.SQLITE, registry.LATEST_VERSION, b.names).sa_table()
     with b.engine.begin() as c:
@@ -234,7 +234,7 @@ def test_runs_missing_after_the_write_are_an_error(backend):
     """The import reads back the run ids it wrote: one that is not in the runs table fails it, by count and id."""
     from agno_alembic import V1ImportIncompleteError
 
-    SyncMigrationManager(backend.url, db_schema=backend.schema).up()
+    SyncMigrationManager(backend.url, db_schema=backend.schema).up(create_missing=True)
     t = _v1_agent_table(sa.MetaData(), backend.schema)
     q = sa.create_engine("sqlite://").dialect.identifier_preparer.quote if backend.kind != "mysql" else (
         lambda name: f"`{name}`")
@@ -260,7 +260,7 @@ def test_target_tables_must_be_up(sqlite_backend):
 
 
 def test_missing_v1_table_stops_loudly(sqlite_backend):
-    SyncMigrationManager(sqlite_backend.url).up()
+    SyncMigrationManager(sqlite_backend.url).up(create_missing=True)
     with sqlite_backend.engine.connect() as c:
         summary = import_v1(c, registry.SQLITE, sqlite_backend.names, team_sessions="nope")
     assert summary.errors == ["nope: v1 table nope not found"]
@@ -363,7 +363,7 @@ def test_agno_1_8_4_tables_import_completely_and_idempotently(backend):
     target = Target.of(backend)
     seeded = _seed_v1(target)
     v1_tables = list(seeded["tables"].values())
-    SyncMigrationManager(backend.url, db_schema=backend.schema).up()
+    SyncMigrationManager(backend.url, db_schema=backend.schema).up(create_missing=True)
     names: Names = backend.names
     v1_before = _dump(backend.engine, backend.schema, v1_tables)
 

@@ -214,3 +214,14 @@ def test_downgrade_one_branch_to_base_drops_only_its_table(installed, workdir):
     after = _tables(workdir / "agno.db")
     assert before - after == {"agno_memories"}
     assert after - before == set()
+
+
+def test_every_revision_folder_is_a_declared_package():
+    """setuptools warns "Package would be ignored" for a folder of modules it was not told about (and a future
+    setuptools drops it): pyproject.toml names every revision folder as a package of agno_alembic.revisions."""
+    import tomllib
+
+    declared = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {f"agno_alembic.revisions.{p.parent.name}" for p in VERSIONS.glob("*/*.py")}
+    assert folders <= declared, f"add to [tool.setuptools] packages: {sorted(folders - declared)}"
+    assert {d for d in declared if d.startswith("agno_alembic.revisions.")} <= folders, "a declared folder is gone"

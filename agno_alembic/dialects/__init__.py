@@ -177,6 +177,53 @@ def type_matches(reflected: sa.types.TypeEngine, declared: sa.types.TypeEngine, 
     return _type_text(reflected, dialect) == _type_text(declared, dialect)
 
 
+# -- database URLs ---------------------------------------------------------------------------------------------
+
+#: A driver that ships with agno-alembic's extras, per dialect whose default driver may not be installed.
+_INSTALLED_DRIVER = {
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+    "postgresql": "postgresql+psycopg",
+    "singlestoredb": "singlestoredb+pymysql",
+}
+
+
+def checked_url(value: object, option: str = "url") -> sa.URL:
+    """``value`` as a URL whose dialect and driver are importable here, else a :class:`ConfigurationError`.
+
+    A URL without a driver (``mysql://``) names the dialect's default driver (``MySQLdb``), which is often not
+    installed: the error says which URL to use instead (``mysql+pymysql://``) or which driver to install.
+    """
+    from agno_alembic.errors import ConfigurationError
+
+    try:
+        url = sa.make_url(value)  # type: ignore[arg-type]
+    except (sa.exc.ArgumentError, TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"Not a database URL: {value!r} ({exc}); expected dialect+driver://user:password@host:port/database, "
+            "e.g. postgresql+psycopg://..., mysql+pymysql://..., sqlite:///agno.db", option=option,
+        ) from None
+    backend_of(url.get_backend_name())  # an unsupported backend is named as such, installed or not
+    try:
+        dialect = url.get_dialect()
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ConfigurationError(
+            f"No dialect {url.drivername!r} in this environment ({exc}); supported: "
+            f"{', '.join(sorted(_BACKEND_OF_DIALECT))}", option=option,
+        ) from None
+    try:
+        dialect.import_dbapi() if hasattr(dialect, "import_dbapi") else dialect.dbapi()  # type: ignore[attr-defined]
+    except ImportError as exc:
+        instead = _INSTALLED_DRIVER.get(url.get_backend_name())
+        hint = f"use {instead}:// or install the driver" if instead and "+" not in url.drivername and \
+            instead != url.drivername else "install it"
+        raise ConfigurationError(
+            f"The driver of {url.drivername}:// is not installed ({exc}): {hint}", option=option,
+        ) from None
+    return url
+
+
 # Last, as it builds on the above: registers Alembic's implementation for the "singlestoredb" dialect.
 # table_options: the backend-only sqlalchemy.Table arguments a CREATE TABLE needs (SingleStore's SHARD KEY).
 from agno_alembic.dialects.singlestore import table_options as table_options  # noqa: E402
+

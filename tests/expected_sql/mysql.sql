@@ -56,7 +56,7 @@ INSERT INTO ai.agno_schema_versions (table_name, version, created_at, updated_at
 
 -- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
 
--- agno_sessions: unique_session_ids (check) needs a live connection;
+-- agno_sessions: unique_session_ids (check) has nothing to do: the table holds no row;
 
 ALTER TABLE ai.agno_sessions ADD CONSTRAINT agno_sessions_pkey PRIMARY KEY (session_id);
 
@@ -116,31 +116,9 @@ INSERT INTO ai.agno_schema_versions (table_name, version, created_at, updated_at
 
 -- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
 
-INSERT INTO ai.agno_runs (run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id, parent_run_id, status, run_index, run_data, created_at, updated_at)
-SELECT j.run_id, s.session_id, CASE WHEN j.agent_id IS NOT NULL AND j.agent_id <> '' THEN 'agent' WHEN j.team_id IS NOT NULL AND j.team_id <> '' THEN 'team' ELSE 'workflow' END,
-       j.agent_id, j.team_id, j.workflow_id, s.user_id, j.parent_run_id, j.status, j.idx - 1, j.run_data,
-       CASE WHEN JSON_TYPE(j.created_json) IN ('INTEGER', 'DOUBLE', 'DECIMAL') AND j.created_at <> 0
-            THEN CAST(ROUND(j.created_at) AS SIGNED) ELSE <epoch> END,
-       <epoch>
-FROM ai.agno_sessions AS s,
-     JSON_TABLE(s.runs, '$[*]' COLUMNS (
-         idx FOR ORDINALITY,
-         run_data JSON PATH '$',
-         run_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.run_id',
-         agent_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.agent_id',
-         team_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.team_id',
-         workflow_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.workflow_id',
-         parent_run_id LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.parent_run_id',
-         status LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$.status',
-         created_json JSON PATH '$.created_at',
-         created_at DOUBLE PATH '$.created_at' NULL ON ERROR
-     )) AS j
-WHERE s.runs IS NOT NULL AND JSON_TYPE(s.runs) = 'ARRAY'
-  AND JSON_TYPE(j.run_data) = 'OBJECT' AND j.run_id IS NOT NULL
-ORDER BY s.session_id, j.idx
-ON DUPLICATE KEY UPDATE run_id = ai.agno_runs.run_id;
+-- agno_sessions.runs -> agno_runs: nothing to copy, no session holds runs;
 
--- agno-alembic keeps agno_sessions.runs: whether it holds data needs a live connection;
+ALTER TABLE ai.agno_sessions DROP COLUMN runs;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_sessions_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_runs_3_0_0';
 
@@ -232,7 +210,7 @@ CREATE INDEX idx_agno_metrics_user_id ON ai.agno_metrics (user_id);
 
 ALTER TABLE ai.agno_metrics DROP INDEX agno_metrics_uq_metrics_date_period;
 
--- agno_metrics: drop_newest_unfinished_metrics_day (data rule) needs a live connection;
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: the table holds no row;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_metrics_2_3_0';
 

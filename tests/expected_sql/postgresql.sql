@@ -100,7 +100,7 @@ BEGIN;
 
 -- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
 
--- agno_sessions: unique_session_ids (check) needs a live connection;
+-- agno_sessions: unique_session_ids (check) has nothing to do: the table holds no row;
 
 ALTER TABLE ai.agno_sessions ADD CONSTRAINT agno_sessions_pkey PRIMARY KEY (session_id);
 
@@ -172,23 +172,9 @@ BEGIN;
 
 -- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
 
-INSERT INTO ai.agno_runs (run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id, parent_run_id, status, run_index, run_data, created_at, updated_at)
-SELECT e.value->>'run_id', s.session_id, CASE WHEN e.value->>'agent_id' IS NOT NULL AND e.value->>'agent_id' <> '' THEN 'agent' WHEN e.value->>'team_id' IS NOT NULL AND e.value->>'team_id' <> '' THEN 'team' ELSE 'workflow' END,
-       e.value->>'agent_id', e.value->>'team_id', e.value->>'workflow_id', s.user_id, e.value->>'parent_run_id',
-       e.value->>'status', e.ordinality - 1, e.value,
-       CASE WHEN jsonb_typeof(e.value->'created_at') = 'number' AND (e.value->>'created_at')::numeric <> 0
-            THEN (e.value->>'created_at')::double precision::bigint ELSE <epoch> END,
-       <epoch>
-FROM ai.agno_sessions AS s
-CROSS JOIN LATERAL jsonb_array_elements(
-    CASE WHEN jsonb_typeof(s.runs::jsonb) = 'array' THEN s.runs::jsonb ELSE '[]'::jsonb END
-) WITH ORDINALITY AS e(value, ordinality)
-WHERE s.runs IS NOT NULL
-  AND jsonb_typeof(e.value) = 'object' AND e.value->'run_id' IS NOT NULL AND jsonb_typeof(e.value->'run_id') <> 'null'
-ORDER BY s.session_id, e.ordinality
-ON CONFLICT (run_id) DO NOTHING;
+-- agno_sessions.runs -> agno_runs: nothing to copy, no session holds runs;
 
--- agno-alembic keeps agno_sessions.runs: whether it holds data needs a live connection;
+ALTER TABLE ai.agno_sessions DROP COLUMN runs;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_sessions_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_runs_3_0_0';
 
@@ -320,7 +306,7 @@ CREATE INDEX idx_agno_metrics_user_id ON ai.agno_metrics (user_id);
 
 ALTER TABLE ai.agno_metrics DROP CONSTRAINT agno_metrics_uq_metrics_date_period;
 
--- agno_metrics: drop_newest_unfinished_metrics_day (data rule) needs a live connection;
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: the table holds no row;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_metrics_2_3_0';
 
@@ -753,7 +739,7 @@ BEGIN;
 
 -- Running upgrade agno_learnings_2_3_0 -> agno_learnings_3_0_0
 
--- agno_learnings: rekey_entities (data rule) needs a live connection;
+-- agno_learnings: rekey_entities (data rule) has nothing to do: the table holds no row;
 
 UPDATE ai.agno_alembic_version SET version_num='agno_learnings_3_0_0' WHERE ai.agno_alembic_version.version_num = 'agno_learnings_2_3_0';
 
@@ -804,7 +790,7 @@ BEGIN;
 
 -- Running upgrade agno_schedules_2_5_0 -> agno_schedules_3_0_0
 
--- agno_schedules: unique_schedule_names (check) needs a live connection;
+-- agno_schedules: unique_schedule_names (check) has nothing to do: the table holds no row;
 
 ALTER TABLE ai.agno_schedules ADD COLUMN user_id VARCHAR;
 

@@ -56,7 +56,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
 
--- agno_sessions: unique_session_ids (check) needs a live connection;
+-- agno_sessions: unique_session_ids (check) has nothing to do: the table holds no row;
 
 ALTER TABLE agno_sessions ADD PRIMARY KEY (session_id);
 
@@ -116,9 +116,9 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
 
--- agno_sessions.runs -> agno_runs: this copy needs a live connection;
+-- agno_sessions.runs -> agno_runs: nothing to copy, no session holds runs;
 
--- agno-alembic keeps agno_sessions.runs: whether it holds data needs a live connection;
+ALTER TABLE agno_sessions DROP COLUMN runs;
 
 UPDATE agno_alembic_version SET version_num='agno_sessions_3_0_0' WHERE agno_alembic_version.version_num = 'agno_runs_3_0_0';
 
@@ -207,7 +207,7 @@ ALTER TABLE agno_metrics MODIFY user_id VARCHAR(128) NOT NULL;
 
 CREATE INDEX idx_agno_metrics_user_id ON agno_metrics (user_id);
 
--- agno_metrics: drop_newest_unfinished_metrics_day (data rule) needs a live connection;
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: the table holds no row;
 
 UPDATE agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE agno_alembic_version.version_num = 'agno_metrics_2_3_0';
 

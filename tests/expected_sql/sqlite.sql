@@ -56,7 +56,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_sessions_2_3_0 -> agno_sessions_2_5_0
 
--- agno_sessions: unique_session_ids (check) needs a live connection;
+-- agno_sessions: unique_session_ids (check) has nothing to do: the table holds no row;
 
 UPDATE agno_alembic_version SET version_num='agno_sessions_2_5_0' WHERE agno_alembic_version.version_num = 'agno_sessions_2_3_0';
 
@@ -112,22 +112,36 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_sessions_2_5_6 -> agno_sessions_3_0_0
 
-INSERT INTO agno_runs (run_id, session_id, run_type, agent_id, team_id, workflow_id, user_id, parent_run_id, status, run_index, run_data, created_at, updated_at)
-SELECT json_extract(e.value, '$.run_id'), s.session_id,
-       CASE WHEN json_extract(e.value, '$.agent_id') IS NOT NULL AND json_extract(e.value, '$.agent_id') <> '' THEN 'agent' WHEN json_extract(e.value, '$.team_id') IS NOT NULL AND json_extract(e.value, '$.team_id') <> '' THEN 'team' ELSE 'workflow' END,
-       json_extract(e.value, '$.agent_id'), json_extract(e.value, '$.team_id'), json_extract(e.value, '$.workflow_id'),
-       s.user_id, json_extract(e.value, '$.parent_run_id'), json_extract(e.value, '$.status'), e.key, json(e.value),
-       CASE WHEN json_type(e.value, '$.created_at') IN ('integer', 'real') AND json_extract(e.value, '$.created_at') <> 0
-            THEN json_extract(e.value, '$.created_at') ELSE <epoch> END,
-       <epoch>
-FROM agno_sessions AS s, json_each(CASE WHEN json_valid(CASE WHEN json_type(s.runs) = 'text' THEN json_extract(s.runs, '$') ELSE s.runs END) THEN CASE WHEN json_type(s.runs) = 'text' THEN json_extract(s.runs, '$') ELSE s.runs END ELSE '[]' END) AS e
-WHERE s.runs IS NOT NULL
-  AND json_valid(CASE WHEN json_type(s.runs) = 'text' THEN json_extract(s.runs, '$') ELSE s.runs END) AND json_type(CASE WHEN json_type(s.runs) = 'text' THEN json_extract(s.runs, '$') ELSE s.runs END) = 'array'
-  AND e.type = 'object' AND json_type(e.value, '$.run_id') IS NOT NULL AND json_type(e.value, '$.run_id') <> 'null'
-ORDER BY s.session_id, e.key
-ON CONFLICT (run_id) DO NOTHING;
+-- agno_sessions.runs -> agno_runs: nothing to copy, no session holds runs;
 
--- agno-alembic keeps agno_sessions.runs: whether it holds data needs a live connection;
+CREATE TABLE _agno_alembic_rebuild_agno_sessions (
+    session_id VARCHAR NOT NULL, 
+    session_type VARCHAR NOT NULL, 
+    agent_id VARCHAR, 
+    team_id VARCHAR, 
+    workflow_id VARCHAR, 
+    user_id VARCHAR, 
+    session_data JSON, 
+    agent_data JSON, 
+    team_data JSON, 
+    workflow_data JSON, 
+    metadata JSON, 
+    summary JSON, 
+    created_at BIGINT NOT NULL, 
+    updated_at BIGINT, 
+    PRIMARY KEY (session_id)
+);
+
+INSERT INTO _agno_alembic_rebuild_agno_sessions (session_id, session_type, agent_id, team_id, workflow_id, user_id, session_data, agent_data, team_data, workflow_data, metadata, summary, created_at, updated_at) SELECT agno_sessions.session_id, agno_sessions.session_type, agno_sessions.agent_id, agno_sessions.team_id, agno_sessions.workflow_id, agno_sessions.user_id, agno_sessions.session_data, agno_sessions.agent_data, agno_sessions.team_data, agno_sessions.workflow_data, agno_sessions.metadata, agno_sessions.summary, agno_sessions.created_at, agno_sessions.updated_at 
+FROM agno_sessions;
+
+DROP TABLE agno_sessions;
+
+ALTER TABLE _agno_alembic_rebuild_agno_sessions RENAME TO agno_sessions;
+
+CREATE INDEX idx_agno_sessions_created_at ON agno_sessions (created_at);
+
+CREATE INDEX idx_agno_sessions_session_type ON agno_sessions (session_type);
 
 UPDATE agno_alembic_version SET version_num='agno_sessions_3_0_0' WHERE agno_alembic_version.version_num = 'agno_runs_3_0_0';
 
@@ -260,7 +274,7 @@ CREATE INDEX idx_agno_metrics_date ON agno_metrics (date);
 
 CREATE INDEX idx_agno_metrics_user_id ON agno_metrics (user_id);
 
--- agno_metrics: drop_newest_unfinished_metrics_day (data rule) needs a live connection;
+-- agno_metrics: drop_newest_unfinished_metrics_day (data rule) has nothing to do: the table holds no row;
 
 UPDATE agno_alembic_version SET version_num='agno_metrics_3_0_0' WHERE agno_alembic_version.version_num = 'agno_metrics_2_3_0';
 
@@ -637,7 +651,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_learnings_2_3_0 -> agno_learnings_3_0_0
 
--- agno_learnings: rekey_entities (data rule) needs a live connection;
+-- agno_learnings: rekey_entities (data rule) has nothing to do: the table holds no row;
 
 UPDATE agno_alembic_version SET version_num='agno_learnings_3_0_0' WHERE agno_alembic_version.version_num = 'agno_learnings_2_3_0';
 
@@ -680,7 +694,7 @@ INSERT INTO agno_schema_versions (table_name, version, created_at, updated_at) V
 
 -- Running upgrade agno_schedules_2_5_0 -> agno_schedules_3_0_0
 
--- agno_schedules: unique_schedule_names (check) needs a live connection;
+-- agno_schedules: unique_schedule_names (check) has nothing to do: the table holds no row;
 
 ALTER TABLE agno_schedules ADD COLUMN user_id VARCHAR;
 
