@@ -27,8 +27,9 @@ def _manager(backend: Backend, **kw: Any) -> SyncMigrationManager:
 
 
 def _memories_at_2_0_0(backend: Backend, rows: int = 20) -> sa.Table:
-    _manager(backend).up(target_version="2.0.0", table_type="memories")
-    _manager(backend).up(target_version="2.3.0", table_type="versions")  # the step's only DDL is on memories
+    _manager(backend).up(target_version="2.0.0", table_type="memories", create_missing=True)
+    # the versions table first: the step's only DDL is then on memories
+    _manager(backend).up(target_version="2.3.0", table_type="versions", create_missing=True)
     kind = {"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}[backend.kind]
     table = shapes.spec("memories", kind, "2.0.0", backend.names).sa_table()
     with backend.engine.begin() as c:
@@ -244,7 +245,7 @@ def test_postgresql_json_to_jsonb_rewrite_of_a_big_table_is_refused_online_unles
 
 
 def _sessions_at_2_5_6(backend: Backend, count: int, runs_each: int = 3) -> tuple[sa.Table, sa.Table]:
-    _manager(backend).up(target_version="2.5.6", table_type=["sessions", "versions"])
+    _manager(backend).up(target_version="2.5.6", table_type=["sessions", "versions"], create_missing=True)
     kind = {"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}[backend.kind]
     sessions = shapes.spec("sessions", kind, "2.5.6", backend.names).sa_table()
     runs = shapes.spec("runs", kind, "3.0.0", backend.names).sa_table()
@@ -288,7 +289,8 @@ def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanw
 
     sa.event.listen(migration, "before_cursor_execute", application_writes)
     try:
-        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"])
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
+                                                                     create_missing=True)
     finally:
         migration.dispose()
     assert seen["fired"], "the copy ran in fewer than three batches"
@@ -327,7 +329,7 @@ def test_up_expands_then_contract_refuses_while_anything_would_be_lost_and_drops
 
     sessions, runs = _sessions_at_2_5_6(backend, 30)
     mm = _manager(backend)
-    mm.up(table_type=["sessions", "runs"])
+    mm.up(table_type=["sessions", "runs"], create_missing=True)
     assert "runs" in _columns(backend, sessions.name)  # expand only: Agno 2.x replicas keep working
     status = {s.table_type: s for s in mm.status(table_type=["sessions"])}
     assert status["sessions"].contract_pending == f"{sessions.name}.runs"
