@@ -53,6 +53,7 @@ EXIT_OK, EXIT_PENDING, EXIT_USAGE, EXIT_REFUSED, EXIT_FAILED, EXIT_LOCKED = 0, 1
 DEFAULT_URL = "sqlite:///agno.db"
 _NOT_UP_TO_DATE = "Target database is not up to date."
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
 
 DESCRIPTION = """\
 Alembic migrations for Agno's SQL tables. Every alembic verb works as in alembic (upgrade heads, downgrade
@@ -231,6 +232,7 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     x = _x(options)
     for key in ("agno_version", "allow_data_loss"):  # read by _target and _allow_data_loss
         x.pop(key, None)
+    online = _online_kwargs(options, x)
     url = options.db_url or x.pop("url", None) or _ini_url(options) or DEFAULT_URL
     x.pop("url", None)
     schema = x.pop("schema", None)
@@ -238,7 +240,7 @@ def _manager_kwargs(options: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         schema = options.schema
     version_table = options.version_table if getattr(options, "version_table", None) else x.pop("version_table", None)
     x.pop("version_table", None)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(online)
     if schema is not None:
         kwargs["db_schema"] = "" if schema.strip().lower() in ("", "none", "null", "default") else schema
     if version_table:
@@ -293,6 +295,36 @@ def _target(options: argparse.Namespace, required: bool) -> str | None:
 
 def _allow_data_loss(options: argparse.Namespace) -> bool:
     return bool(options.allow_data_loss) or _x(options).get("allow_data_loss", "").lower() in _TRUE
+
+
+def _online_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--offline", action="store_true", help="maintenance-window mode: the fastest path, one "
+                        "transaction per step, which blocks the application (default: online, docs/online.md)")
+    parser.add_argument("--allow-rewrite", action="store_true", help="online: accept a step that rewrites a "
+                        "populated table under an exclusive lock (PostgreSQL JSON to JSONB)")
+    parser.add_argument("--ddl-deadline", metavar="SECONDS", help="online: how long a DDL statement keeps retrying "
+                        "for its lock (default 300)")
+
+
+def _online_kwargs(options: argparse.Namespace, x: dict[str, str]) -> dict[str, Any]:
+    """``SyncMigrationManager``'s online keywords from ``--offline``... and ``-x online=``..."""
+    kwargs: dict[str, Any] = {}
+    online = x.pop("online", None)
+    if getattr(options, "offline", False):
+        kwargs["online"] = False
+    elif online is not None:
+        if online.strip().lower() not in (*_TRUE, *_FALSE):
+            raise errors.ConfigurationError(f"-x online={online!r} is not a yes/no value; use true or false",
+                                            option="online")
+        kwargs["online"] = online.strip().lower() in _TRUE
+    allow = x.pop("allow_rewrite", "")
+    kwargs["allow_rewrite"] = bool(getattr(options, "allow_rewrite", False)) or allow.strip().lower() in _TRUE
+    for option in ("ddl_deadline", "ddl_lock_wait"):
+        value = getattr(options, option, None) or x.pop(option, None)
+        x.pop(option, None)
+        if value is not None:
+            kwargs[option] = value
+    return kwargs
 
 
 def _manager(options: argparse.Namespace) -> tuple[SyncMigrationManager, str, str]:
@@ -359,11 +391,17 @@ def cmd_status(options: argparse.Namespace) -> int:
                 "table_type": s.table_type, "table": s.table_name, "exists": s.exists, "revision": s.revision,
                 "adopted": s.revision is not None or not s.exists, "recorded_version": s.recorded_version,
                 "detected_version": s.detected_version, "pending": list(pending[s.table_type, s.table_name]),
+                "in_progress": list(s.in_progress), "contract_pending": s.contract_pending,
             }
             for s in rows
         ], indent=2))
     else:
         print(render_status(rows, pending))
+        for s in rows:
+            for line in s.in_progress:
+                print(f"in progress: {line} (up resumes it)")
+            if s.contract_pending:
+                print(f"contract pending: {s.contract_pending} (agno-alembic contract, once no replica runs Agno 2.x)")
     waiting = [s for s in rows if pending[s.table_type, s.table_name]]
     if not options.json:
         print(f"\n{len(rows)} table(s): {len(rows) - len(waiting)} up to date, {len(waiting)} pending"
@@ -442,6 +480,14 @@ def cmd_import_v1(options: argparse.Namespace) -> int:
     if summary.errors:
         return EXIT_FAILED
     return EXIT_OK if summary.ok else EXIT_REFUSED
+
+
+def cmd_contract(options: argparse.Namespace) -> int:
+    mm, _, _ = _manager(options)
+    with _progress(options.quiet):
+        dropped = mm.contract(allow_data_loss=_allow_data_loss(options))
+    print(f"Dropped {', '.join(dropped)}." if dropped else "Nothing to contract.")
+    return EXIT_OK
 
 
 def cmd_break_lock(options: argparse.Namespace) -> int:
@@ -708,6 +754,7 @@ class CommandLine(AlembicCommandLine):
         up.add_argument("--create-missing", action="store_true",
                         help="create every selected table that does not exist too (default, as Agno: only the "
                              "tables that exist are migrated, and dropped ones agno-alembic recorded rebuilt)")
+        _online_arguments(up)
         down = verb("down", cmd_down, "Bring Agno's tables down to a schema version; never runs a step above a "
                     "table's version", select)
         down.add_argument("--to", metavar="VERSION", help="target schema version (required)")
@@ -737,6 +784,11 @@ class CommandLine(AlembicCommandLine):
             importer.add_argument(flag, metavar="TABLE", help=f"the v1 {flag[2:].replace('-', ' ')} table")
         importer.add_argument("--v1-schema", help="schema of the v1 tables (default: the target's)")
         importer.add_argument("--batch", type=int, default=1000, help="rows per batch (default 1000)")
+        contract = verb("contract", cmd_contract, "After an online up(), once no replica runs Agno 2.x: copy the "
+                        "legacy runs written since, then drop what the latest schema no longer has (sessions.runs); "
+                        "refused while anything would be lost")
+        contract.add_argument("--allow-data-loss", action="store_true",
+                              help="drop even what the runs table lacks (back it up first)")
         breaker = verb("break-lock", cmd_break_lock, "Clear a stale migration lock (a held one only with --force, "
                        "after making sure its holder is gone)")
         breaker.add_argument("--force", action="store_true", help="break a lock whose holder may still be alive")

@@ -38,6 +38,16 @@ ATTR_LOCK_TIMEOUT = "agno_lock_timeout"
 """Seconds to wait for the migration lock (``-x lock_timeout=``); :data:`agno_alembic.lock.DEFAULT_TIMEOUT`."""
 ATTR_LOCK_TTL = "agno_lock_ttl"
 """SingleStore: seconds a lock row lives without its heartbeat (``-x lock_ttl=``)."""
+ATTR_ONLINE = "agno_online"
+"""Live-application mode (default ``True``; ``-x online=false``): see :mod:`agno_alembic.online`."""
+ATTR_DDL_LOCK_WAIT = "agno_ddl_lock_wait"
+"""Online: seconds one DDL try waits for its lock (``-x ddl_lock_wait=``)."""
+ATTR_DDL_DEADLINE = "agno_ddl_deadline"
+"""Online: seconds a DDL statement keeps retrying (``-x ddl_deadline=``)."""
+ATTR_ALLOW_REWRITE = "agno_allow_rewrite"
+"""Online: accept a table rewrite under an exclusive lock (``-x allow_rewrite=true``)."""
+ONLINE_OPTIONS = ("online", "ddl_lock_wait", "ddl_deadline", "allow_rewrite")
+"""``-x`` options of the online mode."""
 ATTR_OFFLINE_READER = OFFLINE_READER
 """``--sql``: a connection to read the database the script is written for (which tables and columns hold rows)."""
 VERSION_NUM_LENGTH = 128
@@ -104,24 +114,42 @@ def _parsed(url: str) -> sa.URL:
 def state_for(context: EnvironmentContext, backend: str, *, offline: bool) -> RunState:
     """The :class:`RunState` of this run, from ``config.attributes`` and ``-x`` arguments."""
     attrs: Mapping[str, Any] = context.config.attributes
-    x = {k: v for k, v in _x(context).items() if k not in lock.OPTIONS}
+    every = _x(context)
+    x = {k: v for k, v in every.items() if k not in lock.OPTIONS and k not in ONLINE_OPTIONS}
     names = attrs.get(ATTR_NAMES) or naming.from_options(x, backend)
     target = attrs.get(ATTR_TARGET) or x.get("agno_version")
     if target is not None:
         target = registry.resolve_version(target)
-    allow = attrs.get(ATTR_ALLOW_DATA_LOSS)
-    if allow is None:
-        given = x.get("allow_data_loss", "false").strip().lower()
-        if given not in (*_TRUE, *_FALSE):
-            raise ConfigurationError(
-                f"-x allow_data_loss={given!r} is not a yes/no value; use true or false", option="allow_data_loss"
-            )
-        allow = given in _TRUE
+    allow = _yes_no(attrs.get(ATTR_ALLOW_DATA_LOSS), every, "allow_data_loss", False)
     only = attrs.get(ATTR_STAMP_TABLES)
+    defaults = RunState(names=names, backend=backend)
+    wait = lock.parse_seconds(_given(attrs.get(ATTR_DDL_LOCK_WAIT), every, "ddl_lock_wait"), "ddl_lock_wait")
+    deadline = lock.parse_seconds(_given(attrs.get(ATTR_DDL_DEADLINE), every, "ddl_deadline"), "ddl_deadline")
     return RunState(
-        names=names, backend=backend, target_version=target, allow_data_loss=bool(allow), offline=offline,
+        names=names, backend=backend, target_version=target, allow_data_loss=allow, offline=offline,
         stamp_tables=frozenset(only) if only is not None else None,
+        online=_yes_no(attrs.get(ATTR_ONLINE), every, "online", True),
+        ddl_lock_wait=defaults.ddl_lock_wait if wait is None else wait,
+        ddl_deadline=defaults.ddl_deadline if deadline is None else deadline,
+        allow_rewrite=_yes_no(attrs.get(ATTR_ALLOW_REWRITE), every, "allow_rewrite", False),
     )
+
+
+def _given(value: object, x: Mapping[str, str], option: str) -> object:
+    return x.get(option) if value is None else value
+
+
+def _yes_no(value: object, x: Mapping[str, str], option: str, default: bool) -> bool:
+    """A yes/no setting: the Python value when given, else ``-x option=``, else ``default``."""
+    if value is not None:
+        return bool(value)
+    given = x.get(option)
+    if given is None:
+        return default
+    given = given.strip().lower()
+    if given not in (*_TRUE, *_FALSE):
+        raise ConfigurationError(f"-x {option}={given!r} is not a yes/no value; use true or false", option=option)
+    return given in _TRUE
 
 
 def _opts(context: EnvironmentContext) -> dict[str, Any]:
@@ -185,7 +213,8 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
     with guarded:
         _ensure_schema(connection, state)
         transactional = dialects.capabilities(backend).transactional_ddl
-        tracker = None if transactional else lock.StepTracker(connection, backend)
+        # Online, every backend commits each DDL statement by itself: know what of a failed step committed.
+        tracker = None if transactional and not state.online else lock.StepTracker(connection, backend)
         restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
         try:
             _configure(context, state, tracker, connection=connection)

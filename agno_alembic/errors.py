@@ -9,6 +9,7 @@ __all__ = [
     "AgnoAlembicError",
     "BlockedByDataError",
     "ConfigurationError",
+    "DDLLockTimeoutError",
     "DataVerificationError",
     "DowngradeRefusedError",
     "LockError",
@@ -16,6 +17,7 @@ __all__ = [
     "LockTimeoutError",
     "MigrationError",
     "PartiallyAppliedError",
+    "RewriteRefusedError",
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
@@ -167,6 +169,38 @@ class PartiallyAppliedError(MigrationError):
         self.step = step
         self.committed = tuple(committed)
         self.backend = backend
+        super().__init__(message)
+
+
+class DDLLockTimeoutError(MigrationError):
+    """Online mode: a DDL statement could not get its lock within ``deadline`` seconds of short, bounded tries
+    (the application kept the table busy).  ``statement`` is the DDL, ``table`` its table, ``attempts`` the tries,
+    ``blockers`` the sessions the server names as holding locks on the table or keeping a transaction open (empty
+    where it cannot tell: SQLite).  Nothing of the statement was applied; running the migration again resumes."""
+
+    def __init__(
+        self, message: str, *, statement: str, table: str | None, deadline: float, attempts: int,
+        blockers: Sequence[str], backend: str,
+    ) -> None:
+        self.statement = statement
+        self.table = table
+        self.deadline = deadline
+        self.attempts = attempts
+        self.blockers = tuple(blockers)
+        self.backend = backend
+        super().__init__(message)
+
+
+class RewriteRefusedError(AgnoAlembicError):
+    """Online mode: a step would rewrite a populated table under an exclusive lock (PostgreSQL's 2.3.0 JSON to
+    JSONB change), blocking the application for the whole rewrite.  Refused unless the caller accepts it
+    (``allow_rewrite``), or run in offline mode in a maintenance window.  Nothing was changed."""
+
+    def __init__(self, message: str, *, table: str, columns: Sequence[str], rows: int, allow_option: str) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self.rows = rows
+        self.allow_option = allow_option
         super().__init__(message)
 
 

@@ -32,7 +32,14 @@ from agno_alembic import (
     stamps,
     vectors,
 )
-from agno_alembic.environment import ATTR_STAMP_TABLES, ATTR_SYNC_STAMPS
+from agno_alembic.environment import (
+    ATTR_ALLOW_REWRITE,
+    ATTR_DDL_DEADLINE,
+    ATTR_DDL_LOCK_WAIT,
+    ATTR_ONLINE,
+    ATTR_STAMP_TABLES,
+    ATTR_SYNC_STAMPS,
+)
 from agno_alembic.errors import AgnoAlembicError, ConfigurationError, MigrationError
 from agno_alembic.naming import Names
 from agno_alembic.runtime import RunState
@@ -65,6 +72,10 @@ class TableStatus:
     that no longer exists lists its recorded revision too (``up()`` rebuilds it at that revision's shape, then
     upgrades it); one that does not exist and was never recorded has none unless ``create_missing``.
     """
+    in_progress: tuple[str, ...] = ()
+    """Online data steps of this table begun and not finished: ``"<step>: <done>/<total> sessions copied"``."""
+    contract_pending: str | None = None
+    """What ``contract()`` would drop once nothing would be lost (``"agno_sessions.runs"``), or ``None``."""
 
 
 @dataclass(frozen=True)
@@ -145,12 +156,15 @@ def _read_source(db: Any, db_schema: str | None, version_table: str | None, tabl
 class _Core:
     """The shared, synchronous core: every operation runs on one sync connection."""
 
-    def __init__(self, source: _Source, lock_timeout: float | None = None) -> None:
+    def __init__(self, source: _Source, lock_timeout: float | None = None,
+                 online: dict[str, Any] | None = None) -> None:
         self.source = source
         self.names = source.names
         self.backend = source.backend
         self.lock_timeout = lock_timeout
         """Seconds to wait for the migration lock (:data:`agno_alembic.lock.DEFAULT_TIMEOUT` when ``None``)."""
+        self.online = dict(online or {})
+        """The online-mode settings, as ``config.attributes`` (:mod:`agno_alembic.online`)."""
 
     # -- selection and versions --------------------------------------------------------------------------
 
@@ -181,7 +195,7 @@ class _Core:
         return [t for t in types if t.on(self.backend)]
 
     def config(self, connection: sa.Connection, **kw: Any) -> Any:
-        return commands.make_config(connection=connection, names=self.names, **kw)
+        return commands.make_config(connection=connection, names=self.names, **{**self.online, **kw})
 
     def _state(self) -> RunState:
         return RunState(names=self.names, backend=self.backend)
@@ -407,6 +421,12 @@ class _Core:
             commands.upgrade(config, destinations)
         else:
             commands.sync_stamps(config)
+        if before.get("sessions") == registry.LATEST_VERSION and self._contract_pending(connection):
+            # expanded already, not contracted: copy what Agno 2.x replicas appended since
+            from agno_alembic.data import batched
+
+            batched.catch_up(connection, self.backend, shapes.spec("sessions", self.backend, "2.5.6", self.names),
+                             shapes.spec("runs", self.backend, registry.LATEST_VERSION, self.names))
         return self._changes(connection, types, before)
 
     def down(
@@ -449,6 +469,10 @@ class _Core:
         script = commands.script_directory(config)
         positions = self._positions(connection, types)
         recorded = stamps.read(connection, self._state())
+        from agno_alembic.data import batched
+
+        progress = batched.read_progress(connection, self.names.schema)
+        contract = self._contract_pending(connection)
         existing = self._existing(connection, types)
         out = []
         for tt in types:
@@ -474,9 +498,41 @@ class _Core:
                     recorded_version=recorded.get(name),
                     detected_version=plan.version_at(script, tt, found, None) if found else None,
                     pending=pending,
+                    in_progress=tuple(p.describe() for p in progress if p.step.startswith(f"{name}.")),
+                    contract_pending=contract if tt.name == "sessions" and recorded.get(name) == registry.LATEST_VERSION
+                    else None,
                 )
             )
         return out
+
+    def _contract_pending(self, connection: sa.Connection) -> str | None:
+        """``sessions.runs`` once sessions are at 3.0.0 and the column is still there (expand done, not contracted)."""
+        sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
+        insp = sa.inspect(connection)
+        if not insp.has_table(sessions.name, schema=sessions.schema) or not insp.has_table(
+                self.names.table("runs"), schema=self.names.schema):
+            return None
+        if "runs" not in {c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)}:
+            return None
+        return f"{sessions.name}.runs"
+
+    def contract(self, connection: sa.Connection, allow_data_loss: bool) -> list[str]:
+        """The contract step: copy what older replicas wrote since ``up()`` (legacy runs appended to sessions), then
+        drop what the latest schema no longer has (``sessions.runs``); refused, naming the count and ids, while
+        anything would be lost.  Returns what was dropped."""
+        from agno_alembic.data import batched
+
+        sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
+        runs = shapes.spec("runs", self.backend, registry.LATEST_VERSION, self.names)
+        if self._contract_pending(connection) is None:
+            return []
+        versions = self._versions(connection, [registry.table_type("sessions")])
+        if versions.get("sessions") != registry.LATEST_VERSION:
+            raise ConfigurationError(
+                f"contract drops what schema {registry.LATEST_VERSION} no longer has: run up() first "
+                f"({sessions.name} is at {versions.get('sessions')})", option="contract")
+        batched.catch_up(connection, self.backend, sessions, runs)  # rows already in the runs table win
+        return [f"{sessions.name}.runs"] if self.cleanup_legacy_runs_column(connection, allow_data_loss) else []
 
     # -- plan and verify (docs/plan.md) ----------------------------------------------------------------------
 
@@ -573,7 +629,7 @@ class _Core:
 
     def cleanup_legacy_runs_column(self, connection: sa.Connection, allow_data_loss: bool) -> bool:
         """Drop ``sessions.runs`` once every run it holds is in the runs table; returns whether it was dropped."""
-        from agno_alembic.data import runs as runs_data
+        from agno_alembic.data import batched
         from agno_alembic.errors import DowngradeRefusedError
 
         sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
@@ -583,13 +639,14 @@ class _Core:
             c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)
         }:
             return False
-        missing = runs_data.runs_missing_from_table(connection, sessions, runs)
-        if missing and not allow_data_loss:
+        lost = batched.missing_runs(connection, sessions, runs)
+        if lost and not allow_data_loss:
             raise DowngradeRefusedError(
-                f"Refusing to drop {sessions.name}.runs: {missing} legacy run(s) there are not in {runs.name}. "
-                "Run up() first (it copies them), or allow data loss explicitly (allow_data_loss=True).",
+                f"Refusing to drop {sessions.name}.runs: {len(lost)} legacy run(s) there are not in {runs.name} "
+                f"(run ids: {', '.join(lost[:20])}{', ...' if len(lost) > 20 else ''}). Run up() or contract() "
+                "first (they copy them), or allow data loss explicitly (allow_data_loss=True).",
                 table=sessions.name,
-                would_destroy=f"{missing} legacy run(s)",
+                would_destroy=f"{len(lost)} legacy run(s): {', '.join(lost[:20])}",
                 allow_option="allow_data_loss",
             )
         q = connection.dialect.identifier_preparer
@@ -699,6 +756,10 @@ class _Front:
         db_schema: str | None = None,
         version_table: str | None = None,
         lock_timeout: float | None = None,
+        online: bool = True,
+        ddl_lock_wait: float | None = None,
+        ddl_deadline: float | None = None,
+        allow_rewrite: bool = False,
         vector_tables: Iterable[str] | None = None,
         **table_names: str | None,
     ) -> None:
@@ -710,11 +771,19 @@ class _Front:
                 option=unknown[0],
             )
         timeout = lock.parse_seconds(lock_timeout, "lock_timeout")
+        _flag("online", online)
+        _flag("allow_rewrite", allow_rewrite)
+        settings: dict[str, Any] = {ATTR_ONLINE: online, ATTR_ALLOW_REWRITE: allow_rewrite}
+        for option, value, attribute in (("ddl_lock_wait", ddl_lock_wait, ATTR_DDL_LOCK_WAIT),
+                                         ("ddl_deadline", ddl_deadline, ATTR_DDL_DEADLINE)):
+            seconds = lock.parse_seconds(value, option)
+            if seconds is not None:
+                settings[attribute] = seconds
         source = _read_source(db, db_schema, version_table, table_names)
         if vector_tables is not None:
             given = naming.vector_table_names(vector_tables)
             source = replace(source, names=replace(source.names, vector_tables=given))
-        self._core = _Core(source, lock_timeout=timeout)
+        self._core = _Core(source, lock_timeout=timeout, online=settings)
 
     @property
     def names(self) -> Names:
@@ -807,6 +876,11 @@ class MigrationManager(_Front):
     ``db`` is an Agno db object (PostgresDb, AsyncPostgresDb, SqliteDb, AsyncSqliteDb, MySQLDb, AsyncMySQLDb,
     SingleStoreDb), a SQLAlchemy ``Engine`` or ``AsyncEngine``, or a database URL.  Sync engines run in a worker
     thread, so a migration never blocks the event loop.
+
+    ``online`` (default ``True``) migrates under a live application (docs/online.md): each DDL statement alone,
+    its lock wait bounded by ``ddl_lock_wait`` seconds and retried until ``ddl_deadline``
+    (:class:`~agno_alembic.errors.DDLLockTimeoutError`); ``allow_rewrite=True`` accepts a step that rewrites a
+    populated table under an exclusive lock.  ``online=False`` is the maintenance-window path.
     """
 
     async def _run(self, fn: Callable[[sa.Connection], T]) -> T:
@@ -884,6 +958,13 @@ class MigrationManager(_Front):
         """
         work = self._import_v1(agent_sessions, team_sessions, workflow_sessions, memories, v1_schema, batch)
         return await self._run(work)
+
+    async def contract(self, *, allow_data_loss: bool = False) -> list[str]:
+        """The contract step of an online migration (docs/online.md): once no replica runs Agno 2.x any more, copy
+        the legacy runs written since ``up()``, then drop ``sessions.runs``; refused, with the count and run ids,
+        while anything would be lost.  Returns what was dropped (``["agno_sessions.runs"]``)."""
+        _flag("allow_data_loss", allow_data_loss)
+        return await self._run(lambda conn: self._core.contract(conn, allow_data_loss))
 
     async def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
         """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""
@@ -968,6 +1049,11 @@ class SyncMigrationManager(_Front):
         """
         work = self._import_v1(agent_sessions, team_sessions, workflow_sessions, memories, v1_schema, batch)
         return self._run(work)
+
+    def contract(self, *, allow_data_loss: bool = False) -> list[str]:
+        """The contract step of an online migration: see :meth:`MigrationManager.contract`."""
+        _flag("allow_data_loss", allow_data_loss)
+        return self._run(lambda conn: self._core.contract(conn, allow_data_loss))
 
     def cleanup_legacy_runs_column(self, *, allow_data_loss: bool = False) -> bool:
         """Drop the legacy ``sessions.runs`` column, refused while it holds runs the runs table lacks."""

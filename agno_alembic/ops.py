@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 import sqlalchemy as sa
 from alembic import op
 
-from agno_alembic import dialects, registry, runtime, shapes
-from agno_alembic.errors import DataVerificationError, DowngradeRefusedError, OfflineSQLError
+from agno_alembic import dialects, online, registry, runtime, shapes
+from agno_alembic.dialects import online as online_dialect
+from agno_alembic.errors import DataVerificationError, DowngradeRefusedError, OfflineSQLError, RewriteRefusedError
 from agno_alembic.shapes._dsl import ForeignKey, Index, TableSpec, Unique
 
 log = logging.getLogger("agno_alembic")
@@ -130,20 +131,23 @@ def create_table(table_type: str, version: str) -> None:
     if table_type == "versions" and not run.offline and _exists(spec.name, spec.schema):
         log.info("%s already exists (Agno creates it on first use); keeping it", spec.name)
         return
-    if not run.offline and not dialects.capabilities(run.backend).transactional_ddl \
+    # Where each DDL statement commits by itself (MySQL; every backend online) an interrupted run may have left the
+    # table created without all its indexes.
+    if not run.offline and (run.online or not dialects.capabilities(run.backend).transactional_ddl) \
             and _exists(spec.name, spec.schema) and _resume_create(spec):
         return
-    op.create_table(
+    online.ddl(lambda: op.create_table(
         spec.name, *spec.sa_columns(), *spec.sa_constraints(), schema=spec.schema, **dialects.table_options(spec)
-    )
+    ), kind="create_table", table=spec.name, schema=spec.schema)
     for name, index in spec.indexes.items():
-        _create_index(spec, name, index)
+        _create_index(spec, name, index, fresh=True)
     if run.offline:
         _note_created(spec, True)
 
 
 def _resume_create(spec: TableSpec) -> bool:
-    """MySQL, SingleStore: finish a CREATE TABLE step an interrupted run left half done (DDL commits by itself).
+    """Finish a CREATE TABLE step an interrupted run left half done (MySQL, SingleStore, and every backend online:
+    each DDL statement commits by itself).
 
     The table is taken as the step's own only when its columns and primary key are exactly the shape's; then the
     indexes it lacks are created.  Anything else is left to fail as "table exists".
@@ -243,7 +247,8 @@ def drop_table(table_type: str, version: str, *, lost: LossCount | None = None) 
                 would_destroy=f"{rows} row(s)",
                 allow_option="allow_data_loss",
             )
-    op.drop_table(spec.name, schema=spec.schema)
+    online.ddl(lambda: op.drop_table(spec.name, schema=spec.schema), kind="drop_table", table=spec.name,
+               schema=spec.schema)
 
 
 @dataclass
@@ -382,6 +387,16 @@ def _reconcile(d: _Diff) -> _Diff:
     name, schema = d.old.name, d.old.schema
     actual = {c["name"]: c for c in insp.get_columns(name, schema=schema)}
     indexes = {i["name"] for i in insp.get_indexes(name, schema=schema)}
+    if runtime.state().live and runtime.state().backend == registry.POSTGRESQL:
+        # An interrupted CREATE INDEX CONCURRENTLY left these INVALID: dropped now (a type change would rebuild
+        # them and fail), built again with the step's other indexes.
+        for invalid in online_dialect.invalid_indexes(bind, name, schema) & (set(d.old.indexes) | set(d.new.indexes)):
+            _drop_invalid_index(d.old, invalid)
+            indexes.discard(invalid)
+        # ... and an interrupted SET NOT NULL may have left its helper check (see _set_not_null)
+        for check in insp.get_check_constraints(name, schema=schema):
+            if str(check.get("name") or "").startswith(_NN_CHECK):
+                _drop_check(d.old, check["name"])
     uniques = {u["name"] for u in insp.get_unique_constraints(name, schema=schema)} | indexes
     pk = tuple(insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     old_columns = dict(d.old.columns)
@@ -505,8 +520,13 @@ def _holding(t: sa.TableClause, column: str, empty: object) -> list[sa.ColumnEle
 # -- ALTER-capable backends ------------------------------------------------------------------------------
 
 
+def _ddl(spec: TableSpec, kind: str, fn: Callable[[], object]) -> None:
+    online.ddl(fn, kind=kind, table=spec.name, schema=spec.schema)
+
+
 def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
     old, new = d.old, d.new
+    _refuse_rewrite(d)
     for name in d.add_columns:
         _add_column(new, name, fill.get(name))
     for name in d.alter_columns:
@@ -515,38 +535,135 @@ def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
             # filled it yet
             t = _table_clause(new, new.columns)
             op.execute(t.update().where(t.c[name].is_(None)).values({name: fill[name](t)}))
+            _commit_if_online()
         _alter_column(old, new, name, d.reflected.get(name))
     for name, unique in d.add_uniques.items():
-        op.create_unique_constraint(name, new.name, list(unique.columns), schema=new.schema)
+        _ddl(new, "add_unique", lambda n=name, u=unique: op.create_unique_constraint(
+            n, new.name, list(u.columns), schema=new.schema))
     for name, index in d.add_indexes.items():
         _create_index(new, name, index)
     if d.pk_changed:
         _swap_primary_key(old, new)
     for fk in d.add_fks:
-        op.create_foreign_key(
-            None, new.name, new.referred[fk.referred_type], list(fk.columns), list(fk.referred_columns),
-            ondelete=fk.ondelete, source_schema=new.schema, referent_schema=new.schema,
-        )
+        _add_foreign_key(new, fk)
     for fk in d.drop_fks:
         _drop_foreign_key(old, fk)
     for name in d.drop_uniques:
-        op.drop_constraint(name, old.name, type_="unique", schema=old.schema)
+        _ddl(old, "drop_unique", lambda n=name: op.drop_constraint(n, old.name, type_="unique", schema=old.schema))
     for name in d.drop_indexes:
-        op.drop_index(name, table_name=old.name, schema=old.schema)
+        _ddl(old, "drop_index", lambda n=name: op.drop_index(n, table_name=old.name, schema=old.schema))
     for name in d.drop_columns:
-        op.drop_column(old.name, name, schema=old.schema)
+        _ddl(old, "drop_column", lambda n=name: op.drop_column(old.name, n, schema=old.schema))
+
+
+def _commit_if_online() -> None:
+    """Online: a data statement between DDL statements commits at once (its row locks go with it)."""
+    if runtime.state().live:
+        online.commit()
+
+
+def _retyped(d: _Diff) -> list[str]:
+    """Columns whose change of type rewrites the table (reflected or declared old type differs)."""
+    dialect = op.get_context().dialect
+    out = []
+    for name in d.alter_columns:
+        reflected = d.reflected.get(name)
+        old_type = reflected["type"] if reflected is not None else d.old.columns[name].type.on(
+            d.old.backend, d.old.version)
+        if not dialects.type_matches(old_type, d.new.columns[name].type.on(d.new.backend, d.new.version),  # type: ignore[arg-type]
+                                     dialect):
+            out.append(name)
+    return out
+
+
+def _refuse_rewrite(d: _Diff) -> None:
+    """Online on PostgreSQL: a type change rewrites the table under ACCESS EXCLUSIVE for the whole rewrite; on a
+    populated table it is refused unless the caller accepts it (``allow_rewrite``)."""
+    run = runtime.state()
+    if not run.live or run.backend != registry.POSTGRESQL:
+        return
+    retyped = _retyped(d)
+    if not retyped or not _has_rows(d.old):
+        return
+    rows = _count(d.old, None)
+    what = f"{_qualified(d.old)} ({', '.join(retyped)}: {rows} row(s))"
+    if rows <= online_dialect.REWRITE_MOMENT_ROWS:
+        log.info("Rewriting %s under a short exclusive lock (a small table)", what)
+        return
+    if not run.allow_rewrite:
+        raise RewriteRefusedError(
+            f"Refusing, in online mode, to change the type of {what}: PostgreSQL rewrites the table under an "
+            "ACCESS EXCLUSIVE lock, so the application could neither read nor write it until the rewrite ends. "
+            "Accept it explicitly (allow_rewrite=True, --allow-rewrite, -x allow_rewrite=true) or run it in a "
+            "maintenance window (online=False, --offline, -x online=false).",
+            table=d.old.name, columns=retyped, rows=rows, allow_option="allow_rewrite",
+        )
+    log.warning("Rewriting %s under an exclusive lock (accepted with allow_rewrite): the application waits for it",
+                what)
+
+
+def _add_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
+    run = runtime.state()
+    pg_online = run.live and run.backend == registry.POSTGRESQL
+    kw = {"postgresql_not_valid": True} if pg_online else {}
+    _ddl(spec, "add_foreign_key", lambda: op.create_foreign_key(
+        None, spec.name, spec.referred[fk.referred_type], list(fk.columns), list(fk.referred_columns),
+        ondelete=fk.ondelete, source_schema=spec.schema, referent_schema=spec.schema, **kw,
+    ))
+    if not pg_online:
+        return
+    # NOT VALID took its lock for a moment; VALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on).
+    quoted = op.get_context().dialect.identifier_preparer
+    table = quoted.format_table(sa.table(spec.name, schema=spec.schema))
+    for found in sa.inspect(op.get_bind()).get_foreign_keys(spec.name, schema=spec.schema):
+        if tuple(found["constrained_columns"]) == fk.columns and found.get("name"):
+            online.ddl(lambda n=found["name"]: op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {quoted.quote(n)}"),
+                       kind="add_foreign_key", table=spec.name, schema=spec.schema, patient=True)
 
 
 def _add_column(spec: TableSpec, name: str, fill: Fill | None) -> None:
     column = spec.sa_column(name)
     if column.nullable or fill is None:
-        op.add_column(spec.name, column, schema=spec.schema)
+        kind = "add_column" if column.nullable else "add_column_not_null"
+        _ddl(spec, kind, lambda: op.add_column(spec.name, column, schema=spec.schema))
         return
     column.nullable = True
-    op.add_column(spec.name, column, schema=spec.schema)
+    _ddl(spec, "add_column", lambda: op.add_column(spec.name, column, schema=spec.schema))
     t = _table_clause(spec, spec.columns)
     op.execute(t.update().values({name: fill(t)}))
-    op.alter_column(spec.name, name, nullable=False, existing_type=column.type, schema=spec.schema)
+    _commit_if_online()
+    _set_not_null(spec, name, column.type)
+
+
+_NN_CHECK = "agno_alembic_nn_"
+"""Name prefix of the helper check :func:`_set_not_null` adds and drops (PostgreSQL, online)."""
+
+
+def _drop_check(spec: TableSpec, name: str) -> None:
+    q = op.get_context().dialect.identifier_preparer
+    table = q.format_table(sa.table(spec.name, schema=spec.schema))
+    _ddl(spec, "set_not_null", lambda: op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {q.quote(name)}"))
+
+
+def _set_not_null(spec: TableSpec, name: str, type_: sa.types.TypeEngine) -> None:
+    """``SET NOT NULL``; online on PostgreSQL through a ``CHECK ... NOT VALID`` validated first, so the ALTER
+    itself needs no scan under its exclusive lock (PostgreSQL 12 and later use the check)."""
+    run = runtime.state()
+    if not (run.live and run.backend == registry.POSTGRESQL):
+        _ddl(spec, "set_not_null", lambda: op.alter_column(spec.name, name, nullable=False, existing_type=type_,
+                                                           schema=spec.schema))
+        return
+    q = op.get_context().dialect.identifier_preparer
+    table = q.format_table(sa.table(spec.name, schema=spec.schema))
+    check = q.quote(f"{_NN_CHECK}{name}"[:63])
+    column = q.quote(name)
+    _drop_check(spec, f"{_NN_CHECK}{name}"[:63])
+    _ddl(spec, "set_not_null", lambda: op.execute(
+        f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID"))
+    online.ddl(lambda: op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}"), kind="set_not_null",
+               table=spec.name, schema=spec.schema, patient=True)
+    _ddl(spec, "set_not_null", lambda: op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL"))
+    _ddl(spec, "set_not_null", lambda: op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {check}"))
 
 
 def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[str, object] | None = None) -> None:
@@ -566,10 +683,16 @@ def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[
         if new.backend == registry.POSTGRESQL:
             quoted = op.get_context().dialect.identifier_preparer.quote(name)
             kw["postgresql_using"] = f"{quoted}::{new_type.compile(dialect=dialect)}"
-    op.alter_column(
+    run = runtime.state()
+    not_null = old_nullable and not new.columns[name].is_nullable(new.backend)
+    if run.live and run.backend == registry.POSTGRESQL and not kw and not_null:
+        _set_not_null(new, name, old_type)  # type: ignore[arg-type]
+        return
+    kind = "alter_type" if "type_" in kw else "set_not_null"
+    _ddl(new, kind, lambda: op.alter_column(
         new.name, name, existing_type=old_type, nullable=new.columns[name].is_nullable(new.backend),
         existing_nullable=old_nullable, schema=new.schema, **kw,
-    )
+    ))
 
 
 def _swap_primary_key(old: TableSpec, new: TableSpec) -> None:
@@ -577,21 +700,45 @@ def _swap_primary_key(old: TableSpec, new: TableSpec) -> None:
     if old.primary_key:
         name = sa.inspect(op.get_bind()).get_pk_constraint(old.name, schema=old.schema).get("name") \
             if not runtime.state().offline else None
-        op.drop_constraint(name or pk_name, old.name, type_="primary", schema=old.schema)
+        _ddl(old, "primary_key", lambda: op.drop_constraint(name or pk_name, old.name, type_="primary",
+                                                            schema=old.schema))
     if new.primary_key:
-        op.create_primary_key(pk_name, new.name, list(new.primary_key), schema=new.schema)
+        _ddl(new, "primary_key", lambda: op.create_primary_key(pk_name, new.name, list(new.primary_key),
+                                                               schema=new.schema))
 
 
 def _drop_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
     for found in sa.inspect(op.get_bind()).get_foreign_keys(spec.name, schema=spec.schema):
         if tuple(found["constrained_columns"]) == fk.columns and found.get("name"):
-            op.drop_constraint(found["name"], spec.name, type_="foreignkey", schema=spec.schema)
+            _ddl(spec, "drop_foreign_key", lambda n=found["name"]: op.drop_constraint(
+                n, spec.name, type_="foreignkey", schema=spec.schema))
 
 
-def _create_index(spec: TableSpec, name: str, index: Index) -> None:
-    op.create_index(
-        name, spec.name, list(index.columns), unique=index.unique, schema=spec.schema, **spec.index_kwargs(index)
-    )
+def _drop_invalid_index(spec: TableSpec, name: str) -> None:
+    log.warning("%s: dropping index %s, left INVALID by an interrupted build, to build it again", spec.name, name)
+    q = op.get_context().dialect.identifier_preparer
+    index = q.format_table(sa.table(name, schema=spec.schema))
+    online.ddl(lambda: op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}"), kind="drop_index",
+               table=spec.name, schema=spec.schema, patient=True)
+
+
+def _create_index(spec: TableSpec, name: str, index: Index, *, fresh: bool = False) -> None:
+    """Create one index.  Online on PostgreSQL, on a table the application may use (not ``fresh``), it is
+    built ``CONCURRENTLY``; an INVALID index of that name an interrupted build left is dropped first."""
+    run = runtime.state()
+    kw = dict(spec.index_kwargs(index))
+    if run.live and run.backend == registry.POSTGRESQL and not fresh and _has_rows(spec):
+        kw["postgresql_concurrently"] = True
+
+        def build() -> None:  # an INVALID index of this name was dropped by _reconcile
+            op.create_index(name, spec.name, list(index.columns), unique=index.unique, schema=spec.schema, **kw)
+        # its locks block none of the application's reads and writes: it may wait as long as the deadline allows
+        online.ddl(build, kind="create_index", table=spec.name, schema=spec.schema, patient=True)
+        return
+    else:
+        def build() -> None:
+            op.create_index(name, spec.name, list(index.columns), unique=index.unique, schema=spec.schema, **kw)
+    _ddl(spec, "create_index", build)
 
 
 # -- SQLite: rebuild ---------------------------------------------------------------------------------------
@@ -599,6 +746,10 @@ def _create_index(spec: TableSpec, name: str, index: Index) -> None:
 
 def _rebuild_sqlite(d: _Diff, fill: Mapping[str, Fill]) -> None:
     """Rebuild a SQLite table into its new shape, keeping every row and every index that is not Agno's."""
+    online.ddl(lambda: _rebuild_sqlite_now(d, fill), kind="alter_type", table=d.old.name, schema=d.old.schema)
+
+
+def _rebuild_sqlite_now(d: _Diff, fill: Mapping[str, Fill]) -> None:
     old, new = d.old, d.new
     bind = op.get_bind()
     run = runtime.state()
@@ -617,7 +768,8 @@ def _rebuild_sqlite(d: _Diff, fill: Mapping[str, Fill]) -> None:
     op.drop_table(old.name, schema=old.schema)
     op.rename_table(tmp, new.name, schema=new.schema)
     for name, index in new.indexes.items():
-        _create_index(new, name, index)
+        op.create_index(name, new.name, list(index.columns), unique=index.unique, schema=new.schema,
+                        **new.index_kwargs(index))
     for name, sql, columns in extra:
         if set(columns) <= set(new.columns):
             bind.exec_driver_sql(sql)
@@ -788,15 +940,31 @@ def copy_legacy_runs(sessions_version: str) -> None:
     present = {c["name"] for c in sa.inspect(bind).get_columns(sessions.name, schema=sessions.schema)}
     if "runs" not in present:
         return
+    if run.live:
+        from agno_alembic.data import batched
+
+        # committed, resumable batches; the runs table keeps its indexes (the application may use it already)
+        # checked inside: every legacy run of a session not updated since the catch-up (verify_copy would count
+        # the runs a live Agno 2.x replica appends right now)
+        with _exact_characters(bind, run.backend):
+            batched.copy_runs_online(bind, run.backend, sessions, runs,
+                                     step=f"{sessions.name}.runs -> {runs.name}")
+        present = _index_names(runs)  # an interrupted offline run may have dropped some
+        for name, index in runs.indexes.items():
+            if name not in present:
+                _create_index(runs, name, index)
+        return
     empty = not _has_rows(runs)
     defer = empty and run.backend in (registry.POSTGRESQL, registry.SQLITE)
     if defer:
-        for name in runs.indexes:
-            op.drop_index(name, table_name=runs.name, schema=runs.schema)
+        present = _index_names(runs)
+        for name in (n for n in runs.indexes if n in present):
+            _ddl(runs, "drop_index", lambda n=name: op.drop_index(n, table_name=runs.name, schema=runs.schema))
     with _exact_characters(bind, run.backend):
         copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
-        if defer:
-            for name, index in runs.indexes.items():
+        present = _index_names(runs)  # an interrupted run may have dropped them, and committed that
+        for name, index in runs.indexes.items():
+            if name not in present:
                 _create_index(runs, name, index)
         log.info("Copied %d legacy run(s) from %s.runs into %s", copied, sessions.name, runs.name)
         checked = runs_data.verify_copy(bind, sessions, runs)
@@ -808,6 +976,10 @@ def _exact_characters(bind: sa.Connection, backend: str) -> contextlib.AbstractC
     from agno_alembic.dialects import mysql
 
     return mysql.utf8mb4(bind) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
+
+
+def _index_names(spec: TableSpec) -> set[str]:
+    return {i["name"] for i in sa.inspect(op.get_bind()).get_indexes(spec.name, schema=spec.schema)}
 
 
 def merge_legacy_runs(sessions_version: str) -> None:

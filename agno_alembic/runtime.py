@@ -25,6 +25,21 @@ class RunState:
     """Lets a downgrade drop columns or tables that hold data."""
     offline: bool = False
     stamp_tables: frozenset[str] | None = None
+    online: bool = True
+    """Live-application mode (:mod:`agno_alembic.online`): each DDL statement in a short transaction of its own
+    with a bounded lock wait, retried until ``ddl_deadline``; data steps in committed batches.  ``False``: the
+    maintenance-window path (one transaction per step).  Not to be confused with ``offline`` (``--sql``)."""
+    ddl_lock_wait: float = 0.05
+    """Seconds one DDL try may wait for its lock before it gives up and retries (server-side bound)."""
+    ddl_deadline: float = 300.0
+    """Seconds a DDL statement keeps retrying before :class:`agno_alembic.errors.DDLLockTimeoutError`."""
+    allow_rewrite: bool = False
+    """Online: accept a step that rewrites a populated table under an exclusive lock (PostgreSQL JSON to JSONB)."""
+
+    @property
+    def live(self) -> bool:
+        """Online mode on a live connection (not a ``--sql`` script)."""
+        return self.online and not self.offline
     """When set, an ``alembic stamp`` writes ``agno_schema_versions`` rows only for these table types."""
 
 

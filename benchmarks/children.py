@@ -44,8 +44,8 @@ def ours(args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     # create_missing: "--table-type all" sets up (then no-ops on) every table, as before up() left that to Agno
-    changes = SyncMigrationManager(args.url, db_schema=args.schema).up(table_type=_table_type(args.table_type),
-                                                                       create_missing=True)
+    changes = SyncMigrationManager(args.url, db_schema=args.schema, online=not args.offline).up(
+        table_type=_table_type(args.table_type), create_missing=True)
     return {"work_s": time.perf_counter() - started, "changes": [repr(c) for c in changes]}
 
 
@@ -112,6 +112,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--schema")
     parser.add_argument("--table-type", default="sessions", help="'all' for every table")
     parser.add_argument("--toast", help="baseline on PostgreSQL: default_toast_compression for the session")
+    parser.add_argument("--offline", action="store_true", help="ours: offline mode (default: online)")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     report = {"ok": True}

@@ -185,6 +185,19 @@ def _small_chunks(size: int) -> Iterator[list[tuple[str, str]]]:
             if fn.__kwdefaults__ and "chunk" in fn.__kwdefaults__:
                 mp.setitem(fn.__kwdefaults__, "chunk", size)
         mp.setattr(runs_data, "_chunks", spy)
+        from agno_alembic.data import batched  # the online copy: batches of ``size`` sessions
+
+        real_keys = batched._keys
+
+        def keys_spy(connection: Any, sessions: Any, after: str, size: int) -> list[str]:
+            keys = real_keys(connection, sessions, after, size)
+            if keys:
+                seen.append((after, keys[-1]))
+            return keys
+
+        for name in ("FIRST_BATCH", "MAX_BATCH", "MIN_BATCH"):
+            mp.setattr(batched, name, size)
+        mp.setattr(batched, "_keys", keys_spy)
         yield seen
 
 
@@ -610,8 +623,8 @@ def test_mysql_copy_without_the_temporary_tables_privilege_writes_each_chunk_str
         expected = _masked(_read(staged, RUNS, "run_id"), window)
         grants = "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES"
         with mysql_user(direct, grants) as url, caplog.at_level(logging.WARNING, logger="agno_alembic"):
-            _, window = _window(lambda: SyncMigrationManager(url, db_schema=direct.schema).up(
-                table_type="sessions", create_missing=True))
+            _, window = _window(lambda: SyncMigrationManager(url, db_schema=direct.schema, online=False).up(
+                table_type="sessions", create_missing=True))  # the staged bulk write is the offline path
         assert "may not create a temporary table" in caplog.text
         assert _versions(direct)[SESSIONS] == "3.0.0"
         assert len(expected) > 10 and _diff_rows(expected, _masked(_read(direct, RUNS, "run_id"), window)) == []

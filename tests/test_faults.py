@@ -118,6 +118,10 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
     defaults = runs.copy_runs.__kwdefaults__ or {}
     assert "chunk" in defaults, "copy_runs lost its chunk= keyword: adjust this fixture"
     monkeypatch.setitem(defaults, "chunk", CHUNK)
+    from agno_alembic.data import batched  # online: batches of CHUNK sessions, whatever they take
+
+    for name in ("FIRST_BATCH", "MAX_BATCH", "MIN_BATCH"):
+        monkeypatch.setattr(batched, name, CHUNK)
     return CHUNK
 
 
@@ -161,23 +165,27 @@ def test_kill_9_inside_data_and_schema_steps_then_rerun_equals_an_uninterrupted_
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("online", [True, False], ids=["online", "offline"])
 def test_a_failure_inside_a_step_names_the_step_and_what_committed_and_the_rerun_completes(kind, tmp_path,
-                                                                                         small_chunks):
-    """An injected driver error before the metrics step's CREATE INDEX (its unique key already added)."""
+                                                                                         small_chunks, online):
+    """An injected driver error before the metrics step's CREATE INDEX (its unique key already added).
+
+    Online, each DDL statement commits by itself on every backend; offline only MySQL and SingleStore commit DDL.
+    """
     with make_target(kind, tmp_path) as reference, make_target(kind, tmp_path) as victim:
         for t in (reference, victim):
             names = Names(schema=t.schema)
             commands.upgrade(commands.make_config(t.url, names=names), ["agno_metrics_2_3_0"])
             insert_rows(t, names, {"metrics": "2.3.0"}, 40)
         trace = tmp_path / "trace.json"
-        spec = {"mode": "up", "table_type": ["metrics"], "lock_timeout": 60}
+        spec = {"mode": "up", "table_type": ["metrics"], "lock_timeout": 60, "online": online}
         assert run_worker(reference.worker(**spec, trace=str(trace))).ok
         events = json.loads(trace.read_text())
         index = next(e for e in events if _step_of(e) == "agno_metrics_3_0_0" and e["sql"].startswith("CREATE INDEX"))
         failed = run_worker(victim.worker(**spec, fail_at=index["n"]))
         assert not failed.ok
         error = failed.report["error"]
-        if kind in ("mysql", "singlestore"):
+        if kind in ("mysql", "singlestore") or online:
             assert error["type"] == "PartiallyAppliedError", error
             assert "upgrade agno_metrics_3_0_0" in error["message"]
             assert "ALTER TABLE" in error["message"] and "user_id" in error["message"]  # the column it added

@@ -311,10 +311,18 @@ class _Events:
         self.trace = trace
         self.steps = steps
         self.events: list[dict[str, Any]] = []
+        self.kill_at_sql: list[str] = []
+        """Kill before the ``kill_at_nth`` statement holding every one of these words (case-insensitive)."""
+        self.kill_at_nth = 1
+        self.matched = 0
 
     def _event(self, kind: str, sql: str) -> None:
         if "agno_alembic_lock" in sql:
             return  # the SingleStore lock row's own statements (and its heartbeat) are not the migration's
+        if self.kill_at_sql and all(w.lower() in sql.lower() for w in self.kill_at_sql):
+            self.matched += 1
+            if self.matched == self.kill_at_nth:
+                os.kill(os.getpid(), signal.SIGKILL)
         self.n += 1
         if self.trace is not None:
             self.events.append({"n": self.n, "type": kind, "step": self.steps[-1] if self.steps else None,
@@ -365,6 +373,7 @@ def _worker(spec: dict[str, Any], out: str) -> int:
     alembic_log.propagate = False
     events = _Events(spec.get("kill_at"), spec.get("trace"), steps, spec.get("fail_at"), spec.get("pause_on"),
                      spec.get("paused"))
+    events.kill_at_sql, events.kill_at_nth = spec.get("kill_at_sql") or [], spec.get("kill_at_nth", 1)
     events.install()
     if spec.get("ready"):
         Path(spec["ready"]).write_text("")
@@ -376,7 +385,8 @@ def _worker(spec: dict[str, Any], out: str) -> int:
     try:
         mode = spec["mode"]
         if mode in ("up", "down"):
-            mm = SyncMigrationManager(url, db_schema=schema, lock_timeout=spec.get("lock_timeout"), **tables)
+            mm = SyncMigrationManager(url, db_schema=schema, lock_timeout=spec.get("lock_timeout"),
+                                      online=spec.get("online", True), **tables)
             if mode == "up":
                 changes = mm.up(target_version=spec.get("target_version"), table_type=spec.get("table_type"),
                                 create_missing=spec.get("create_missing", True))

@@ -1,0 +1,218 @@
+"""What online DDL means per backend, as data: how a statement bounds its lock waits, how the server says a lock
+wait ran out, who blocks, and which lock each kind of statement takes in each mode.
+
+:mod:`agno_alembic.online` runs the statements; this module only describes the backends.  :data:`LOCKS` is what
+``plan`` reads to show, per statement, the lock it takes in the mode that will run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from agno_alembic import registry
+
+#: Kinds of DDL statement the operations emit (keys of :data:`LOCKS`).
+KINDS = (
+    "create_table", "drop_table", "rename_table", "add_column", "add_column_not_null", "drop_column", "alter_type",
+    "set_not_null", "create_index", "drop_index", "add_unique", "drop_unique", "add_foreign_key", "drop_foreign_key",
+    "primary_key",
+)
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The lock a statement takes and for how long: ``moment`` (catalog change only, a bounded wait),
+    ``scan`` (reads the whole table while holding it) or ``rewrite`` (copies the table while holding it)."""
+
+    lock: str
+    duration: str
+    blocks: str
+    """What of the application it blocks while held: ``nothing``, ``writes`` or ``reads and writes``."""
+
+    def describe(self) -> str:
+        return f"{self.lock} ({self.duration}; blocks {self.blocks})"
+
+
+_MOMENT_PG = Lock("ACCESS EXCLUSIVE", "moment", "reads and writes")
+_PG_ONLINE = {
+    "create_table": Lock("none on existing tables (SHARE ROW EXCLUSIVE on a referenced table)", "moment", "writes"),
+    "drop_table": _MOMENT_PG,
+    "rename_table": _MOMENT_PG,
+    "add_column": _MOMENT_PG,
+    "add_column_not_null": _MOMENT_PG,
+    "drop_column": _MOMENT_PG,
+    "alter_type": Lock("ACCESS EXCLUSIVE", "rewrite", "reads and writes"),
+    "set_not_null": Lock("SHARE UPDATE EXCLUSIVE (CHECK ... NOT VALID, then VALIDATE)", "scan", "nothing"),
+    "create_index": Lock("SHARE UPDATE EXCLUSIVE (CREATE INDEX CONCURRENTLY)", "scan", "nothing"),
+    "drop_index": Lock("ACCESS EXCLUSIVE", "moment", "reads and writes"),
+    "add_unique": Lock("SHARE", "scan", "writes"),
+    "drop_unique": _MOMENT_PG,
+    "add_foreign_key": Lock("SHARE ROW EXCLUSIVE (NOT VALID), then SHARE UPDATE EXCLUSIVE (VALIDATE)", "scan",
+                            "nothing"),
+    "drop_foreign_key": _MOMENT_PG,
+    "primary_key": Lock("ACCESS EXCLUSIVE", "scan", "reads and writes"),
+}
+_PG_OFFLINE = {
+    **_PG_ONLINE,
+    "set_not_null": Lock("ACCESS EXCLUSIVE", "scan", "reads and writes"),
+    "create_index": Lock("SHARE", "scan", "writes"),
+    "add_foreign_key": Lock("SHARE ROW EXCLUSIVE", "scan", "writes"),
+}
+_MDL = "exclusive metadata lock"
+_MYSQL_ONLINE = {
+    "create_table": Lock("none on existing tables", "moment", "nothing"),
+    "drop_table": Lock(_MDL, "moment", "reads and writes"),
+    "rename_table": Lock(_MDL, "moment", "reads and writes"),
+    "add_column": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
+    "add_column_not_null": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
+    "drop_column": Lock(f"{_MDL} (ALGORITHM=INSTANT where the server has it, else INPLACE, LOCK=NONE)",
+                        "moment", "reads and writes"),
+    "alter_type": Lock("shared metadata lock (ALGORITHM=COPY: not online)", "rewrite", "writes"),
+    "set_not_null": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
+    "create_index": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
+    "drop_index": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
+    "add_unique": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
+    "drop_unique": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
+    "add_foreign_key": Lock("shared metadata lock (ALGORITHM=COPY with foreign_key_checks on: not online)",
+                            "rewrite", "writes"),
+    "drop_foreign_key": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE)", "moment", "reads and writes"),
+    "primary_key": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "rewrite", "nothing"),
+}
+_MYSQL_OFFLINE = {k: Lock(v.lock.split(" (")[0] if k != "create_table" else v.lock, v.duration, v.blocks)
+                  for k, v in _MYSQL_ONLINE.items()}
+_SQLITE = {
+    k: Lock("database write lock", "rewrite" if k in ("alter_type", "add_unique", "drop_column", "primary_key",
+                                                       "add_foreign_key", "drop_foreign_key", "set_not_null",
+                                                       "drop_unique", "add_column_not_null")
+            else "scan" if k == "create_index" else "moment", "writes")
+    for k in KINDS
+}
+
+#: ``LOCKS[backend][online]``: the lock each kind of statement takes (``plan`` shows it per statement).
+LOCKS: dict[str, dict[bool, dict[str, Lock]]] = {
+    registry.POSTGRESQL: {True: _PG_ONLINE, False: _PG_OFFLINE},
+    registry.MYSQL: {True: _MYSQL_ONLINE, False: _MYSQL_OFFLINE},
+    registry.SINGLESTORE: {True: _MYSQL_OFFLINE, False: _MYSQL_OFFLINE},
+    registry.SQLITE: {True: _SQLITE, False: _SQLITE},
+}
+
+
+def lock_of(backend: str, kind: str, *, online: bool) -> Lock:
+    """The lock a statement of ``kind`` takes on ``backend`` in the given mode."""
+    return LOCKS[backend][online][kind]
+
+
+REWRITE_MOMENT_ROWS = 1000
+"""PostgreSQL, online: a type change that rewrites a table of at most this many rows runs (its exclusive lock lasts
+milliseconds); on a bigger table it is refused unless the caller accepts the rewrite (``allow_rewrite``)."""
+
+
+# -- bounding lock waits -----------------------------------------------------------------------------------------
+
+
+def bound_statements(backend: str, seconds: float) -> tuple[str, ...]:
+    """Session statements that make a statement give up waiting for a lock after about ``seconds``."""
+    if backend == registry.POSTGRESQL:
+        return (f"SET lock_timeout = '{max(1, round(seconds * 1000))}ms'",)
+    if backend in (registry.MYSQL, registry.SINGLESTORE):
+        # Whole seconds only; MariaDB takes 0 (NOWAIT), MySQL's minimum is 1.
+        whole = int(seconds) if seconds >= 1 else 0
+        return (f"SET SESSION lock_wait_timeout = {whole}", f"SET SESSION innodb_lock_wait_timeout = {max(whole, 1)}")
+    return (f"PRAGMA busy_timeout = {max(1, round(seconds * 1000))}",)
+
+
+def settings_query(backend: str) -> str:
+    """A statement reading the session settings :func:`bound_statements` changes, to restore them after."""
+    if backend == registry.POSTGRESQL:
+        return "SELECT current_setting('lock_timeout')"
+    if backend in (registry.MYSQL, registry.SINGLESTORE):
+        return "SELECT @@SESSION.lock_wait_timeout, @@SESSION.innodb_lock_wait_timeout"
+    return "PRAGMA busy_timeout"
+
+
+def restore_statements(backend: str, saved: Sequence[Any]) -> tuple[str, ...]:
+    """Statements putting back the settings :func:`settings_query` read."""
+    if backend == registry.POSTGRESQL:
+        return (f"SET lock_timeout = '{saved[0]}'",)
+    if backend in (registry.MYSQL, registry.SINGLESTORE):
+        return (f"SET SESSION lock_wait_timeout = {int(saved[0])}",
+                f"SET SESSION innodb_lock_wait_timeout = {int(saved[1])}")
+    return (f"PRAGMA busy_timeout = {int(saved[0])}",)
+
+
+#: MySQL error numbers of a lock wait that ran out: metadata lock (1205 both), NOWAIT (MariaDB 1205 / MySQL 3572).
+_MYSQL_LOCK_ERRORS = frozenset({1205, 3572})
+
+
+def is_lock_timeout(backend: str, exc: BaseException) -> bool:
+    """Whether a driver error means the statement gave up waiting for a lock (so it may be retried)."""
+    orig = getattr(exc, "orig", exc)
+    if backend == registry.POSTGRESQL:
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return code == "55P03"
+    if backend in (registry.MYSQL, registry.SINGLESTORE):
+        args = getattr(orig, "args", ())
+        return bool(args) and args[0] in _MYSQL_LOCK_ERRORS
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def blockers(connection: sa.Connection, backend: str, table: str | None, schema: str | None) -> list[str]:
+    """Who holds locks on ``table`` (or keeps a transaction open), as the server can tell: one line per session."""
+    try:
+        if backend == registry.POSTGRESQL and table is not None:
+            qualified = connection.dialect.identifier_preparer.format_table(sa.table(table, schema=schema))
+            rows = connection.execute(sa.text(
+                "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state, a.xact_start, left(a.query, 200) "
+                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.relation = to_regclass(:t) AND l.granted AND l.pid <> pg_backend_pid() ORDER BY a.pid"
+            ), {"t": qualified}).all()
+            return [f"pid {r[0]} ({r[1]}, {r[2] or 'no application_name'}, {r[3]}, transaction since {r[4]}): "
+                    f"{r[5]}" for r in rows]
+        if backend in (registry.MYSQL, registry.SINGLESTORE):
+            rows = connection.execute(sa.text(
+                "SELECT p.id, p.user, p.host, p.command, p.time, t.trx_started, LEFT(COALESCE(p.info, ''), 200) "
+                "FROM information_schema.innodb_trx t JOIN information_schema.processlist p "
+                "ON p.id = t.trx_mysql_thread_id WHERE p.id <> CONNECTION_ID() ORDER BY t.trx_started"
+            )).all()
+            return [f"connection {r[0]} ({r[1]}@{r[2]}, {r[3]} {r[4]}s, transaction since {r[5]}): {r[6]}"
+                    for r in rows]
+    except sa.exc.DBAPIError:
+        return []
+    return []
+
+
+# -- MySQL/MariaDB: the online clauses ---------------------------------------------------------------------------
+
+#: MySQL error numbers of an ALGORITHM/LOCK clause the server refuses for this change (1064: a server whose
+#: syntax has no such clause for the statement; the last try, without a clause, reports a real syntax error).
+_MYSQL_UNSUPPORTED = frozenset({1064, 1845, 1846})
+
+
+def mysql_clauses(statement: str) -> list[str]:
+    """The online clauses to try, best first, for a MySQL DDL statement ('' = the statement as it is)."""
+    verb = " ".join(statement.split()[:2]).upper()
+    if verb == "ALTER TABLE":
+        return [", ALGORITHM=INSTANT", ", ALGORITHM=INPLACE, LOCK=NONE", ""]
+    if verb in ("CREATE INDEX", "CREATE UNIQUE"):
+        return [" ALGORITHM=INPLACE LOCK=NONE", ""]
+    # DROP INDEX: a catalog change on InnoDB; MariaDB takes no ALGORITHM clause there.
+    return [""]
+
+
+def is_unsupported_clause(exc: BaseException) -> bool:
+    args = getattr(getattr(exc, "orig", exc), "args", ())
+    return bool(args) and args[0] in _MYSQL_UNSUPPORTED
+
+
+def invalid_indexes(connection: sa.Connection, table: str, schema: str | None) -> set[str]:
+    """PostgreSQL: the table's indexes an interrupted ``CREATE INDEX CONCURRENTLY`` left INVALID."""
+    qualified = connection.dialect.identifier_preparer.format_table(sa.table(table, schema=schema))
+    return set(connection.execute(sa.text(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = to_regclass(:t) AND NOT i.indisvalid"
+    ), {"t": qualified}).scalars())

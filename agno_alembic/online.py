@@ -1,0 +1,222 @@
+"""Online mode: migrate while the application keeps reading and writing.
+
+Every DDL statement runs in a short transaction of its own (PostgreSQL: autocommit, so ``CREATE INDEX
+CONCURRENTLY`` can run too; MySQL/MariaDB: DDL commits by itself; SQLite: its own transaction) with a server-side
+bound on its lock wait (:func:`agno_alembic.dialects.online.bound_statements`).  A try that runs out of that bound
+gave up without queueing in front of the application's queries; it is retried with exponential backoff and jitter
+until the run's ``ddl_deadline``, then :class:`~agno_alembic.errors.DDLLockTimeoutError` names the sessions the
+server says block it.  On MySQL/MariaDB each ALTER asks for ``ALGORITHM=INSTANT``, then ``INPLACE, LOCK=NONE``,
+and says in the log when the server allows neither.
+
+Offline mode (``online=False``, ``--offline``, ``-x online=false``) and ``--sql`` scripts run the statements as they
+are, one transaction per step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+from alembic.runtime.migration import MigrationContext
+
+from agno_alembic import registry, runtime
+from agno_alembic.dialects import online as dialect
+from agno_alembic.errors import DDLLockTimeoutError
+
+log = logging.getLogger("agno_alembic")
+
+BACKOFF_FIRST = 0.05
+"""Seconds before the first retry; doubled per try up to :data:`BACKOFF_MAX`, with jitter."""
+BACKOFF_MAX = 2.0
+
+
+def backoff(attempt: int) -> float:
+    """The pause before retry number ``attempt`` (1-based): exponential, capped, with jitter (half to full)."""
+    cap = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1))
+    return random.uniform(cap / 2, cap)
+
+
+def commit(ctx: MigrationContext | None = None) -> None:
+    """Commit what the step has done so far; what follows runs in a new transaction (online data batches)."""
+    ctx = ctx or op.get_context()
+    conn = ctx.connection
+    assert conn is not None
+    transaction = ctx._transaction
+    if transaction is not None and transaction.is_active:
+        transaction.commit()
+        ctx._transaction = conn.begin()
+    elif conn.in_transaction():
+        conn.commit()
+
+
+def _rollback(ctx: MigrationContext) -> None:
+    conn = ctx.connection
+    assert conn is not None
+    transaction = ctx._transaction
+    if transaction is not None:
+        if transaction.is_active:
+            transaction.rollback()
+        ctx._transaction = conn.begin()
+    elif conn.in_transaction():
+        conn.rollback()
+
+
+def _rollback_any(connection: sa.Connection) -> None:
+    """Roll back the current transaction, inside a migration step (its transaction begins again) or not."""
+    try:
+        ctx = op.get_context()
+    except (NameError, AttributeError):
+        ctx = None
+    if ctx is not None and ctx.connection is connection:
+        _rollback(ctx)
+    elif connection.in_transaction():
+        connection.rollback()
+
+
+@contextlib.contextmanager
+def _alone(ctx: MigrationContext, backend: str) -> Iterator[None]:
+    """The statement(s) inside run in a transaction of their own: the step's work so far is committed first."""
+    conn = ctx.connection
+    assert conn is not None
+    if backend != registry.POSTGRESQL:
+        commit(ctx)
+        try:
+            yield
+        except BaseException:
+            _rollback(ctx)
+            raise
+        commit(ctx)
+        return
+    # PostgreSQL: autocommit, each statement its own transaction (and CONCURRENTLY is allowed).
+    had_step_transaction = ctx._transaction is not None
+    if had_step_transaction:
+        if ctx._transaction.is_active:  # type: ignore[union-attr]
+            ctx._transaction.commit()  # type: ignore[union-attr]
+        ctx._transaction = None
+    elif conn.in_transaction():
+        conn.commit()
+    level = conn.get_isolation_level()
+    if conn.in_transaction():
+        conn.commit()
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.commit()  # SQLAlchemy's own bookkeeping: autocommit sent everything already
+        conn.execution_options(isolation_level=level)
+        if had_step_transaction:
+            ctx._transaction = conn.begin()
+
+
+@contextlib.contextmanager
+def _bounded(conn: sa.Connection, backend: str, seconds: float) -> Iterator[None]:
+    saved = tuple(conn.exec_driver_sql(dialect.settings_query(backend)).one())
+    for statement in dialect.bound_statements(backend, seconds):
+        conn.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sa.exc.DBAPIError):
+            for statement in dialect.restore_statements(backend, saved):
+                conn.exec_driver_sql(statement)
+
+
+class _MySQLClauses:
+    """Appends the online ALGORITHM/LOCK clause of the current level to each MySQL DDL statement."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        self.level = 0
+        self.used: list[tuple[str, str]] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                 executemany: bool) -> tuple[str, Any]:
+        clauses = dialect.mysql_clauses(statement)
+        if len(clauses) > 1:
+            clause = clauses[min(self.level, len(clauses) - 1)]
+            self.used.append((" ".join(statement.split())[:200], clause.strip(", ") or "none"))
+            statement = statement.rstrip().rstrip(";") + clause
+        return statement, parameters
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        sa.event.listen(self.conn, "before_cursor_execute", self, retval=True)
+        try:
+            yield
+        finally:
+            sa.event.remove(self.conn, "before_cursor_execute", self)
+
+
+def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | None = None,
+        patient: bool = False) -> None:
+    """Run one DDL operation (``fn``, usually one ``op.*`` call) the way the run's mode says.
+
+    ``patient``: the statement's locks block none of the application's reads and writes (PostgreSQL's
+    ``CREATE INDEX CONCURRENTLY``, ``VALIDATE CONSTRAINT``), so one try may wait until the deadline.
+    """
+    run = runtime.state()
+    if not run.live:
+        fn()
+        return
+    ctx = op.get_context()
+    conn = ctx.connection
+    assert conn is not None
+    backend = run.backend
+    deadline = time.monotonic() + run.ddl_deadline
+    clauses = _MySQLClauses(conn) if backend == registry.MYSQL else None
+    attempt = 0
+    started = time.monotonic()
+    while True:
+        attempt += 1
+        try:
+            wait = max(run.ddl_lock_wait, deadline - time.monotonic()) if patient else run.ddl_lock_wait
+            with _alone(ctx, backend), _bounded(conn, backend, wait), \
+                    clauses.active() if clauses is not None else contextlib.nullcontext():
+                fn()
+        except sa.exc.DBAPIError as exc:
+            if clauses is not None and clauses.used and clauses.used[-1][1] != "none" \
+                    and dialect.is_unsupported_clause(exc):
+                log.info("%s: the server refuses %s for %s (%s); trying the next algorithm", table,
+                         clauses.used[-1][1], clauses.used[-1][0], exc.orig)
+                clauses.level += 1
+                clauses.used.clear()
+                attempt -= 1
+                continue
+            if not dialect.is_lock_timeout(backend, exc):
+                raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                blockers = dialect.blockers(conn, backend, table, schema)
+                statement = " ".join(str(getattr(exc, "statement", "") or "").split())[:300]
+                who = "\n".join(f"  - {b}" for b in blockers) or "  (the server cannot tell which session)"
+                raise DDLLockTimeoutError(
+                    f"{table}: could not get the lock for {kind} within {run.ddl_deadline:g}s ({attempt} tries of "
+                    f"{run.ddl_lock_wait:g}s each, the application kept the table busy): {statement}\n"
+                    f"Holding locks on it or keeping a transaction open:\n{who}\n"
+                    "Nothing of this statement was applied; run the migration again (it resumes), allow a longer "
+                    "wait (ddl_deadline), or end those transactions.",
+                    statement=statement, table=table, deadline=run.ddl_deadline, attempts=attempt,
+                    blockers=blockers, backend=backend,
+                ) from exc
+            pause = min(left, backoff(attempt))
+            log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs",
+                     table, kind, attempt, pause)
+            time.sleep(pause)
+            continue
+        if clauses is not None:
+            for statement, clause in clauses.used:
+                if clause == "none":
+                    log.warning("%s: not online on this server (neither ALGORITHM=INSTANT nor INPLACE, LOCK=NONE): "
+                                "%s", table, statement)
+                else:
+                    log.info("%s: %s (%s)", table, statement, clause)
+        if attempt > 1:
+            log.info("%s: %s done after %d tries (%.2fs)", table, kind, attempt, time.monotonic() - started)
+        return

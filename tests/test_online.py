@@ -1,0 +1,388 @@
+"""Online mode: DDL under a live application, on every backend, with real locks held by real sessions.
+
+An "application" session holds a lock on the table a step alters (an open transaction that read it on PostgreSQL
+and MariaDB, a write transaction on SQLite) while ``up()`` runs; a prober keeps querying the table meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from agno_alembic import DDLLockTimeoutError, RewriteRefusedError, SyncMigrationManager, shapes
+from tests.conftest import Backend
+
+HOLD = 2.0
+
+
+def _manager(backend: Backend, **kw: Any) -> SyncMigrationManager:
+    return SyncMigrationManager(backend.url, db_schema=backend.schema or "", **kw)
+
+
+def _memories_at_2_0_0(backend: Backend, rows: int = 20) -> sa.Table:
+    _manager(backend).up(target_version="2.0.0", table_type="memories", create_missing=True)
+    # the versions table first: the step's only DDL is then on memories
+    _manager(backend).up(target_version="2.3.0", table_type="versions", create_missing=True)
+    kind = {"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}[backend.kind]
+    table = shapes.spec("memories", kind, "2.0.0", backend.names).sa_table()
+    with backend.engine.begin() as c:
+        c.execute(table.insert(), [
+            {"memory_id": f"m{i:05d}", "memory": {"memory": f"fact {i}"}, "user_id": f"u{i % 7}", "updated_at": i}
+            for i in range(rows)
+        ])
+    return table
+
+
+def _qualified(backend: Backend, name: str) -> str:
+    q = backend.engine.dialect.identifier_preparer
+    return q.format_table(sa.table(name, schema=backend.schema))
+
+
+class _Holder(threading.Thread):
+    """An application session holding a lock on ``table`` for ``seconds``: its id is ``session_id``."""
+
+    def __init__(self, backend: Backend, table: str, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.table, self.seconds = backend, table, seconds
+        self.holding = threading.Event()
+        self.session_id: int | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        engine = sa.create_engine(self.backend.url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as c:
+                if self.backend.kind == "sqlite":
+                    c.connection.driver_connection.isolation_level = None
+                    c.exec_driver_sql("BEGIN IMMEDIATE")
+                    c.exec_driver_sql(f"UPDATE {self.table} SET updated_at = updated_at")
+                else:
+                    query = "SELECT pg_backend_pid()" if self.backend.kind == "postgres" else "SELECT CONNECTION_ID()"
+                    self.session_id = int(c.exec_driver_sql(query).scalar_one())
+                    c.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table}").scalar_one()  # holds its lock
+                self.holding.set()
+                time.sleep(self.seconds)
+                if self.backend.kind == "sqlite":
+                    c.exec_driver_sql("COMMIT")
+                else:
+                    c.rollback()
+        except BaseException as exc:
+            self.error = exc
+            self.holding.set()
+        finally:
+            engine.dispose()
+
+
+class _Prober(threading.Thread):
+    """The rest of the application: reads the table every 20 ms; ``longest`` is its slowest read."""
+
+    def __init__(self, backend: Backend, table: str) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.table = backend, table
+        self.stop = threading.Event()
+        self.longest = 0.0
+        self.reads = 0
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        engine = sa.create_engine(self.backend.url, poolclass=sa.pool.NullPool,
+                                  connect_args={"timeout": 5} if self.backend.kind == "sqlite" else {})
+        try:
+            with engine.connect() as c:
+                while not self.stop.is_set():
+                    started = time.monotonic()
+                    try:
+                        c.exec_driver_sql(f"SELECT memory_id FROM {self.table} WHERE memory_id = 'm00001'").all()
+                        c.commit()
+                    except sa.exc.DBAPIError as exc:
+                        self.failures.append(str(exc.orig))
+                        c.rollback()
+                    self.longest = max(self.longest, time.monotonic() - started)
+                    self.reads += 1
+                    time.sleep(0.02)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def traffic() -> Iterator[list[threading.Thread]]:
+    threads: list[threading.Thread] = []
+    yield threads
+    for t in threads:
+        if isinstance(t, _Prober):
+            t.stop.set()
+        t.join(timeout=30)
+
+
+def _columns(backend: Backend, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(backend.engine).get_columns(table, schema=backend.schema)}
+
+
+def test_ddl_under_a_held_application_lock_waits_retries_and_never_blocks_other_queries(
+    backend: Backend, traffic: list[threading.Thread], caplog: pytest.LogCaptureFixture
+) -> None:
+    table = _memories_at_2_0_0(backend)
+    qualified = _qualified(backend, table.name)
+    holder, prober = _Holder(backend, qualified, HOLD), _Prober(backend, qualified)
+    traffic += [holder, prober]
+    prober.start()
+    holder.start()
+    assert holder.holding.wait(10) and holder.error is None, holder.error
+    started = time.monotonic()
+    with caplog.at_level(logging.INFO, logger="agno_alembic"):
+        changes = _manager(backend, ddl_deadline=60).up(target_version="2.3.0", table_type="memories")
+    took = time.monotonic() - started
+    holder.join(30)
+    prober.stop.set()
+    prober.join(30)
+    assert [(c.table_type, c.after) for c in changes] == [("memories", "2.3.0")]
+    assert {"created_at", "feedback"} <= _columns(backend, table.name)
+    assert took >= HOLD * 0.5, f"the step did not wait for the application's lock ({took:.2f}s)"
+    assert "waits for a lock held by the application" in caplog.text
+    assert prober.reads > 10 and not prober.failures, prober.failures
+    # Offline, the ALTER would queue in front of these reads for the whole hold (2 s); online each try gives up
+    # after ddl_lock_wait (50 ms), so no read waits long.
+    assert prober.longest < HOLD / 4, f"a read waited {prober.longest:.2f}s behind the migration"
+
+
+def test_ddl_gives_up_at_the_deadline_naming_the_blocking_session(
+    backend: Backend, traffic: list[threading.Thread]
+) -> None:
+    table = _memories_at_2_0_0(backend)
+    holder = _Holder(backend, _qualified(backend, table.name), 8.0)
+    traffic.append(holder)
+    holder.start()
+    assert holder.holding.wait(10) and holder.error is None, holder.error
+    started = time.monotonic()
+    with pytest.raises(DDLLockTimeoutError) as info:
+        _manager(backend, ddl_deadline=1.5).up(target_version="2.3.0", table_type="memories")
+    took = time.monotonic() - started
+    error = info.value
+    assert 1.5 <= took < 7.0
+    assert error.table == table.name and error.attempts > 1 and error.deadline == 1.5
+    if backend.kind == "sqlite":
+        assert error.blockers == ()  # SQLite cannot tell who holds its lock
+    else:
+        assert any(str(holder.session_id) in b for b in error.blockers), error.blockers
+        assert str(holder.session_id) in str(error)
+    holder.join(30)
+    # nothing half-applied that a rerun cannot finish: it converges once the application lets go
+    _manager(backend).up(target_version="2.3.0", table_type="memories")
+    assert {"created_at", "feedback"} <= _columns(backend, table.name)
+
+
+def test_offline_mode_runs_the_same_step(backend: Backend) -> None:
+    table = _memories_at_2_0_0(backend)
+    changes = _manager(backend, online=False).up(target_version="2.3.0", table_type="memories")
+    assert [(c.table_type, c.after) for c in changes] == [("memories", "2.3.0")]
+    assert {"created_at", "feedback"} <= _columns(backend, table.name)
+
+
+@pytest.fixture
+def postgres_backend(tmp_path) -> Iterator[Backend]:
+    from tests.conftest import make_backend
+
+    with make_backend("postgres", tmp_path) as b:
+        yield b
+
+
+def test_postgresql_index_is_built_concurrently_and_an_invalid_one_rebuilt(postgres_backend: Backend) -> None:
+    backend = postgres_backend
+    table = _memories_at_2_0_0(backend)
+    qualified = _qualified(backend, table.name)
+    # An interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index under the name the step builds.
+    with backend.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c, \
+            pytest.raises(sa.exc.IntegrityError):
+        c.exec_driver_sql(f"CREATE UNIQUE INDEX CONCURRENTLY idx_agno_memories_created_at ON {qualified} (user_id)")
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        SyncMigrationManager(engine, db_schema=backend.schema).up(target_version="2.3.0", table_type="memories")
+    finally:
+        engine.dispose()
+    assert any(s.startswith("DROP INDEX CONCURRENTLY") for s in statements), statements
+    assert any(s.startswith("CREATE INDEX CONCURRENTLY idx_agno_memories_created_at") for s in statements)
+    with backend.engine.connect() as c:
+        valid = c.execute(sa.text(
+            "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace n ON n.oid = x.relnamespace "
+            "WHERE x.relname = 'idx_agno_memories_created_at' "
+            "AND n.nspname = :s"), {"s": backend.schema}).one()
+    assert valid[0] is True and "(created_at)" in valid[1]
+
+
+def test_postgresql_json_to_jsonb_rewrite_of_a_big_table_is_refused_online_unless_accepted(
+    postgres_backend: Backend,
+) -> None:
+    backend = postgres_backend
+    from agno_alembic.dialects.online import REWRITE_MOMENT_ROWS
+
+    table = _memories_at_2_0_0(backend, rows=REWRITE_MOMENT_ROWS + 1)
+    with pytest.raises(RewriteRefusedError) as info:
+        _manager(backend).up(target_version="2.3.0", table_type="memories")
+    assert info.value.rows == REWRITE_MOMENT_ROWS + 1 and info.value.allow_option == "allow_rewrite"
+    assert set(info.value.columns) == {"memory", "input", "topics"}
+    types = {c["name"]: str(c["type"]) for c in sa.inspect(backend.engine).get_columns(table.name, backend.schema)}
+    assert types["memory"] == "JSON" and "created_at" not in types  # nothing changed
+    _manager(backend, allow_rewrite=True).up(target_version="2.3.0", table_type="memories")
+    types = {c["name"]: str(c["type"]) for c in sa.inspect(backend.engine).get_columns(table.name, backend.schema)}
+    assert types["memory"] == "JSONB" and "created_at" in types
+
+
+# -- data steps: committed batches, the application's writes kept ------------------------------------------------
+
+
+def _sessions_at_2_5_6(backend: Backend, count: int, runs_each: int = 3) -> tuple[sa.Table, sa.Table]:
+    _manager(backend).up(target_version="2.5.6", table_type=["sessions", "versions"], create_missing=True)
+    kind = {"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}[backend.kind]
+    sessions = shapes.spec("sessions", kind, "2.5.6", backend.names).sa_table()
+    runs = shapes.spec("runs", kind, "3.0.0", backend.names).sa_table()
+    with backend.engine.begin() as c:
+        c.execute(sessions.insert(), [
+            {"session_id": f"s{i:05d}", "session_type": "agent", "user_id": f"u{i % 5}", "created_at": 1,
+             "updated_at": 1,
+             "runs": [{"run_id": f"r{i:05d}-{j}", "agent_id": "a", "status": "COMPLETED", "created_at": 10 + j}
+                      for j in range(runs_each)]}
+            for i in range(count)
+        ])
+    return sessions, runs
+
+
+def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanwhile(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_alembic.data import batched
+
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # several batches whatever the machine's speed
+    sessions, runs = _sessions_at_2_5_6(backend, 400)
+    app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    seen = {"progress": 0, "fired": False}
+
+    def application_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # Between two committed batches (the migration holds no lock then), as an Agno app would: a 3.x replica
+        # writes a run of a session not copied yet; a 2.x replica appends a run to a session copied already.
+        if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE"):
+            seen["progress"] += 1
+        if seen["progress"] == 2 and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
+            seen["fired"] = True
+            with app.begin() as c:
+                c.execute(runs.insert().values(
+                    run_id="r00390-0", session_id="s00390", run_type="agent", run_data={"written": "by the app"},
+                    run_index=0, created_at=5, updated_at=5))
+                legacy = [{"run_id": f"r00001-{j}", "agent_id": "a", "created_at": 10 + j} for j in range(3)]
+                legacy.append({"run_id": "late-run", "agent_id": "a", "created_at": 99})
+                c.execute(sessions.update().where(sessions.c.session_id == "s00001")
+                          .values(runs=legacy, updated_at=int(time.time())))
+
+    sa.event.listen(migration, "before_cursor_execute", application_writes)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
+                                                                     create_missing=True)
+    finally:
+        migration.dispose()
+    assert seen["fired"], "the copy ran in fewer than three batches"
+    with backend.engine.connect() as c:
+        data = dict(c.execute(sa.select(runs.c.run_id, runs.c.run_data)).all())
+        left = sa.inspect(c).has_table(batched.PROGRESS_TABLE, schema=backend.schema)
+    data = {k: json.loads(v) if isinstance(v, str) else v for k, v in data.items()}
+    assert data["r00390-0"] == {"written": "by the app"}  # the application's row wins
+    assert "late-run" in data  # appended by a 2.x replica after its session was copied: caught up
+    assert len(data) == 400 * 3 + 1
+    assert not left  # no step in progress any more: the bookkeeping table is gone
+
+
+# -- expand, then contract ---------------------------------------------------------------------------------------
+
+
+def _append_legacy_run(backend: Backend, sessions: sa.Table, session_id: str, run_id: str) -> None:
+    """What an Agno 2.x replica does after the copy: append a run to a session's legacy list."""
+    with backend.engine.begin() as c:
+        blob = c.execute(sa.select(sessions.c.runs).where(sessions.c.session_id == session_id)).scalar_one()
+        legacy = json.loads(blob) if isinstance(blob, str) else blob
+        legacy.append({"run_id": run_id, "agent_id": "a", "created_at": 77})
+        c.execute(sessions.update().where(sessions.c.session_id == session_id)
+                  .values(runs=legacy, updated_at=int(time.time())))
+
+
+def _run_ids(backend: Backend, runs: sa.Table) -> set[str]:
+    with backend.engine.connect() as c:
+        return set(c.execute(sa.select(runs.c.run_id)).scalars())
+
+
+def test_up_expands_then_contract_refuses_while_anything_would_be_lost_and_drops_after_catch_up(
+    backend: Backend,
+) -> None:
+    from agno_alembic import DowngradeRefusedError
+
+    sessions, runs = _sessions_at_2_5_6(backend, 30)
+    mm = _manager(backend)
+    mm.up(table_type=["sessions", "runs"], create_missing=True)
+    assert "runs" in _columns(backend, sessions.name)  # expand only: Agno 2.x replicas keep working
+    status = {s.table_type: s for s in mm.status(table_type=["sessions"])}
+    assert status["sessions"].contract_pending == f"{sessions.name}.runs"
+    # an Agno 2.x replica appends a run after the copy: a second up() catches it up
+    _append_legacy_run(backend, sessions, "s00003", "late-1")
+    assert "late-1" not in _run_ids(backend, runs)
+    mm.up(table_type=["sessions", "runs"])
+    assert "late-1" in _run_ids(backend, runs)
+    # the runs table lacks a legacy run (a replica wrote it, then the table lost it): the drop is refused with ids
+    _append_legacy_run(backend, sessions, "s00004", "late-2")
+    with backend.engine.begin() as c:
+        c.execute(runs.delete().where(runs.c.run_id == "late-1"))
+    # contract copies both back first, then drops
+    assert mm.contract() == [f"{sessions.name}.runs"]
+    assert {"late-1", "late-2"} <= _run_ids(backend, runs)
+    assert "runs" not in _columns(backend, sessions.name)
+    assert mm.status(table_type=["sessions"])[0].contract_pending is None
+    assert mm.contract() == []
+    # the refusal itself: the legacy column back with a run the runs table lacks, and no catch-up possible (the
+    # cleanup verb checks without copying)
+    with backend.engine.begin() as c:
+        c.execute(sa.text(f"ALTER TABLE {_qualified(backend, sessions.name)} ADD COLUMN runs "
+                          f"{'JSONB' if backend.kind == 'postgres' else 'JSON'}"))
+        c.execute(sessions.update().where(sessions.c.session_id == "s00005")
+                  .values(runs=[{"run_id": "only-here", "agent_id": "a"}]))
+    with pytest.raises(DowngradeRefusedError) as info:
+        mm.cleanup_legacy_runs_column()
+    assert "only-here" in str(info.value) and "1 legacy run(s)" in str(info.value)
+    assert "runs" in _columns(backend, sessions.name)
+
+
+def test_a_copy_killed_between_batches_shows_in_status_and_resumes(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_alembic.data import batched
+    from tests.test_lock import Target, run_worker
+
+    for name in ("FIRST_BATCH", "MAX_BATCH", "MIN_BATCH"):  # the worker is forked: it inherits these
+        monkeypatch.setattr(batched, name, 50)
+
+    _, runs = _sessions_at_2_5_6(backend, 300)
+    target = Target(backend.kind, backend.url, backend.schema)
+    spec = {"mode": "up", "table_type": ["sessions", "runs"], "lock_timeout": 60}
+    # killed before the third batch's progress update: two batches committed, the third's copy rolled back
+    killed = run_worker(target.worker(**spec, kill_at_sql=["UPDATE ", " SET ", batched.PROGRESS_TABLE], kill_at_nth=3))
+    assert killed.killed, killed.report
+    mm = _manager(backend)
+    status = mm.status(table_type=["sessions"])[0]
+    assert status.in_progress and "/300 sessions copied" in status.in_progress[0], status
+    done = int(status.in_progress[0].split(": ")[1].split("/")[0])
+    assert 0 < done < 300
+    copied = _run_ids(backend, runs)
+    assert 0 < len(copied) < 900  # the committed batches are there
+    assert run_worker(target.worker(**spec)).ok
+    assert len(_run_ids(backend, runs)) == 900
+    assert mm.status(table_type=["sessions"])[0].in_progress == ()
