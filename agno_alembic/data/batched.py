@@ -24,7 +24,6 @@ import sqlalchemy as sa
 
 from agno_alembic import registry
 from agno_alembic.data import runs as runs_data
-from agno_alembic.errors import MigrationError
 from agno_alembic.shapes._dsl import TableSpec
 
 log = logging.getLogger("agno_alembic")
@@ -282,12 +281,7 @@ def _check(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, befo
 
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
-    missing = missing_runs(connection, sessions, runs, before=before, commit=True)
-    if missing:
-        raise MigrationError(
-            f"{sessions.name}: {len(missing)} legacy run(s) are not in {runs.name} after the copy "
-            f"(first: {', '.join(missing[:10])}); the step is not stamped. Run the migration again."
-        )
+    runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=lambda: _commit(connection))
 
 
 def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:

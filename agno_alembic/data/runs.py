@@ -32,7 +32,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -719,19 +719,24 @@ MISSING_EXAMPLES = 10
 
 def verify_copy(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, after: str = "", upto: str | None = None,
-    chunk: int = CHUNK_SESSIONS,
+    chunk: int = CHUNK_SESSIONS, updated_before: int | None = None, between: Callable[[], None] | None = None,
 ) -> int:
     """The check of the 3.0.0 copy before its stamp: every run the legacy lists hold (an object with a ``run_id``)
     has a row in the runs table, compared by id exactly as the lists spell it. Returns how many run ids it checked;
     raises :class:`~agno_alembic.errors.DataVerificationError` (the count and the first missing ids) on a shortfall.
 
     ``after``/``upto`` bound the sessions checked by key (``(after, upto]``), for a copy made in batches; by default
-    every session. On the way, a run id several sessions hold gets the one rule of every backend: the session
+    every session. ``updated_before`` leaves out the sessions updated since then (an online copy: a live Agno 2.x
+    replica may be appending to them; the next ``up()`` and ``contract()`` copy what it appends); ``between`` runs
+    after each chunk (an online copy commits there, keeping its transactions short).
+
+    On the way, a run id several sessions hold gets the one rule of every backend: the session
     written first wins (see :func:`_settle`), logged as a warning naming the run id and both sessions.
     """
     checked = count = 0
     missing: list[str] = []
-    for part in _walk(connection, sessions, runs, after=after, upto=upto, chunk=chunk):
+    for part in _walk(connection, sessions, runs, after=after, upto=upto, chunk=chunk, updated_before=updated_before,
+                      between=between):
         checked += len(part.holders)
         count += len(part.missing)
         missing.extend(sorted(part.missing)[: max(0, MISSING_EXAMPLES - len(missing))])
@@ -771,21 +776,24 @@ def _legacy(sessions: TableSpec) -> sa.TableClause:
 
 def _walk(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, after: str = "", upto: str | None = None,
-    chunk: int = CHUNK_SESSIONS,
+    chunk: int = CHUNK_SESSIONS, updated_before: int | None = None, between: Callable[[], None] | None = None,
 ) -> Iterator[_Part]:
-    s = _legacy(sessions)
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), sa.column("updated_at"),
+                 schema=sessions.schema)
     r = sa.table(runs.name, sa.column("run_id"), sa.column("session_id"), schema=runs.schema)
     for lo, hi, _ in _chunks(connection, sessions, chunk, after=after, upto=upto):
+        where = [s.c.runs.is_not(None), s.c.session_id > lo, s.c.session_id <= hi]
+        if updated_before is not None:
+            where.append(sa.or_(s.c.updated_at.is_(None), s.c.updated_at < updated_before))
         holders: dict[str, list[str]] = {}
-        for sid, blob in connection.execute(
-            sa.select(s.c.session_id, s.c.runs)
-            .where(s.c.runs.is_not(None), s.c.session_id > lo, s.c.session_id <= hi).order_by(s.c.session_id)
-        ):
+        for sid, blob in connection.execute(sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id)):
             for run_id in _run_ids(blob):
                 holders.setdefault(run_id, []).append(sid)
         if holders:
             rows = {run_id: sid for run_id, sid in _present(connection, r, list(holders)) if run_id in holders}
             yield _Part(holders, rows, set(holders) - set(rows))
+        if between is not None:
+            between()
 
 
 #: MySQL: the errors of comparing a text column with values its character set cannot hold.
