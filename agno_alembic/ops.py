@@ -179,7 +179,9 @@ def rebuild_table(connection: sa.Connection, state: runtime.RunState, table_type
     from alembic.operations import Operations
     from alembic.runtime.migration import MigrationContext
 
-    context = MigrationContext.configure(connection, opts={runtime.RUN_STATE_KEY: state})
+    # The table is gone, so no session holds a lock on it: its CREATE needs no online care, and runs in the
+    # facade's transaction like the adoption around it (online mode would commit that transaction under it).
+    context = MigrationContext.configure(connection, opts={runtime.RUN_STATE_KEY: replace(state, online=False)})
     with Operations.context(context):
         create_table(table_type, version)
 
