@@ -216,7 +216,7 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
                     log.warning("%s: not online on this server (neither ALGORITHM=INSTANT nor INPLACE, LOCK=NONE): "
                                 "%s", table, statement)
                 else:
-                    log.info("%s: %s (%s)", table, statement, clause)
+                    log.debug("%s: %s (%s)", table, statement, clause)
         if attempt > 1:
             log.info("%s: %s done after %d tries (%.2fs)", table, kind, attempt, time.monotonic() - started)
         return
