@@ -102,10 +102,13 @@ def _moves(target: Target, names: Names) -> list[Dump]:
     return out
 
 
+BACKEND = {"postgres": registry.POSTGRESQL, "postgres18": registry.POSTGRESQL, "mysql": registry.MYSQL,
+           "sqlite": registry.SQLITE, "singlestore": registry.SINGLESTORE}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_hostile_names_migrate_up_and_down_like_agnos_defaults(kind, tmp_path):
-    backend = {"postgres": registry.POSTGRESQL, "mysql": registry.MYSQL, "sqlite": registry.SQLITE,
-               "singlestore": registry.SINGLESTORE}[kind]
+    backend = BACKEND[kind]
     tables = hostile_tables(backend)
     schema = hostile_schema(kind)
     with make_target(kind, tmp_path) as reference, make_target(kind, tmp_path, schema=schema) as target:
@@ -145,7 +148,7 @@ def refused_names(kind: str, backend: str) -> list[tuple[str, dict[str, Any], st
     if longest is not None:
         cases.append(("one over the maximum length", {"traces_table": "T" * (longest + 1)}, "traces_table"))
         cases.append(("a derived index name over the maximum", {"memory_table": "m" * 60}, "memory_table"))
-    if kind == "postgres":
+    if backend == registry.POSTGRESQL:
         cases.append(("a pg_ schema", {"db_schema": "pg_agno"}, "schema"))
         cases.append(("a 64-byte schema", {"db_schema": "é" * 32}, "schema"))
     if kind == "singlestore":
@@ -164,8 +167,7 @@ def refused_names(kind: str, backend: str) -> list[tuple[str, dict[str, Any], st
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_names_the_backend_cannot_hold_are_refused_before_any_change(kind, tmp_path):
-    backend = {"postgres": registry.POSTGRESQL, "mysql": registry.MYSQL, "sqlite": registry.SQLITE,
-               "singlestore": registry.SINGLESTORE}[kind]
+    backend = BACKEND[kind]
     with make_target(kind, tmp_path) as target:
         for what, keywords, option in refused_names(kind, backend):
             kw = {"db_schema": target.db_schema, **keywords}
@@ -177,12 +179,11 @@ def test_names_the_backend_cannot_hold_are_refused_before_any_change(kind, tmp_p
             schema = kw["db_schema"]
             if schema and schema != target.db_schema:
                 assert not Target(kind, target.url, schema).tables(), f"{what}: the schema was created"
-                from tests.conftest import server_url
 
                 if kind != "sqlite":
                     import sqlalchemy as sa
 
-                    engine = sa.create_engine(server_url("postgres" if kind == "postgres" else "mysql"))
+                    engine = sa.create_engine(target.url)
                     try:
                         assert schema not in sa.inspect(engine).get_schema_names(), f"{what}: schema created"
                     finally:

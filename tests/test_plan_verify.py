@@ -450,7 +450,7 @@ def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     """The step runs while a second connection holds EXCLUSIVE on the bookkeeping tables (reads go on, writes
     wait): the step does all its DDL, then waits to record itself, holding every lock it took; a third connection
     reads them from pg_locks."""
-    mm = _mm(backend)
+    mm = SyncMigrationManager(backend.url, db_schema=backend.schema, online=False)  # plan: offline statements
     mm.up(target_version="2.0.0", table_type=["sessions", "memories"], create_missing=True)
     mm.up(target_version="2.3.0", table_type="versions", create_missing=True)
     _insert(backend, SESSIONS, [_session(f"s{i}", i) for i in range(20)])
