@@ -588,7 +588,7 @@ def test_verify_and_plan_on_a_database_agno_built(backend, release):
 
     harness.seed(release, harness.Target.of(backend))
     engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
-    mm = _mm(backend, engine)
+    mm = SyncMigrationManager(engine, db_schema=backend.schema, online=False)  # plan: offline statements
     report = mm.verify()
     assert report.differences and {(d.kind, d.fixable, d.actual) for d in report.differences} == {
         ("branch", True, None)}, "\n".join(map(str, report.differences))
