@@ -538,15 +538,17 @@ class _Core:
 
     def plan(
         self, connection: sa.Connection, target: str, types: Sequence[registry.TableType], exact: bool,
-        create_missing: bool = False,
+        create_missing: bool = False, online: bool | None = None,
     ) -> Plan:
-        """What ``up`` to ``target`` (with the same ``create_missing``) would do
-        (:class:`agno_alembic.preview.Plan`); reads only."""
+        """What ``up`` to ``target`` (with the same ``create_missing``) would do in this manager's mode, or in the
+        one ``online`` names (:class:`agno_alembic.preview.Plan`); reads only."""
         from agno_alembic import preview
 
         types = self.in_scope(connection, types, create_missing)
         url = self.source.url if self.source.url is not None else connection.engine.url
-        return preview.build(connection, self.backend, self.names, types, target, exact=exact, url=url)
+        settings = {**self.online, **({} if online is None else {ATTR_ONLINE: online})}
+        return preview.build(connection, self.backend, self.names, types, target, exact=exact, url=url,
+                             settings=settings)
 
     def _verify_reports(self, connection: sa.Connection, types: Sequence[registry.TableType]) -> list[Any]:
         from agno_alembic import verify
@@ -846,15 +848,17 @@ class _Front:
 
 
     def _plan(
-        self, target_version: object, table_type: Any, exact: bool, create_missing: bool
+        self, target_version: object, table_type: Any, exact: bool, create_missing: bool, online: bool | None
     ) -> Callable[[sa.Connection], Any]:
         _flag("exact", exact)
         _flag("create_missing", create_missing)
+        if online is not None:
+            _flag("online", online)
         target = _target(target_version, required=False)
         types = self._core.select(table_type)
 
         def read(conn: sa.Connection) -> Any:
-            return self._core.plan(conn, target, types, exact, create_missing)
+            return self._core.plan(conn, target, types, exact, create_missing, online)
 
         read.read_only = True  # type: ignore[attr-defined]  # plan changes nothing: no migration lock
         return read
@@ -928,12 +932,14 @@ class MigrationManager(_Front):
 
     async def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
-        exact: bool = False, create_missing: bool = False,
+        exact: bool = False, create_missing: bool = False, online: bool | None = None,
     ) -> Plan:
         """What ``up(target_version, create_missing=...)`` would do, step by step, without changing anything:
         statements, locks, rows, time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`;
-        ``.to_dict()`` for JSON)."""
-        return await self._run(self._plan(target_version, table_type, exact, create_missing))
+        ``.to_dict()`` for JSON), in the mode ``up()`` runs (this manager's ``online``, default on) or the one
+        ``online`` names: online, the statements in the forms online mode gives them and the locks they take
+        there; ``online=False``, those of offline mode."""
+        return await self._run(self._plan(target_version, table_type, exact, create_missing, online))
 
     async def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
@@ -1019,12 +1025,14 @@ class SyncMigrationManager(_Front):
 
     def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
-        exact: bool = False, create_missing: bool = False,
+        exact: bool = False, create_missing: bool = False, online: bool | None = None,
     ) -> Plan:
         """What ``up(target_version, create_missing=...)`` would do, step by step, without changing anything:
         statements, locks, rows, time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`;
-        ``.to_dict()`` for JSON)."""
-        return self._run(self._plan(target_version, table_type, exact, create_missing))
+        ``.to_dict()`` for JSON), in the mode ``up()`` runs (this manager's ``online``, default on) or the one
+        ``online`` names: online, the statements in the forms online mode gives them and the locks they take
+        there; ``online=False``, those of offline mode."""
+        return self._run(self._plan(target_version, table_type, exact, create_missing, online))
 
     def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);

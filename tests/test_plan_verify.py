@@ -248,25 +248,52 @@ def _ddl(statements: list[str], tables: set[str]) -> list[str]:
     return out
 
 
-def test_plan_statements_are_the_ones_the_steps_run_offline(backend):
-    """plan lists the statements of the offline mode (``online=False``), which runs them as planned; online mode
-    (the default) runs the same steps in the online forms docs/online.md lists, which plan does not show yet."""
+def _executed(engine: sa.Engine) -> list[str]:
+    """The statements ``engine`` runs from now on that the server accepted (after SQLAlchemy's hooks: online mode's
+    ALGORITHM clauses included; a try refused or timed out is not in it)."""
+    ran: list[str] = []
+    sa.event.listen(engine, "after_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
+    return ran
+
+
+def _batch_sql(text: str) -> str:
+    """A statement without its comment lines, parameters written ``:name`` (as the plan writes them)."""
+    return locks.normalise(re.sub(r"%\((\w+)\)s|\?", lambda m: f":{m.group(1)}" if m.group(1) else "?", text))
+
+
+@pytest.mark.parametrize("online", [True, False], ids=["online", "offline"])
+def test_plan_statements_are_the_ones_up_then_runs(backend, online):
+    """plan, in the mode up() runs (online by default; offline with ``online=False``), lists the DDL statements up()
+    then runs on the step's tables, in order and in the form it runs them (online: CREATE INDEX CONCURRENTLY,
+    CHECK ... NOT VALID and VALIDATE, ALGORITHM=INSTANT / INPLACE, LOCK=NONE); online, the runs copy is planned as
+    the batch it repeats, and that batch's statement is the one each batch runs (PostgreSQL)."""
     engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
-    mm = SyncMigrationManager(engine, db_schema=backend.schema, online=False)
+    mm = SyncMigrationManager(engine, db_schema=backend.schema, online=online)
     mm.up(target_version="2.0.0", table_type=["sessions", "memories"], create_missing=True)
     _insert(backend, SESSIONS, [_session(f"s{i}", i, runs=[{"run_id": f"r{i}", "agent_id": "a"}])
                                 for i in range(5)])
     _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {"i": i}, "user_id": "u", "updated_at": BASE_TS}
                                 for i in range(5)])
     result = mm.plan(table_type=["sessions", "memories"])
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and result.online is online
+    assert mm.plan(table_type=["sessions", "memories"], online=not online).online is not online
     own = {SESSIONS, MEMORIES, "agno_runs", "_agno_alembic_rebuild_agno_memories"}
     planned = _ddl([s.sql for step in result.steps for s in step.statements if step.table_name in own], own)
     assert planned or backend.kind == "sqlite"
-    ran: list[str] = []
-    sa.event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
+    forms = {"postgres": ["CREATE INDEX CONCURRENTLY", "NOT VALID", "VALIDATE CONSTRAINT"],
+             "mysql": ["ALGORITHM=INSTANT", "ALGORITHM=INPLACE, LOCK=NONE", "ALGORITHM=INPLACE LOCK=NONE"],
+             "sqlite": []}[backend.kind]
+    for form in forms:  # online forms in online mode only
+        assert any(form in p for p in planned) is online, (form, planned)
+    copy = next(s for s in mm.plan(table_type="sessions").steps if s.revision == "agno_sessions_3_0_0")
+    batches = [s for s in copy.statements if s.lock is not None and "batch" in s.lock.operation]
+    assert bool(batches) is online, [s.lock for s in copy.statements]
+    ran = _executed(engine)
     mm.up(table_type=["sessions", "memories"], create_missing=True)
     assert _ddl(ran, own) == planned
+    if online and backend.kind == "postgres":
+        batch = "\n".join(line for line in batches[0].sql.splitlines() if not line.startswith("--"))
+        assert _batch_sql(batch) in {_batch_sql(r) for r in ran}
     assert mm.plan(table_type=["sessions", "memories"]).exit_code == 0
     engine.dispose()
 

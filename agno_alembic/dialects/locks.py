@@ -90,6 +90,10 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
                                                                                  "SHARE ROW EXCLUSIVE")),
         _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* FOREIGN KEY", _pg("add foreign key", "SHARE ROW EXCLUSIVE",
                                                                     scan=True)),
+        # online SET NOT NULL (ops._set_not_null): a CHECK added NOT VALID takes its lock for a moment, no scan
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* CHECK .* NOT VALID$", _pg("add check (not valid)",
+                                                                           "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* CHECK ", _pg("add check", "ACCESS EXCLUSIVE", scan=True)),
         _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* USING INDEX", _pg("add key using index", "ACCESS EXCLUSIVE")),
         _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* (PRIMARY KEY|UNIQUE)", _pg("add key", "ACCESS EXCLUSIVE",
                                                                              scan=True)),
@@ -128,7 +132,7 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
         _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) .* NOT NULL$", _my("set not null", "INPLACE", "NONE", rewrite=True,
                                                                    scan=True)),
         _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) ", _my("change column", "COPY", "SHARED", rewrite=True, scan=True)),
-        _Rule(r"^(INSERT|UPDATE|DELETE)\b", _my("data", "row locks", "NONE", scan=True)),
+        _Rule(r"^(INSERT|UPDATE|DELETE)\b", LockInfo("data", "row locks", None, False, True, _NONE, True)),
     ),
     registry.SQLITE: (
         _Rule(r"^PRAGMA\b", LockInfo("setting", "none", None, False, False, _NONE, True)),
@@ -177,6 +181,41 @@ def describe(backend: str, statement: str) -> LockInfo:
     if backend == registry.SQLITE:
         return _lite(_UNKNOWN, scan=True)
     return _my(_UNKNOWN, "COPY", "SHARED", rewrite=True, scan=True)
+
+
+# -- online mode: the forms its statements take, and its batches ------------------------------------------------
+
+
+def online_statement(backend: str, statement: str) -> str:
+    """``statement`` as online mode sends it.  MySQL/MariaDB: with the first ``ALGORITHM``/``LOCK`` clause of
+    :func:`agno_alembic.dialects.online.mysql_clauses` the server accepts for it, which is the one the statement's
+    rule names (INSTANT; else INPLACE with LOCK=NONE; else none: the server copies or locks, and the log says so).
+    Elsewhere the statement itself (PostgreSQL's online forms, ``CONCURRENTLY`` and ``NOT VALID``, are written by
+    the operations; SQLite and SingleStore have none)."""
+    if backend != registry.MYSQL:
+        return statement
+    from agno_alembic.dialects.online import mysql_clauses
+
+    info = describe(backend, statement)
+    for clause in mysql_clauses(statement):
+        text = clause.upper()
+        if not clause or ("INSTANT" in text and info.algorithm == "INSTANT") or (
+                "INPLACE" in text and info.algorithm in ("INSTANT", "INPLACE") and info.lock == "NONE"):
+            return statement.rstrip().rstrip(";") + clause + (";" if statement.rstrip().endswith(";") else "")
+    return statement
+
+
+#: The lock one committed batch of an online data step takes (the 3.0.0 runs copy), per backend: held for one
+#: batch (about ``data.batched.BATCH_SECONDS`` of work), then committed.
+BATCH: dict[str, LockInfo] = {
+    registry.POSTGRESQL: LockInfo("data, one committed batch", "ROW EXCLUSIVE (new rows of the runs table only)",
+                                  None, False, True, _NONE, True),
+    registry.MYSQL: LockInfo("data, one committed batch", "row locks (new rows of the runs table only)", None,
+                             False, True, _NONE, True),
+    registry.SQLITE: LockInfo("data, one committed batch", "database write lock (one batch)", None, False, True, _W,
+                              False),
+}
+BATCH[registry.SINGLESTORE] = BATCH[registry.MYSQL]
 
 
 def lock_mode_rank(mode: str) -> int:
