@@ -531,6 +531,96 @@ def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     assert want <= got, (got, want)
 
 
+def _pg_mode(mode: str) -> str:
+    """pg_locks' ``AccessExclusiveLock`` as the plan writes it: ``ACCESS EXCLUSIVE``."""
+    return re.sub(r"(?<!^)([A-Z])", r" \1", mode).upper().replace(" LOCK", "")
+
+
+@pytest.mark.parametrize("backend", ["postgres", "postgres18"], indirect=True)
+def test_postgresql_locks_observed_in_pg_locks_during_an_online_step_are_the_planned_ones(backend):
+    """Online mode: each statement takes its lock alone, so the locks are seen while they wait. A blocker per table
+    reads it (ACCESS SHARE) until an ACCESS EXCLUSIVE statement of the step is seen asking for its lock (it gives
+    up after the bounded wait and retries). Another holds a snapshot without touching Agno's tables:
+    CREATE INDEX CONCURRENTLY holds its SHARE UPDATE EXCLUSIVE while it waits for that snapshot (seen, granted).
+    The strongest table lock mode the migration held or asked for at each moment, reads (ACCESS SHARE) aside, is
+    one the online plan listed for that table, its strongest included; the memories index is planned and built
+    CONCURRENTLY (SHARE, offline mode's lock, is neither planned nor seen)."""
+    mm = SyncMigrationManager(backend.url, db_schema=backend.schema)  # online: the default
+    mm.up(target_version="2.0.0", table_type=["sessions", "memories"], create_missing=True)
+    mm.up(target_version="2.3.0", table_type="versions", create_missing=True)
+    _insert(backend, SESSIONS, [_session(f"s{i}", i) for i in range(20)])
+    _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {"i": i}, "user_id": "u", "updated_at": BASE_TS}
+                                for i in range(20)])
+    result = mm.plan(target_version="2.3.0", table_type=["sessions", "memories"])
+    assert result.online
+    planned: dict[str, set[str]] = {}
+    for step in result.steps:
+        for s in step.statements:
+            if s.lock is not None and step.table_name in (SESSIONS, MEMORIES):
+                planned.setdefault(step.table_name, set()).add(s.lock.lock.split(" (")[0])
+    assert "SHARE UPDATE EXCLUSIVE" in planned[MEMORIES] and "SHARE" not in planned[MEMORIES], planned
+    readers = {table: backend.engine.connect() for table in (SESSIONS, MEMORIES)}
+    for table, reader in readers.items():
+        reader.begin()
+        reader.exec_driver_sql(f"SELECT count(*) FROM {_q(backend, table)}")
+    snapshot = backend.engine.connect()
+    snapshot.execution_options(isolation_level="REPEATABLE READ").begin()
+    snapshot.exec_driver_sql("SELECT count(*) FROM pg_class")
+    ours = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in [*readers.values(), snapshot]}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            mm.up(target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    seen: dict[str, set[tuple[str, bool]]] = {}
+    try:
+        began = time.monotonic()
+        with backend.engine.connect() as watcher:
+            while worker.is_alive() and time.monotonic() - began < 120:
+                rows = watcher.exec_driver_sql(
+                    "SELECT c.relname, l.mode, l.granted, l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(s)s AND l.pid <> "
+                    "pg_backend_pid()", {"s": backend.schema}).all()
+                watcher.rollback()
+                strongest: dict[tuple[str, int], tuple[str, bool]] = {}
+                for rel, mode, granted, pid in rows:  # a statement holds weaker modes beside its own (an index
+                    if pid in ours:                   # rebuilt under ALTER TYPE's ACCESS EXCLUSIVE takes SHARE)
+                        continue
+                    now = strongest.get((rel, pid))
+                    if now is None or locks.lock_mode_rank(_pg_mode(mode)) > locks.lock_mode_rank(now[0]):
+                        strongest[(rel, pid)] = (_pg_mode(mode), granted)
+                for (rel, _), found in strongest.items():
+                    seen.setdefault(rel, set()).add(found)
+                for table, reader in list(readers.items()):
+                    if ("ACCESS EXCLUSIVE", False) in seen.get(table, set()) or time.monotonic() - began > 20:
+                        reader.rollback()  # an ALTER on the table was seen waiting (it gives up and retries)
+                        reader.close()
+                        del readers[table]
+                if ("SHARE UPDATE EXCLUSIVE", True) in seen.get(MEMORIES, set()) or time.monotonic() - began > 20:
+                    snapshot.rollback()  # CREATE INDEX CONCURRENTLY was seen waiting for it
+                time.sleep(0.01)
+    finally:
+        for reader in readers.values():
+            reader.rollback()
+            reader.close()
+        snapshot.rollback()
+        snapshot.close()
+        worker.join(120)
+    assert not errors, errors
+    for table in (SESSIONS, MEMORIES):
+        assert ("ACCESS EXCLUSIVE", False) in seen.get(table, set()), seen  # waited, gave up, retried
+    assert ("SHARE UPDATE EXCLUSIVE", True) in seen.get(MEMORIES, set()), seen
+    for table in (SESSIONS, MEMORIES):
+        asked = {mode for mode, _ in seen[table]} - {"ACCESS SHARE"}
+        assert asked <= planned[table], (table, seen[table], planned[table])
+        assert max(asked, key=locks.lock_mode_rank) == max(planned[table], key=locks.lock_mode_rank)
+
+
 # ================================================================== HTTP
 
 
