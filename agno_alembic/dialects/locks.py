@@ -5,8 +5,16 @@ One function, :func:`describe`, from a statement (as the offline script prints i
 written in an online form (``CREATE INDEX CONCURRENTLY``, ``NOT VALID`` foreign keys, ``ALGORITHM=INPLACE``,
 ``SET lock_timeout``) is described as what it is, whatever mode produced it.
 
+This is the one table of locks: ``plan`` reads it for every statement, in the form the mode that will run sends it
+(:func:`online_statement`: online mode's ``ALGORITHM``/``LOCK`` clause on MySQL/MariaDB is the one its rule names),
+and :data:`BATCH` says what one committed batch of an online data step holds.
+
 Sources: PostgreSQL 15's "Explicit Locking" and ALTER TABLE pages; MariaDB 10.11's "InnoDB Online DDL Operations"
-(MySQL 8.0's "Online DDL Operations" agrees for every case listed); SQLite's "File Locking" and ALTER TABLE pages.
+(MySQL 8.0's "Online DDL Operations" agrees for every case listed); SQLite's "File Locking" and ALTER TABLE pages;
+SingleStore's ALTER TABLE page (its ALTER is online: reads and writes go on, but for a short wait at its start for
+the queries already running on the table, bounded by its ``TIMEOUT``; it has no ``ALGORITHM``/``LOCK`` clause).
+The SingleStore rules are tested against that documentation only (``tests/test_plan_verify.py``), never on a
+SingleStore server (docs/plan.md).
 """
 
 from __future__ import annotations
@@ -150,7 +158,30 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
         _Rule(r"^(INSERT|UPDATE|DELETE)\b", _lite("data", scan=True)),
     ),
 }
-_RULES[registry.SINGLESTORE] = _RULES[registry.MYSQL]
+
+
+def _s2(op: str, *, scan: bool = False, rewrite: bool = False) -> LockInfo:
+    # SingleStore's online ALTER: a metadata lock for a moment at the start (it waits for the queries already
+    # running on the table, and new ones wait behind it), then reads and writes go on.
+    return LockInfo(op, "metadata lock at the start (online ALTER)", None, rewrite, scan, _NONE, True)
+
+
+_S2_UNDOCUMENTED = LockInfo("change primary key (not in SingleStore's documented ALTER grammar)",
+                            "unknown: assumed exclusive", None, True, True, _RW, False)
+
+_RULES[registry.SINGLESTORE] = (
+    _Rule(r"^SET\b", _SESSION),
+    _Rule(r"^CREATE TABLE", LockInfo("create table", "none on existing tables", None, False, False, _NONE, True)),
+    _Rule(r"^DROP TABLE", LockInfo("drop table", "exclusive metadata lock", None, False, False, _RW, False)),
+    _Rule(r"^ALTER TABLE .* (ADD|DROP) (CONSTRAINT \S+ )?PRIMARY KEY", _S2_UNDOCUMENTED),
+    _Rule(r"^(ALTER TABLE .* )?RENAME TABLE|^ALTER TABLE .* RENAME (TO|AS)\b", _s2("rename table")),
+    _Rule(r"^CREATE (UNIQUE )?INDEX|^ALTER TABLE .* ADD (UNIQUE )?(INDEX|KEY)\b", _s2("create index", scan=True)),
+    _Rule(r"^DROP INDEX|^ALTER TABLE .* DROP (INDEX|KEY)\b", _s2("drop index")),
+    _Rule(r"^ALTER TABLE .* ADD (COLUMN )?", _s2("add column")),
+    _Rule(r"^ALTER TABLE .* DROP (COLUMN )?", _s2("drop column")),
+    _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) ", _s2("change column", scan=True, rewrite=True)),
+    _Rule(r"^(INSERT|UPDATE|DELETE)\b", LockInfo("data", "row locks", None, False, True, _NONE, True)),
+)
 
 _UNKNOWN = "unclassified statement"
 
@@ -180,6 +211,8 @@ def describe(backend: str, statement: str) -> LockInfo:
         return _pg(_UNKNOWN, "ACCESS EXCLUSIVE", scan=True)
     if backend == registry.SQLITE:
         return _lite(_UNKNOWN, scan=True)
+    if backend == registry.SINGLESTORE:
+        return LockInfo(_UNKNOWN, "unknown: assumed exclusive", None, True, True, _RW, False)
     return _my(_UNKNOWN, "COPY", "SHARED", rewrite=True, scan=True)
 
 
