@@ -275,8 +275,9 @@ def _types(options: argparse.Namespace) -> list[str] | None:
 
 
 def _selected(options: argparse.Namespace, backend: str) -> list[registry.TableType]:
-    wanted = [t for t in _types(options) or [] if not registry.is_vectors(t)]
-    types = registry.table_types(wanted) if wanted else list(registry.TABLE_TYPES)
+    given = _types(options)
+    wanted = [t for t in given or [] if not registry.is_vectors(t)]
+    types = registry.table_types(wanted) if wanted else [] if given else list(registry.TABLE_TYPES)
     return [t for t in types if t.on(backend)]
 
 
@@ -577,6 +578,9 @@ def _up_sql(options: argparse.Namespace, mm: SyncMigrationManager, url: str, bac
         )
     if not options.create_missing:  # as the online up: only the tables that exist (and the recorded ones)
         types = [tt for tt in types if tt.name in existing or positions[tt.name] is not None]
+    if registry.VECTORS.on(backend) and any(registry.is_vectors(t) for t in _types(options) or []):
+        types.append(registry.VECTORS)  # the pgvector tables' branch: its script reads which tables there are
+        positions[registry.VECTORS.name] = plan.branch_position(script, heads, registry.VECTORS)
     destinations = [
         rev for tt in types
         if (rev := plan.revision_at(script, tt, target))

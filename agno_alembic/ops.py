@@ -869,13 +869,17 @@ def evolve_vector_tables(from_version: str, to_version: str) -> None:
     low, high = sorted((from_version, to_version), key=registry.version_index)
     if not registry.version_index(low) < registry.version_index(vectors.OWNED_SINCE) <= registry.version_index(high):
         return
-    if run.offline:
+    reader = op.get_context().opts.get(OFFLINE_READER) if run.offline else None
+    if run.offline and reader is None:
         if run.names.vector_tables is None:
             op.execute("-- vector tables are found by inspection, which needs a live connection; name them with "
                        "-x vector_tables=a,b for a script")
             return
         # the owner column and its index: unknown offline (None)
         tables: dict[str, tuple[bool | None, bool | None]] = dict.fromkeys(run.names.vector_tables, (None, None))
+    elif run.offline:  # up --sql, plan: the database the script is written for says which tables, and what they have
+        tables = {t.name: (vectors.OWNER in t.columns, vectors.owner_index(t.name) in t.indexes)
+                  for t in vectors.selected(reader, run.names)}
     else:
         found = vectors.selected(op.get_bind(), run.names)
         if not up:

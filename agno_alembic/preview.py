@@ -268,11 +268,13 @@ def build(
     exact: bool = False,
     url: sa.URL | None = None,
     settings: Mapping[str, Any] | None = None,
+    vector_tables: bool = False,
 ) -> Plan:
     """The plan of ``up`` to ``target`` for ``types`` on this connection; reads only.
 
     ``settings``: the run's online settings, as ``config.attributes`` (``environment.ATTR_ONLINE``, default on,
     ``ATTR_ALLOW_REWRITE``, ``ATTR_DDL_LOCK_WAIT``, ``ATTR_DDL_DEADLINE``): the plan is of that mode.
+    ``vector_tables``: the pgvector knowledge tables' branch too (what ``up()`` moves with them), when there are any.
     """
     from agno_alembic import environment
     from agno_alembic.runtime import RunState
@@ -297,6 +299,9 @@ def build(
             if position is not None:
                 heads.append(position)
         positions[tt.name] = position
+    vector_names: list[str] = []
+    if vector_tables and registry.VECTORS.on(backend):
+        types, vector_names = _with_vector_branch(connection, script, names, list(types), heads, positions)
     destinations = [
         rev for tt in types
         if (rev := plan.revision_at(script, tt, target))
@@ -312,6 +317,10 @@ def build(
     rows_cache: dict[str, tuple[int, bool]] = {}
     for revision, statements in split_steps(text):
         module = script.get_revision(revision).module
+        if getattr(module, "agno_vector_type", None):
+            steps.append(_vector_step(connection, backend, names, script, revision, statements, vector_names,
+                                      exact))
+            continue
         tt = registry.table_type(module.agno_table_type)
         revs = plan.revisions_of(script, tt)
         i = [r for r, _ in revs].index(revision)
@@ -375,6 +384,48 @@ def _with_deferred_indexes(
     if at is None:
         return planned
     return (*planned[:at], *drops, planned[at], *creates, *planned[at + 1:])
+
+
+def _with_vector_branch(
+    connection: sa.Connection, script: Any, names: Names, types: list[registry.TableType], heads: list[str],
+    positions: dict[str, str | None],
+) -> tuple[list[registry.TableType], list[str]]:
+    """The pgvector tables' branch, placed where ``up()`` puts it first (:meth:`_Core.move_vectors`: where the
+    oldest knowledge table is), and the tables' names; the branch only when there is a table to move."""
+    from agno_alembic import vectors
+
+    found = vectors.selected(connection, names)
+    if not found:
+        return types, []
+    tt = registry.VECTORS
+    position = plan.branch_position(script, heads, tt)
+    oldest = plan.revision_at(script, tt, min((t.version for t in found), key=registry.version_index))
+    if oldest is not None and oldest != position:
+        ours = {r for r, _ in plan.revisions_of(script, tt)}
+        heads[:] = [h for h in heads if h not in ours] + [oldest]
+        position = oldest
+    positions[tt.name] = position
+    return [*types, tt], [t.name for t in found]
+
+
+def _vector_step(connection: sa.Connection, backend: str, names: Names, script: Any, revision: str,
+                 statements: Sequence[str], tables: Sequence[str], exact: bool) -> PlannedStep:
+    """A step of the pgvector tables' branch: every knowledge table at once (its statements are run as they are,
+    outside online mode's bounded waits: ``ops.evolve_vector_tables``), the rows of them all."""
+    tt = registry.VECTORS
+    revs = plan.revisions_of(script, tt)
+    i = [r for r, _ in revs].index(revision)
+    planned = tuple(_statement(backend, s, names) for s in statements)
+    counted = [table_rows(connection, backend, t, names.schema, exact) for t in tables]
+    rows = sum(n for n, _ in counted)
+    version = revs[i][1]
+    scans = any(s.lock is not None and s.lock.scan for s in planned)
+    return PlannedStep(
+        table_type=tt.name, table_name=", ".join(tables), revision=revision,
+        from_version=revs[i - 1][1] if i else None, to_version=version, statements=planned, rows=rows,
+        rows_exact=all(e for _, e in counted), rows_read=rows if scans else 0, rows_written=0,
+        seconds=rates.expected_seconds(backend, tt.name, version, rows, planned),
+    )
 
 
 def _proved_not_null(planned: tuple[PlannedStatement, ...]) -> tuple[PlannedStatement, ...]:
