@@ -23,6 +23,7 @@ from agno_alembic import MigrationManager, SyncMigrationManager, commands, plan,
 from agno_alembic.cli import CommandLine
 from agno_alembic.data.checks import Finding
 from agno_alembic.dialects import locks
+from agno_alembic.errors import ConfigurationError
 from agno_alembic.naming import Names
 from tests.conftest import Backend
 
@@ -196,7 +197,11 @@ def test_verify_and_plan_from_the_async_facade(backend):
     report = asyncio.run(mm.verify(table_type="sessions"))
     assert report.ok, "\n".join(map(str, report.differences))
     result = asyncio.run(mm.plan(table_type="sessions"))
-    assert result.exit_code == 1 and result.steps[-1].revision == "agno_sessions_3_0_0"
+    assert result.exit_code == 1 and result.steps[-1].revision == "agno_sessions_3_0_0" and result.online
+    offline = asyncio.run(mm.plan(table_type="sessions", online=False))
+    assert not offline.online and offline.steps[-1].statements != result.steps[-1].statements
+    with pytest.raises(ConfigurationError):
+        asyncio.run(mm.plan(online="no"))  # type: ignore[arg-type]
     json.dumps(result.to_dict())
     json.dumps(report.to_dict())
 
@@ -296,6 +301,30 @@ def test_plan_statements_are_the_ones_up_then_runs(backend, online):
         assert _batch_sql(batch) in {_batch_sql(r) for r in ran}
     assert mm.plan(table_type=["sessions", "memories"]).exit_code == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_plan_refuses_a_large_rewrite_online_as_online_mode_does(backend, capsys):
+    """PostgreSQL, online: the 2.3.0 JSON to JSONB rewrite of a table above REWRITE_MOMENT_ROWS rows is a blocking
+    finding (exit 3), and online up() refuses it; accepted (allow_rewrite) or offline, it is not."""
+    from agno_alembic.dialects.online import REWRITE_MOMENT_ROWS
+    from agno_alembic.errors import RewriteRefusedError
+
+    mm = _mm(backend)
+    mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
+    _insert(backend, SESSIONS, [_session(f"s{i:05}", i) for i in range(REWRITE_MOMENT_ROWS + 1)])
+    result = mm.plan(target_version="2.3.0", table_type="sessions", exact=True)
+    found = _finding(result, "agno_sessions_2_3_0", "online_rewrite")
+    assert found.blocking and found.rows == REWRITE_MOMENT_ROWS + 1 and result.exit_code == 3
+    assert _select(backend, found.sql) == [{"count": REWRITE_MOMENT_ROWS + 1}]
+    assert _cli(backend, "plan", "--to", "2.3.0", "--table-type", "sessions") == 3
+    assert _cli(backend, "plan", "--to", "2.3.0", "--table-type", "sessions", "--allow-rewrite") == 1
+    assert _cli(backend, "plan", "--to", "2.3.0", "--table-type", "sessions", "--offline") == 1
+    capsys.readouterr()
+    with pytest.raises(RewriteRefusedError):
+        mm.up(target_version="2.3.0", table_type="sessions")
+    assert SyncMigrationManager(backend.url, db_schema=backend.schema, allow_rewrite=True).plan(
+        target_version="2.3.0", table_type="sessions").exit_code == 1
 
 
 def test_plan_rows_are_within_the_statistics_error_and_exact_counts(backend):
@@ -677,6 +706,7 @@ def test_plan_and_verify_over_http(backend):
 
     mm = _mm(backend)
     mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
+    _insert(backend, SESSIONS, [_session("s1", 1, runs=[{"run_id": "r1", "agent_id": "a"}])])
     app = create_app({"db": (backend.url, {"db_schema": backend.schema or ""})}, token="t0ken")
     auth = {"Authorization": "Bearer t0ken"}
     with serve(app) as client:
@@ -685,6 +715,11 @@ def test_plan_and_verify_over_http(backend):
         body = planned.json()
         assert body["exit_code"] == 1 and body["steps"][-1]["revision"] == "agno_sessions_3_0_0"
         assert all("lock" in s for step in body["steps"] for s in step["statements"])
+        copy = body["steps"][-1]["statements"]
+        assert body["mode"] == "online" and any("batch" in (s["lock"] or {}).get("operation", "") for s in copy)
+        offline = client.get("/databases/db/plan", params={"table_type": "sessions", "online": "false"},
+                             headers=auth).json()
+        assert offline["mode"] == "offline" and offline["steps"][-1]["statements"] != copy
         assert client.get("/databases/db/plan", params={"target_version": "9.9.9"}, headers=auth).status_code == 400
         assert client.get("/databases/nope/plan", headers=auth).status_code == 404
         assert client.get("/databases/db/plan", headers={}).status_code == 401
