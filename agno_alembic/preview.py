@@ -352,7 +352,8 @@ def build(
         steps.append(PlannedStep(
             table_type=tt.name, table_name=name, revision=revision, from_version=before, to_version=version,
             statements=planned, rows=rows, rows_exact=rows_exact, rows_read=n if scans else 0,
-            rows_written=written, seconds=rates.expected_seconds(backend, tt.name, version, n, planned),
+            rows_written=written, seconds=rates.expected_seconds(backend, tt.name, version, n, planned,
+                                                                 online=online),
             findings=tuple(findings),
         ))
     return Plan(backend, target, tuple(steps), **mode)  # type: ignore[arg-type]

@@ -58,6 +58,18 @@ STEP_PER_ROW: dict[tuple[str, str, str], float] = {
 }
 
 
+#: Online mode (the default), the same whole steps: the 3.0.0 copy in committed batches sized by time, its catch-up
+#: pass and its check (``data.batched``), per session of the same database; measured 2026-12-07 with
+#: ``benchmarks/plan_rates.py`` (online) at 10,000 sessions, no application traffic, the machine loaded by a test
+#: run: PostgreSQL 3.0 ms, MariaDB 6.8 ms, SQLite 5.0 ms per session (benchmarks/README.md).
+STEP_PER_ROW_ONLINE: dict[tuple[str, str, str], float] = {
+    (registry.POSTGRESQL, "sessions", "3.0.0"): 3.0e-3,
+    (registry.MYSQL, "sessions", "3.0.0"): 6.5e-3,
+    (registry.SINGLESTORE, "sessions", "3.0.0"): 6.5e-3,
+    (registry.SQLITE, "sessions", "3.0.0"): 4.5e-3,
+}
+
+
 def _kind(lock: object) -> str | None:
     if lock is None:
         return None
@@ -70,10 +82,11 @@ def _kind(lock: object) -> str | None:
     return None
 
 
-def estimate(backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement]) -> float:
-    """The expected seconds of a step over a table of ``rows`` rows."""
+def estimate(backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement], *,
+             online: bool = False) -> float:
+    """The expected seconds of a step over a table of ``rows`` rows, in online or offline mode."""
     fixed = STEP_FIXED[backend] + FIXED[backend] * len(statements)
-    whole = STEP_PER_ROW.get((backend, table_type, version))
+    whole = (STEP_PER_ROW_ONLINE if online else STEP_PER_ROW).get((backend, table_type, version))
     if whole is not None:
         return fixed + whole * rows
     per_row = PER_ROW[backend]
@@ -81,8 +94,9 @@ def estimate(backend: str, table_type: str, version: str, rows: int, statements:
 
 
 def expected_seconds(
-    backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement]
+    backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement], *,
+    online: bool = False,
 ) -> tuple[float, float]:
     """The time range ``plan`` shows for a step: ``(low, high)`` seconds."""
-    est = estimate(backend, table_type, version, rows, statements)
+    est = estimate(backend, table_type, version, rows, statements, online=online)
     return (round(est / SPREAD, 3), round(est * SPREAD + SLACK, 3))
