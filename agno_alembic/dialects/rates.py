@@ -42,9 +42,9 @@ FIXED: dict[str, float] = {
     registry.SQLITE: 0.002,
 }
 PER_ROW: dict[str, dict[str, float]] = {
-    registry.POSTGRESQL: {"scan": 5.0e-6, "rewrite": 3.0e-5, "data": 3.0e-5},
-    registry.MYSQL: {"scan": 1.0e-5, "rewrite": 5.0e-5, "data": 3.0e-5},
-    registry.SINGLESTORE: {"scan": 1.0e-5, "rewrite": 5.0e-5, "data": 3.0e-5},
+    registry.POSTGRESQL: {"scan": 5.0e-6, "rewrite": 2.5e-5, "data": 2.5e-5},
+    registry.MYSQL: {"scan": 5.0e-6, "rewrite": 2.5e-5, "data": 1.5e-5},
+    registry.SINGLESTORE: {"scan": 5.0e-6, "rewrite": 2.5e-5, "data": 1.5e-5},
     registry.SQLITE: {"scan": 2.0e-6, "rewrite": 1.5e-5, "data": 1.0e-5},
 }
 #: Whole steps measured as such, seconds per row of the step's table: (backend, table type, version) -> rate.
