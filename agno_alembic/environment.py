@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
-from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps
+from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps, steps
 from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.ops import OFFLINE_PREVIEW, OFFLINE_READER
@@ -163,7 +163,7 @@ def _lock_setting(context: EnvironmentContext, attribute: str, option: str) -> f
 
 
 def _configure(
-    context: EnvironmentContext, state: RunState, tracker: lock.StepTracker | None = None, **kw: Any
+    context: EnvironmentContext, state: RunState, tracker: steps.StepTracker | None = None, **kw: Any
 ) -> None:
     hooks: list[Any] = [stamps.on_version_apply]
     if tracker is not None:  # DDL commits by itself here: know the step in progress and what of it committed
@@ -214,7 +214,7 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
         _ensure_schema(connection, state)
         transactional = dialects.capabilities(backend).transactional_ddl
         # Online, every backend commits each DDL statement by itself: know what of a failed step committed.
-        tracker = None if transactional and not state.online else lock.StepTracker(connection, backend)
+        tracker = None if transactional and not state.online else steps.StepTracker(connection, backend)
         restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
         try:
             _configure(context, state, tracker, connection=connection)
