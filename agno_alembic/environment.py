@@ -11,8 +11,8 @@ import contextlib
 import io
 import logging
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
@@ -165,19 +165,19 @@ def _lock_setting(context: EnvironmentContext, attribute: str, option: str) -> f
 def _configure(
     context: EnvironmentContext, state: RunState, tracker: steps.StepTracker | None = None, **kw: Any
 ) -> None:
-    hooks: list[Any] = [stamps.on_version_apply]
+    hooks: list[Callable[..., None]] = [stamps.on_version_apply]
     if tracker is not None:  # DDL commits by itself here: know the step in progress and what of it committed
         hooks.append(tracker.after_step)
         kw["fn"] = tracker.wrap(_opts(context).get("fn"))
+    kw[RUN_STATE_KEY] = state
     context.configure(
         version_table=state.names.alembic_version_table,
         version_table_schema=state.names.schema,
         transaction_per_migration=True,
-        on_version_apply=hooks,
-        **{RUN_STATE_KEY: state},
+        on_version_apply=stamps.each(hooks),
         **kw,
     )
-    context.get_context()._version.c.version_num.type.length = VERSION_NUM_LENGTH
+    cast(sa.String, context.get_context()._version.c.version_num.type).length = VERSION_NUM_LENGTH
 
 
 def _run_offline(context: EnvironmentContext) -> None:
@@ -264,14 +264,14 @@ def _ensure_schema(connection: sa.Connection, state: RunState) -> None:
     connection.commit()
 
 
-def _sqlite_transactional_ddl(connection: sa.Connection):  # noqa: ANN202
+def _sqlite_transactional_ddl(connection: sa.Connection) -> Callable[[], None]:
     """Make pysqlite run DDL inside real transactions (it autocommits DDL by default) with FKs off.
 
     Returns a callable that restores the connection as it was.
     """
     if connection.in_transaction():
         connection.commit()
-    raw = connection.connection.driver_connection
+    raw: Any = connection.connection.driver_connection
     previous = getattr(raw, "isolation_level", None)
     fk_on = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
     if fk_on:

@@ -212,7 +212,7 @@ def agno_metadata(names: Names, backend: str, *, schema: str | bool | None = Tru
 
 
 def _compare_type(names: Names, backend: str) -> Callable[..., bool | None]:
-    def compare(context: MigrationContext, inspected: sa.Column, metadata: sa.Column, *_: Any) -> bool | None:
+    def compare(context: MigrationContext, inspected: sa.Column[Any], metadata: sa.Column[Any], *_: Any) -> bool | None:
         assert context.dialect is not None
         return not dialects.type_matches(inspected.type, metadata.type, context.dialect)
 

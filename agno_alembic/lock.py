@@ -53,7 +53,7 @@ import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -63,6 +63,7 @@ from agno_alembic.errors import ConfigurationError, LockError, LockHolder, LockT
 from agno_alembic.steps import StepTracker as StepTracker  # its home before agno_alembic.steps; kept importable
 
 log = logging.getLogger("agno_alembic")
+_T = TypeVar("_T")
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -176,7 +177,11 @@ async def process_lock_async(timeout: float | None = None) -> AsyncIterator[None
         acquired = await asyncio.shield(waiting)
     except asyncio.CancelledError:
         # Cancelled while a worker thread waits: whatever it gets is released, never leaked.
-        waiting.add_done_callback(lambda f: f.cancelled() or f.exception() or not f.result() or _PROCESS_LOCK.release())
+        def release_if_acquired(f: asyncio.Future[bool]) -> None:
+            if not f.cancelled() and f.exception() is None and f.result():
+                _PROCESS_LOCK.release()
+
+        waiting.add_done_callback(release_if_acquired)
         raise
     if not acquired:
         raise _timeout_error(_process_holder, timeout, "the in-process migration lock")
@@ -553,7 +558,7 @@ class _RowLock(_DbLock):
                     conn.execute(sa.schema.CreateTable(self.table, if_not_exists=True))
         return self.conn
 
-    def _now(self) -> sa.ColumnElement:
+    def _now(self) -> sa.ColumnElement[Any]:
         return sa.func.unix_timestamp()
 
     def try_acquire(self) -> bool:
@@ -840,14 +845,14 @@ def _resolve(db: object, db_schema: str | None) -> tuple[Any, str, str | None]:
     return target, backend, schema
 
 
-def _on_connection(target: Any, fn: Callable[[sa.Connection], Any]) -> Any:
+def _on_connection(target: Any, fn: Callable[[sa.Connection], _T]) -> _T:
     """Run ``fn`` on a sync connection to ``target`` (a URL, an Engine, an AsyncEngine or a Connection)."""
     if isinstance(target, sa.Connection):
         return fn(target)
     if (isinstance(target, sa.URL) and target.get_dialect().is_async) or hasattr(target, "sync_engine"):
         from sqlalchemy.ext.asyncio import create_async_engine
 
-        async def run() -> Any:
+        async def run() -> _T:
             engine = target if hasattr(target, "sync_engine") else create_async_engine(target,
                                                                                      poolclass=sa.pool.NullPool)
             try:

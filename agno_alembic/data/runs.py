@@ -347,8 +347,8 @@ def entries(blob: Any) -> Parsed | None:
             return None
         start = _SPACE.match(blob).end()  # type: ignore[union-attr]
         if blob.startswith("[", start):
-            items = _array(blob, start)
-            return None if items is None else Parsed(blob, items, direct)
+            found = _array(blob, start)
+            return None if found is None else Parsed(blob, found, direct)
         try:
             blob, direct = json.loads(blob), False  # a JSON string holding the list's JSON text: encoded twice
         except ValueError:
@@ -519,7 +519,7 @@ class _MySQLRuns:
     def __enter__(self) -> _MySQLRuns:
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
         pass
 
 
@@ -800,18 +800,20 @@ def _walk(
 _MIXED_COLLATIONS = frozenset({1267, 1270, 1271})
 
 
-def _present(connection: sa.Connection, r: sa.TableClause, ids: list[str]) -> Sequence[sa.Row[Any]]:
+def _present(connection: sa.Connection, r: sa.TableClause, ids: list[str]) -> list[tuple[str, str]]:
     """``(run_id, session_id)`` of the runs-table rows with these ids. MySQL refuses to compare a ``run_id`` column
     whose character set lacks some of the ids' characters ("Illegal mix of collations"): those rows cannot hold
     such an id, and the column is compared as utf8mb4 instead (a scan, only on such a table)."""
     try:
-        return connection.execute(sa.select(r.c.run_id, r.c.session_id).where(r.c.run_id.in_(ids))).all()
+        rows = connection.execute(sa.select(r.c.run_id, r.c.session_id).where(r.c.run_id.in_(ids)))
+        return [(run_id, sid) for run_id, sid in rows]
     except sa.exc.OperationalError as exc:
         if getattr(exc.orig, "args", (None,))[0] not in _MIXED_COLLATIONS:
             raise
     column = connection.dialect.identifier_preparer.quote("run_id")
-    as_utf8mb4 = sa.literal_column(f"CONVERT({column} USING utf8mb4)")
-    return connection.execute(sa.select(r.c.run_id, r.c.session_id).where(as_utf8mb4.in_(ids))).all()
+    as_utf8mb4: sa.ColumnClause[str] = sa.literal_column(f"CONVERT({column} USING utf8mb4)")
+    rows = connection.execute(sa.select(r.c.run_id, r.c.session_id).where(as_utf8mb4.in_(ids)))
+    return [(run_id, sid) for run_id, sid in rows]
 
 
 def _shared(

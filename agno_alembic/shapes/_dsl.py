@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -177,13 +178,13 @@ class TableSpec:
     foreign_keys: tuple[ForeignKey, ...]
     referred: Mapping[str, str]
 
-    def sa_column(self, name: str) -> sa.Column:
+    def sa_column(self, name: str) -> sa.Column[Any]:
         col = self.columns[name]
         return sa.Column(
             col.name, col.type.on(self.backend, self.version), nullable=col.is_nullable(self.backend),
         )
 
-    def sa_columns(self) -> list[sa.Column]:
+    def sa_columns(self) -> list[sa.Column[Any]]:
         return [self.sa_column(n) for n in self.columns]
 
     def sa_constraints(self, *, table_name: str | None = None) -> list[sa.Constraint]:
@@ -206,8 +207,8 @@ class TableSpec:
             list(fk.columns), [f"{prefix}.{c}" for c in fk.referred_columns], ondelete=fk.ondelete
         )
 
-    def index_kwargs(self, index: Index) -> dict[str, object]:
-        kw: dict[str, object] = {}
+    def index_kwargs(self, index: Index) -> dict[str, Any]:
+        kw: dict[str, Any] = {}
         if index.where is not None:
             kw["postgresql_where"] = sa.text(index.where)
             kw["sqlite_where"] = sa.text(index.where)
