@@ -30,10 +30,9 @@ import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 
 from agno_alembic import dialects, plan, registry, runtime, shapes
-from agno_alembic.errors import AgnoAlembicError
+from agno_alembic.errors import AgnoAlembicError, PlainHeadError, UnknownRevisionsError
 from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
 
 __all__ = [
@@ -50,19 +49,6 @@ __all__ = [
 
 _OUR_REVISION = re.compile(r"^(?P<label>agno_[a-z0-9_]+?)_(?P<version>\d+_\d+_\d+)$")
 _GUARDED = "_agno_alembic_guarded"
-
-
-class PlainHeadError(CommandError):
-    """``head`` was asked for where there is one head per table type."""
-
-
-class UnknownRevisionsError(CommandError):
-    """The version table holds revisions that no version location provides."""
-
-    def __init__(self, message: str, *, revisions: Iterable[str], version_table: str) -> None:
-        super().__init__(message)
-        self.revisions = tuple(revisions)
-        self.version_table = version_table
 
 
 def environment_context(context: Any) -> EnvironmentContext | None:
@@ -382,7 +368,7 @@ def command_line_errors(context: Any) -> Iterator[None]:
     """Under ``alembic``'s command line, report agno-alembic's errors and the database's (a refused connection, a
     wrong password, a URL whose driver is missing) as one ``FAILED: <message>`` line, as Alembic reports its own
     ``CommandError`` (on stdout), without a traceback, and exit with ``agno-alembic``'s exit code for it
-    (2 usage or configuration, 3 refused, 4 failed, 5 lock; see :mod:`agno_alembic.cli`).
+    (2 usage or configuration, 3 refused, 4 failed, 5 lock; see :mod:`agno_alembic.cli.exits`).
 
     Alembic's own errors (``CommandError``, a plain ``head`` included) are left to Alembic (``FAILED:``, exit 255);
     ``--raiseerr`` keeps the traceback.  The Python API (``config.cmd_opts`` unset) and ``agno-alembic`` (which
@@ -395,8 +381,8 @@ def command_line_errors(context: Any) -> Iterator[None]:
         options = getattr(config, "cmd_opts", None)
         if options is None or config.attributes.get(OWN_COMMAND_LINE) or getattr(options, "raiseerr", False):
             raise
-        from agno_alembic import cli
+        from agno_alembic.cli import exits
 
-        sys.stdout.write(f"FAILED: {cli.error_message(exc)}\n")
+        sys.stdout.write(f"FAILED: {exits.error_message(exc)}\n")
         sys.stdout.flush()
-        raise SystemExit(cli.exit_code(exc)) from exc
+        raise SystemExit(exits.exit_code(exc)) from exc

@@ -22,7 +22,7 @@ It passes everything else to ``context.configure`` and, on top:
   autogenerate and ``alembic check`` (composed with the host's ``include_name`` / ``include_object``);
 * widens the host's ``version_num`` column to 128 characters (Alembic's default holds 32; our revision ids have
   up to 35), creates Agno's schema when it is missing, and reports version rows that no version location
-  provides by name (:class:`agno_alembic.guard.UnknownRevisionsError`) instead of "Can't locate revision".
+  provides by name (:class:`agno_alembic.errors.UnknownRevisionsError`) instead of "Can't locate revision".
 """
 
 from __future__ import annotations
