@@ -213,12 +213,12 @@ def _row(run: Any, index: int, session_id: str, user_id: str | None, now: int) -
         "status": run.get("status"),
         "run_index": index,
         "run_data": run,
-        "created_at": created if _is_time(created) else now,
+        "created_at": created if is_time(created) else now,
         "updated_at": now,
     }
 
 
-def _is_time(value: Any) -> bool:
+def is_time(value: Any) -> bool:
     """Whether a run's ``created_at`` is kept: a non-zero number (it goes to the driver as Agno hands it, so the
     database stores it as it stores Agno's)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and bool(value)
