@@ -31,7 +31,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from agno_alembic import dialects, plan, registry, runtime, shapes
+from agno_alembic import dialects, exits, plan, registry, runtime, shapes
 from agno_alembic.errors import AgnoAlembicError, PlainHeadError, UnknownRevisionsError
 from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
 
@@ -368,7 +368,7 @@ def command_line_errors(context: Any) -> Iterator[None]:
     """Under ``alembic``'s command line, report agno-alembic's errors and the database's (a refused connection, a
     wrong password, a URL whose driver is missing) as one ``FAILED: <message>`` line, as Alembic reports its own
     ``CommandError`` (on stdout), without a traceback, and exit with ``agno-alembic``'s exit code for it
-    (2 usage or configuration, 3 refused, 4 failed, 5 lock; see :mod:`agno_alembic.cli.exits`).
+    (2 usage or configuration, 3 refused, 4 failed, 5 lock; see :mod:`agno_alembic.exits`).
 
     Alembic's own errors (``CommandError``, a plain ``head`` included) are left to Alembic (``FAILED:``, exit 255);
     ``--raiseerr`` keeps the traceback.  The Python API (``config.cmd_opts`` unset) and ``agno-alembic`` (which
@@ -381,8 +381,6 @@ def command_line_errors(context: Any) -> Iterator[None]:
         options = getattr(config, "cmd_opts", None)
         if options is None or config.attributes.get(OWN_COMMAND_LINE) or getattr(options, "raiseerr", False):
             raise
-        from agno_alembic.cli import exits
-
         sys.stdout.write(f"FAILED: {exits.error_message(exc)}\n")
         sys.stdout.flush()
         raise SystemExit(exits.exit_code(exc)) from exc

@@ -16,13 +16,13 @@ Where a verb's code is (its arguments are declared beside it, as a :class:`~agno
 Alembic's verbs, the verb table    :mod:`agno_alembic.cli.commandline`
 =================================  ==================================================================================
 
-Shared by the verbs: :mod:`~agno_alembic.cli.options` (database, table selection, ``-x``, the manager),
-:mod:`~agno_alembic.cli.progress` (progress lines on stderr), :mod:`~agno_alembic.cli.exits` (exit codes, the table
-of which is in that module: 0 ok, 1 pending, 2 usage, 3 refused, 4 failed, 5 lock).
+Shared by the verbs: :mod:`~agno_alembic.cli.options` (database, table selection, ``-x``, the manager) and
+:mod:`~agno_alembic.cli.progress` (progress lines on stderr).  Exit codes (0 ok, 1 pending, 2 usage, 3 refused,
+4 failed, 5 lock) are :mod:`agno_alembic.exits`', shared with ``alembic`` running our environment (:mod:`guard`).
 """
 
 from agno_alembic.cli.commandline import CommandLine, main
-from agno_alembic.cli.exits import (
+from agno_alembic.exits import (
     EXIT_FAILED,
     EXIT_LOCKED,
     EXIT_OK,

@@ -7,9 +7,9 @@ import argparse
 
 from agno_alembic import errors
 from agno_alembic.cli import offline_sql, options
-from agno_alembic.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
 from agno_alembic.cli.options import Verb
 from agno_alembic.cli.progress import progress
+from agno_alembic.exits import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
 
 __all__ = ["ADOPT", "IMPORT_V1"]
 

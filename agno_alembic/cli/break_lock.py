@@ -6,8 +6,8 @@ import argparse
 
 from agno_alembic import lock
 from agno_alembic.cli import options
-from agno_alembic.cli.exits import EXIT_OK
 from agno_alembic.cli.options import Verb
+from agno_alembic.exits import EXIT_OK
 
 __all__ = ["BREAK_LOCK"]
 

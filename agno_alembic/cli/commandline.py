@@ -1,5 +1,5 @@
 """The ``agno-alembic`` command line: Alembic's own :class:`alembic.config.CommandLine`, plus agno-alembic's verbs
-from the table :data:`VERBS`, and exit codes (:mod:`agno_alembic.cli.exits`)."""
+from the table :data:`VERBS`, and exit codes (:mod:`agno_alembic.exits`)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from alembic.util import CommandError
 from agno_alembic import commands, errors
 from agno_alembic.cli import adopt, break_lock, migrate, plan_verify, status
 from agno_alembic.cli import options as options_module
-from agno_alembic.cli.exits import EXIT_OK, error_message, exit_code
 from agno_alembic.cli.options import Verb
 from agno_alembic.cli.progress import progress
+from agno_alembic.exits import EXIT_OK, error_message, exit_code
 from agno_alembic.guard import OWN_COMMAND_LINE
 
 __all__ = ["DESCRIPTION", "VERBS", "CommandLine", "main"]

@@ -8,9 +8,9 @@ from typing import Any
 
 from agno_alembic import registry
 from agno_alembic.cli import offline_sql, options
-from agno_alembic.cli.exits import EXIT_OK
 from agno_alembic.cli.options import Verb
 from agno_alembic.cli.progress import progress
+from agno_alembic.exits import EXIT_OK
 
 __all__ = ["CONTRACT", "DOWN", "UP"]
 

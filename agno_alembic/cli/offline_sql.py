@@ -19,7 +19,7 @@ from alembic.runtime.environment import EnvironmentContext
 
 from agno_alembic import commands, detect, environment, errors, guard, naming, plan, registry
 from agno_alembic.cli import options
-from agno_alembic.cli.exits import EXIT_OK
+from agno_alembic.exits import EXIT_OK
 from agno_alembic.manager import SyncMigrationManager
 
 __all__ = ["adopt_sql", "down_sql", "read_state", "up_sql"]

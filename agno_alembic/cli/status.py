@@ -9,8 +9,8 @@ from typing import Any
 
 from agno_alembic import commands, plan, registry
 from agno_alembic.cli import options
-from agno_alembic.cli.exits import EXIT_OK, EXIT_PENDING
 from agno_alembic.cli.options import Verb
+from agno_alembic.exits import EXIT_OK, EXIT_PENDING
 from agno_alembic.manager import TableStatus
 
 __all__ = ["STATUS", "render_status"]

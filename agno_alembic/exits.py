@@ -1,4 +1,5 @@
-"""Exit codes of the ``agno-alembic`` command (every verb), and the one-line message of a failure.
+"""Exit codes of the ``agno-alembic`` command (every verb) and of ``alembic`` running our environment, and the
+one-line message of a failure.
 
 ====  =========================================================================================================
 0     success
