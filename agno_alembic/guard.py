@@ -24,7 +24,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
@@ -72,6 +72,7 @@ def check_destination(script: ScriptDirectory, destination: object, *, verb: str
     """
     if destination is None:
         return
+    # The type-ignore below: Alembic's destination: a str or a sequence of them
     wanted = [destination] if isinstance(destination, str) else list(destination)  # type: ignore[call-overload]
     given = [d.strip().rpartition(":")[2] for d in wanted if isinstance(d, str)]
     plain = [d for d in given if _PLAIN_HEAD.fullmatch(d)]
@@ -182,13 +183,13 @@ def agno_table_names(names: Names, backend: str) -> set[str]:
     return {names.table(tt.name) for tt in registry.TABLE_TYPES if tt.on(backend)}
 
 
-def agno_metadata(names: Names, backend: str, *, schema: str | bool | None = True) -> sa.MetaData:
+def agno_metadata(names: Names, backend: str, *, schema: str | Literal[True] | None = True) -> sa.MetaData:
     """Every Agno table of ``backend`` as agno-alembic's heads leave it (Agno's fresh create at its last version).
 
     ``schema=True`` keeps ``names.schema``; anything else replaces it (``None``: the connection's default schema).
     """
     if schema is not True:
-        names = names.with_schema(schema)  # type: ignore[arg-type]
+        names = names.with_schema(schema)
     metadata = sa.MetaData()
     # Registry order puts every foreign key's parent before its children, so no stub table is ever needed.
     for tt in registry.TABLE_TYPES:
@@ -329,6 +330,7 @@ def _sorted_current(script: ScriptDirectory) -> Iterator[None]:
     def get_all_current(id_: Any) -> Any:
         return sorted(original(id_), key=_label_key)
 
+    # The type-ignore below: the check wraps this ScriptDirectory's own method
     script.get_all_current = get_all_current  # type: ignore[method-assign]
     try:
         yield

@@ -153,7 +153,7 @@ def configure(
     )
     version = env.get_context()._version.c.version_num
     if (getattr(version.type, "length", None) or 0) < VERSION_NUM_LENGTH:
-        version.type.length = VERSION_NUM_LENGTH  # type: ignore[attr-defined]
+        version.type.length = VERSION_NUM_LENGTH  # type: ignore[attr-defined]  # a String: it has a length
     if offline and names.schema and backend == registry.POSTGRESQL:
         env.execute(sa.schema.CreateSchema(names.schema, if_not_exists=True))
     return state

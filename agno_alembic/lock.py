@@ -103,6 +103,7 @@ def parse_seconds(value: object, option: str) -> float | None:
     if isinstance(value, bool):
         raise ConfigurationError(f"Option {option!r} takes a number of seconds, got {value!r}", option=option)
     try:
+        # The type-ignore below: any option value is tried; what float() refuses is a ConfigurationError
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ConfigurationError(f"Option {option!r} takes a number of seconds, got {value!r}", option=option) from None
@@ -215,6 +216,7 @@ def _statement(connection: sa.Connection, fn: Callable[[], Any]) -> Any:
 def _sleep(seconds: float) -> None:
     """Sleep without blocking an event loop when running inside SQLAlchemy's asyncio bridge."""
     try:
+        # The type-ignore below: not in sqlalchemy.util's stubs
         from sqlalchemy.util import await_only, in_greenlet  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - older SQLAlchemy
         time.sleep(seconds)
@@ -474,6 +476,7 @@ def _flock(fd: int, *, blocking: bool) -> bool:
 
         try:
             os.lseek(fd, 0, os.SEEK_SET)
+            # The type-ignore below: msvcrt is Windows only
             msvcrt.locking(fd, msvcrt.LK_NBLCK if not blocking else msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
         except OSError:
             return False
@@ -493,7 +496,7 @@ def _unflock(fd: int) -> None:
 
         with contextlib.suppress(OSError):
             os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]  # Windows only
         return
     fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -515,6 +518,7 @@ def lock_table(schema: str | None) -> sa.Table:
 def _epoch_text(value: object) -> str | None:
     if value is None:
         return None
+    # The type-ignore below: a number the driver read, typed object
     return _dt.datetime.fromtimestamp(int(value)).isoformat(timespec="seconds")  # type: ignore[call-overload]
 
 
@@ -832,7 +836,7 @@ def _resolve(db: object, db_schema: str | None) -> tuple[Any, str, str | None]:
         backend = dialects.backend_of(url.get_backend_name())
         target: Any = url
     elif isinstance(db, sa.Connection | sa.Engine) or hasattr(db, "sync_engine"):
-        backend = dialects.backend_of(db.dialect)  # type: ignore[attr-defined]
+        backend = dialects.backend_of(db.dialect)  # type: ignore[attr-defined]  # an Engine, Connection or AsyncEngine
         target = db
     else:
         raise ConfigurationError(

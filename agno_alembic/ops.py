@@ -434,10 +434,10 @@ def _reconcile(d: _Diff) -> _Diff:
     )
 
 
-def _column_matches(reflected: Mapping[str, object], spec: TableSpec, name: str, dialect: sa.engine.Dialect) -> bool:
+def _column_matches(reflected: Mapping[str, Any], spec: TableSpec, name: str, dialect: sa.engine.Dialect) -> bool:
     col = spec.columns[name]
     return (
-        dialects.type_matches(reflected["type"], col.type.on(spec.backend, spec.version), dialect)  # type: ignore[arg-type]
+        dialects.type_matches(reflected["type"], col.type.on(spec.backend, spec.version), dialect)
         and bool(reflected["nullable"]) == col.is_nullable(spec.backend)
         and reflected.get("default") is None
     )
@@ -578,6 +578,7 @@ def _retyped(d: _Diff) -> list[str]:
         reflected = d.reflected.get(name)
         old_type = reflected["type"] if reflected is not None else d.old.columns[name].type.on(
             d.old.backend, d.old.version)
+        # The type-ignore below: a reflected column's type, held in a Mapping[str, object].
         if not dialects.type_matches(old_type, d.new.columns[name].type.on(d.new.backend, d.new.version),  # type: ignore[arg-type]
                                      dialect):
             out.append(name)

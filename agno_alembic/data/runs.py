@@ -345,7 +345,7 @@ def entries(blob: Any) -> Parsed | None:
             return Parsed(",".join(texts), items, False)
         if not isinstance(blob, str):
             return None
-        start = _SPACE.match(blob).end()  # type: ignore[union-attr]
+        start = _SPACE.match(blob).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
         if blob.startswith("[", start):
             found = _array(blob, start)
             return None if found is None else Parsed(blob, found, direct)
@@ -358,7 +358,7 @@ def entries(blob: Any) -> Parsed | None:
 
 def _array(text: str, start: int) -> list[tuple[Any, int, int]] | None:
     out: list[tuple[Any, int, int]] = []
-    i = _SPACE.match(text, start + 1).end()  # type: ignore[union-attr]
+    i = _SPACE.match(text, start + 1).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
     try:
         if text.startswith("]", i):
             i += 1
@@ -366,9 +366,9 @@ def _array(text: str, start: int) -> list[tuple[Any, int, int]] | None:
             while True:
                 value, end = _DECODER.raw_decode(text, i)
                 out.append((value, i, end))
-                i = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+                i = _SPACE.match(text, end).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
                 if text.startswith(",", i):
-                    i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]
+                    i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
                 elif text.startswith("]", i):
                     i += 1
                     break
@@ -376,6 +376,7 @@ def _array(text: str, start: int) -> list[tuple[Any, int, int]] | None:
                     return None
     except ValueError:
         return None
+    # The type-ignore below: [ \t\n\r]* matches at any index
     return out if _SPACE.match(text, i).end() == len(text) else None  # type: ignore[union-attr]
 
 

@@ -188,7 +188,7 @@ def checked_url(value: object, option: str = "url") -> sa.URL:
     from agno_alembic.errors import ConfigurationError
 
     try:
-        url = sa.make_url(value)  # type: ignore[arg-type]
+        url = sa.make_url(value)  # type: ignore[arg-type]  # anything given; what make_url refuses is caught
     except (sa.exc.ArgumentError, TypeError, ValueError) as exc:
         raise ConfigurationError(
             f"Not a database URL: {value!r} ({exc}); expected dialect+driver://user:password@host:port/database, "

@@ -64,7 +64,7 @@ class PrimaryKey(Element):
 
     def __init__(self, *columns: str, **kw: object) -> None:
         object.__setattr__(self, "columns", columns)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
 
 @dataclass(frozen=True, init=False)
@@ -75,7 +75,7 @@ class Unique(Element):
     def __init__(self, *columns: str, name: str, **kw: object) -> None:
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "name", name)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
 
 @dataclass(frozen=True, init=False)
@@ -104,7 +104,7 @@ class Index(Element):
         object.__setattr__(self, "where", where)
         object.__setattr__(self, "mysql_length", mysql_length)
         object.__setattr__(self, "replaces", replaces)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
 
 @dataclass(frozen=True, init=False)
@@ -118,7 +118,7 @@ class ForeignKey(Element):
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "refers", refers)
         object.__setattr__(self, "ondelete", ondelete)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
     @property
     def referred_type(self) -> str:
