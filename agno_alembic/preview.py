@@ -142,8 +142,9 @@ def offline_script(url: sa.URL, names: Names, target: str, heads: Sequence[str],
     config.attributes[OFFLINE_PREVIEW] = True  # to be read: a step decided by the rows is described, not refused
     script = commands.script_directory(config)
     targets = commands._without_ancestors(script, destinations)
+    # Alembic's (private) _upgrade_revs takes several destinations, typed as one: hence the ignore.
     return commands.offline_script(
-        config, lambda rev, context: script._upgrade_revs(targets, rev), heads, targets,
+        config, lambda rev, context: script._upgrade_revs(targets, rev), heads, targets,  # type: ignore[arg-type]
         version_table=names.alembic_version_table if version_table_exists else None, reader=reader)
 
 
@@ -376,7 +377,7 @@ def _with_deferred_indexes(
             sa.select(sa.literal(1)).select_from(sa.table(runs.name, schema=runs.schema)).limit(1)).first():
         return planned
     table = runs.sa_table()
-    indexes = sorted(table.indexes, key=lambda i: list(runs.indexes).index(i.name))
+    indexes = sorted(table.indexes, key=lambda i: list(runs.indexes).index(str(i.name)))
     drops = [_statement(backend, f"{sa.schema.DropIndex(i).compile(dialect=connection.dialect)};", names)
              for i in indexes]
     creates = [_statement(backend, f"{sa.schema.CreateIndex(i).compile(dialect=connection.dialect)};", names)
