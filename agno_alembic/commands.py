@@ -6,7 +6,10 @@ builds one that needs no ``alembic.ini`` and no checkout (the revisions are pack
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import io
+import re
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -106,6 +109,32 @@ def _without_ancestors(script: ScriptDirectory, destinations: Sequence[str]) -> 
     for dest in destinations:
         implied.update(r.revision for r in script.revision_map.iterate_revisions(dest, "base") if r.revision != dest)
     return tuple(dict.fromkeys(d for d in destinations if d not in implied))
+
+
+def offline_script(config: Config, fn: Callable[..., Any], heads: Sequence[str], destinations: Sequence[str], *,
+                   version_table: str | None = None, reader: sa.Connection | None = None) -> str:
+    """The ``--sql`` script of ``fn`` (an upgrade, downgrade or stamp from ``heads`` to ``destinations``), as text.
+
+    ``reader``: a read-only connection to the database the script is written for; the steps whose outcome depends
+    on the rows (a column kept while it holds data, rows to copy or merge) read it as it is now.
+    ``version_table``: our version table, when it exists already and is empty (Alembic starts every script from
+    base with its ``CREATE TABLE``, left out then).  ``up --sql``, ``down --sql``, ``adopt --sql`` and ``plan`` all
+    write their scripts here.
+    """
+    script = script_directory(config)
+    if reader is not None:
+        config.attributes[environment.ATTR_OFFLINE_READER] = reader
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), EnvironmentContext(
+        config, script, fn=fn, as_sql=True, starting_rev=list(heads) or None, destination_rev=tuple(destinations),
+        tag=None,
+    ):
+        script.run_env()
+    text = buffer.getvalue()
+    if version_table is not None and not heads:
+        text = re.sub(rf"CREATE TABLE [^\n]*\b{re.escape(version_table)}\b[^\n]*\(\n.*?\n\);\n\n", "", text,
+                      count=1, flags=re.DOTALL)
+    return text
 
 
 def stamp(config: Config, revision: str | Sequence[str], *, purge: bool = False) -> None:

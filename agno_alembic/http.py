@@ -327,9 +327,9 @@ def _plan_and_verify_routes(router: "fastapi.APIRouter", managers: Mapping[str, 
 
     @router.get("/databases/{db_id}/plan", operation_id="plan_database_migration")
     async def plan_database(db_id: str, target_version: str | None = None, table_type: str | None = None,
-                            exact: bool = False) -> Any:
-        mm = manager(db_id)
-        return await answer(lambda: mm.plan(target_version, types(table_type), exact=exact))
+                            exact: bool = False, online: bool | None = None) -> Any:
+        mm = manager(db_id)  # online: the mode to plan (default: the manager's, online unless it says offline)
+        return await answer(lambda: mm.plan(target_version, types(table_type), exact=exact, online=online))
 
     @router.get("/databases/{db_id}/verify", operation_id="verify_database")
     async def verify_database(db_id: str, table_type: str | None = None) -> Any:

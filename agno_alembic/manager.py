@@ -538,15 +538,18 @@ class _Core:
 
     def plan(
         self, connection: sa.Connection, target: str, types: Sequence[registry.TableType], exact: bool,
-        create_missing: bool = False,
+        create_missing: bool = False, online: bool | None = None, vector_tables: bool = False,
     ) -> Plan:
-        """What ``up`` to ``target`` (with the same ``create_missing``) would do
-        (:class:`agno_alembic.preview.Plan`); reads only."""
+        """What ``up`` to ``target`` (with the same ``create_missing``) would do in this manager's mode, or in the
+        one ``online`` names (:class:`agno_alembic.preview.Plan`), the pgvector tables with ``vector_tables``;
+        reads only."""
         from agno_alembic import preview
 
         types = self.in_scope(connection, types, create_missing)
         url = self.source.url if self.source.url is not None else connection.engine.url
-        return preview.build(connection, self.backend, self.names, types, target, exact=exact, url=url)
+        settings = {**self.online, **({} if online is None else {ATTR_ONLINE: online})}
+        return preview.build(connection, self.backend, self.names, types, target, exact=exact, url=url,
+                             settings=settings, vector_tables=vector_tables)
 
     def _verify_reports(self, connection: sa.Connection, types: Sequence[registry.TableType]) -> list[Any]:
         from agno_alembic import verify
@@ -557,9 +560,11 @@ class _Core:
         return [verify.table_report(connection, script, self.backend, self.names, tt, positions[tt.name], recorded,
                                     bool(recorded)) for tt in types]
 
-    def verify(self, connection: sa.Connection, types: Sequence[registry.TableType], fix: bool) -> VerifyReport:
+    def verify(self, connection: sa.Connection, types: Sequence[registry.TableType], fix: bool,
+               vector_tables: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (:class:`agno_alembic.verify.VerifyReport`);
-        with ``fix``, repair what needs no data to move, then report again."""
+        with ``fix``, repair what needs no data to move, then report again; ``vector_tables``: the pgvector
+        knowledge tables too (reported, never repaired: ``up()`` does)."""
         from agno_alembic import verify
 
         reports = self._verify_reports(connection, types)
@@ -583,6 +588,11 @@ class _Core:
                 commands.sync_stamps(self.config(connection, **{ATTR_SYNC_STAMPS: [*branch, *stamp]}))
                 fixed += [d for r in reports for d in r.differences if d.kind in ("branch", "stamp") and d.fixable]
                 reports = self._verify_reports(connection, types)
+        if vector_tables and registry.VECTORS.on(self.backend):
+            config = self.config(connection)
+            script = commands.script_directory(config)
+            position = plan.branch_position(script, commands.current_heads(config), registry.VECTORS)
+            reports += verify.vector_reports(connection, script, self.names, position)
         return verify.VerifyReport(self.backend, tuple(reports), tuple(fixed))
 
     # -- the pgvector knowledge tables (agno_alembic.vectors) ---------------------------------------------------
@@ -854,15 +864,18 @@ class _Front:
 
 
     def _plan(
-        self, target_version: object, table_type: Any, exact: bool, create_missing: bool
+        self, target_version: object, table_type: Any, exact: bool, create_missing: bool, online: bool | None
     ) -> Callable[[sa.Connection], Plan]:
         _flag("exact", exact)
         _flag("create_missing", create_missing)
+        if online is not None:
+            _flag("online", online)
         target = _target(target_version, required=False)
         types = self._core.select(table_type)
+        vector_tables = self._core.wants_vectors(table_type)  # as up(): with the pgvector tables
 
         def read(conn: sa.Connection) -> Plan:
-            return self._core.plan(conn, target, types, exact, create_missing)
+            return self._core.plan(conn, target, types, exact, create_missing, online, vector_tables)
 
         read.read_only = True  # type: ignore[attr-defined]  # plan changes nothing: no migration lock
         return read
@@ -870,9 +883,10 @@ class _Front:
     def _verify(self, table_type: Any, fix: bool) -> Callable[[sa.Connection], VerifyReport]:
         _flag("fix", fix)
         types = self._core.select(table_type)
+        vector_tables = self._core.wants_vectors(table_type)
 
         def check(conn: sa.Connection) -> VerifyReport:
-            return self._core.verify(conn, types, fix)
+            return self._core.verify(conn, types, fix, vector_tables)
 
         check.read_only = not fix  # type: ignore[attr-defined]  # only a repair takes the migration lock
         return check
@@ -936,12 +950,14 @@ class MigrationManager(_Front):
 
     async def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
-        exact: bool = False, create_missing: bool = False,
+        exact: bool = False, create_missing: bool = False, online: bool | None = None,
     ) -> Plan:
         """What ``up(target_version, create_missing=...)`` would do, step by step, without changing anything:
         statements, locks, rows, time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`;
-        ``.to_dict()`` for JSON)."""
-        return await self._run(self._plan(target_version, table_type, exact, create_missing))
+        ``.to_dict()`` for JSON), in the mode ``up()`` runs (this manager's ``online``, default on) or the one
+        ``online`` names: online, the statements in the forms online mode gives them and the locks they take
+        there; ``online=False``, those of offline mode."""
+        return await self._run(self._plan(target_version, table_type, exact, create_missing, online))
 
     async def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
@@ -1027,12 +1043,14 @@ class SyncMigrationManager(_Front):
 
     def plan(
         self, target_version: str | None = None, table_type: str | Sequence[str] | None = None, *,
-        exact: bool = False, create_missing: bool = False,
+        exact: bool = False, create_missing: bool = False, online: bool | None = None,
     ) -> Plan:
         """What ``up(target_version, create_missing=...)`` would do, step by step, without changing anything:
         statements, locks, rows, time ranges and data-check findings (an :class:`agno_alembic.preview.Plan`;
-        ``.to_dict()`` for JSON)."""
-        return self._run(self._plan(target_version, table_type, exact, create_missing))
+        ``.to_dict()`` for JSON), in the mode ``up()`` runs (this manager's ``online``, default on) or the one
+        ``online`` names: online, the statements in the forms online mode gives them and the locks they take
+        there; ``online=False``, those of offline mode."""
+        return self._run(self._plan(target_version, table_type, exact, create_missing, online))
 
     def verify(self, table_type: str | Sequence[str] | None = None, *, fix: bool = False) -> VerifyReport:
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);

@@ -127,6 +127,18 @@ def _refuse_offline(spec: TableSpec, what: str, advice: str = "") -> None:
     )
 
 
+def _online_forms() -> bool:
+    """The statements take their online forms: online mode is running, or ``plan`` describes it (a script written to
+    be read, of a run in online mode).  The forms are decided here once, so ``plan`` lists what online mode runs."""
+    run = runtime.state()
+    return run.live or (run.online and run.offline and bool(op.get_context().opts.get(OFFLINE_PREVIEW)))
+
+
+def _populated(spec: TableSpec) -> bool:
+    """Whether the table holds rows: read, or, in a script, as the database it is written for says."""
+    return not _known_empty(spec) if runtime.state().offline else _has_rows(spec)
+
+
 def create_table(table_type: str, version: str) -> None:
     """Create ``table_type``'s table as Agno creates it fresh at schema ``version``."""
     spec = _spec(table_type, version)
@@ -613,7 +625,7 @@ def _refuse_rewrite(d: _Diff) -> None:
 
 def _add_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
     run = runtime.state()
-    pg_online = run.live and run.backend == registry.POSTGRESQL
+    pg_online = _online_forms() and run.backend == registry.POSTGRESQL
     kw: dict[str, Any] = {"postgresql_not_valid": True} if pg_online else {}
     _ddl(spec, "add_foreign_key", lambda: op.create_foreign_key(
         None, spec.name, spec.referred[fk.referred_type], list(fk.columns), list(fk.referred_columns),
@@ -624,6 +636,10 @@ def _add_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
     # NOT VALID took its lock for a moment; VALIDATE scans under SHARE UPDATE EXCLUSIVE (reads and writes go on).
     quoted = op.get_context().dialect.identifier_preparer
     table = quoted.format_table(sa.table(spec.name, schema=spec.schema))
+    if run.offline:  # plan: the name PostgreSQL gives the unnamed key
+        name = f"{spec.name}_{'_'.join(fk.columns)}_fkey"[:63]
+        op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {quoted.quote(name)}")
+        return
     for found in sa.inspect(op.get_bind()).get_foreign_keys(spec.name, schema=spec.schema):
         if tuple(found["constrained_columns"]) == fk.columns and (fk_name := found.get("name")):
             validate = f"ALTER TABLE {table} VALIDATE CONSTRAINT {quoted.quote(fk_name)}"
@@ -659,7 +675,7 @@ def _set_not_null(spec: TableSpec, name: str, type_: sa.types.TypeEngine[Any]) -
     """``SET NOT NULL``; online on PostgreSQL through a ``CHECK ... NOT VALID`` validated first, so the ALTER
     itself needs no scan under its exclusive lock (PostgreSQL 12 and later use the check)."""
     run = runtime.state()
-    if not (run.live and run.backend == registry.POSTGRESQL):
+    if not (_online_forms() and run.backend == registry.POSTGRESQL):
         _ddl(spec, "set_not_null", lambda: op.alter_column(spec.name, name, nullable=False, existing_type=type_,
                                                            schema=spec.schema))
         return
@@ -696,7 +712,7 @@ def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[
             kw["postgresql_using"] = f"{quoted}::{new_type.compile(dialect=dialect)}"
     run = runtime.state()
     not_null = old_nullable and not new.columns[name].is_nullable(new.backend)
-    if run.live and run.backend == registry.POSTGRESQL and not kw and not_null:
+    if _online_forms() and run.backend == registry.POSTGRESQL and not kw and not_null:
         _set_not_null(new, name, old_type)
         return
     kind = "alter_type" if "type_" in kw else "set_not_null"
@@ -738,7 +754,7 @@ def _create_index(spec: TableSpec, name: str, index: Index, *, fresh: bool = Fal
     built ``CONCURRENTLY``; an INVALID index of that name an interrupted build left is dropped first."""
     run = runtime.state()
     kw = dict(spec.index_kwargs(index))
-    if run.live and run.backend == registry.POSTGRESQL and not fresh and _has_rows(spec):
+    if _online_forms() and run.backend == registry.POSTGRESQL and not fresh and _populated(spec):
         kw["postgresql_concurrently"] = True
 
         def build() -> None:  # an INVALID index of this name was dropped by _reconcile
@@ -862,13 +878,17 @@ def evolve_vector_tables(from_version: str, to_version: str) -> None:
     low, high = sorted((from_version, to_version), key=registry.version_index)
     if not registry.version_index(low) < registry.version_index(vectors.OWNED_SINCE) <= registry.version_index(high):
         return
-    if run.offline:
+    reader = op.get_context().opts.get(OFFLINE_READER) if run.offline else None
+    if run.offline and reader is None:
         if run.names.vector_tables is None:
             op.execute("-- vector tables are found by inspection, which needs a live connection; name them with "
                        "-x vector_tables=a,b for a script")
             return
         # the owner column and its index: unknown offline (None)
         tables: dict[str, tuple[bool | None, bool | None]] = dict.fromkeys(run.names.vector_tables, (None, None))
+    elif reader is not None:  # up --sql, plan: the database the script is for says which tables, and what they have
+        tables = {t.name: (vectors.OWNER in t.columns, vectors.owner_index(t.name) in t.indexes)
+                  for t in vectors.selected(reader, run.names)}
     else:
         found = vectors.selected(op.get_bind(), run.names)
         if not up:

@@ -1,22 +1,21 @@
 """``agno-alembic plan``: what an ``up`` would do to a live database, found without changing it.
 
-For every pending step of every selected table: the statements it runs (the offline script, as ``--sql`` prints
-it), the lock each takes (:mod:`agno_alembic.dialects.locks`), the rows it reads and writes (table statistics, or
-exact counts), a time range (the measured per-row rates of :mod:`agno_alembic.dialects.rates`) and the findings of
-the data checks the step depends on (:mod:`agno_alembic.data.checks`), each with the SQL listing its rows and a
-suggested fix.
+For every pending step of every selected table: the statements it runs in the mode that will run (online, the
+default: the forms online mode gives them, written by the same operations, :func:`agno_alembic.ops._online_forms`;
+offline: the script ``--sql`` prints), the lock each takes in that mode (:mod:`agno_alembic.dialects.locks`), the
+rows it reads and writes (table statistics, or exact counts), a time range (the measured per-row rates of
+:mod:`agno_alembic.dialects.rates`) and the findings of the data checks the step depends on
+(:mod:`agno_alembic.data.checks`), each with the SQL listing its rows and a suggested fix.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
-from alembic.runtime.environment import EnvironmentContext
 from sqlalchemy.dialects import postgresql
 
 from agno_alembic import commands, detect, dialects, plan, registry, shapes
@@ -25,7 +24,7 @@ from agno_alembic.data.checks import Finding
 from agno_alembic.dialects import locks, rates
 from agno_alembic.dialects.locks import LockInfo
 from agno_alembic.naming import Names
-from agno_alembic.ops import OFFLINE_PREVIEW, OFFLINE_READER, _diff
+from agno_alembic.ops import OFFLINE_PREVIEW, _diff
 from agno_alembic.shapes._dsl import TableSpec
 
 EXIT_NOTHING, EXIT_PENDING, EXIT_BLOCKED = 0, 1, 3
@@ -39,9 +38,12 @@ class PlannedStatement:
     lock: LockInfo | None
     """``None`` for bookkeeping (our version table, ``agno_schema_versions``) and comments."""
     bookkeeping: bool = False
+    bounded: bool = False
+    """Online: the statement runs alone, in a transaction of its own, its lock wait bounded and retried (the
+    plan's ``ddl_lock_wait`` / ``ddl_deadline``), so it never queues in front of the application for longer."""
 
     def to_dict(self) -> dict[str, object]:
-        return {"sql": self.sql, "bookkeeping": self.bookkeeping,
+        return {"sql": self.sql, "bookkeeping": self.bookkeeping, "bounded": self.bounded,
                 "lock": self.lock.to_dict() if self.lock is not None else None}
 
 
@@ -97,6 +99,10 @@ class Plan:
     backend: str
     target_version: str
     steps: tuple[PlannedStep, ...] = field(default=())
+    online: bool = True
+    """The mode the plan describes: online (``up()``'s default) or offline (``online=False``, ``--offline``)."""
+    ddl_lock_wait: float = 0.05
+    ddl_deadline: float = 300.0
 
     @property
     def blocked(self) -> bool:
@@ -114,8 +120,10 @@ class Plan:
         return (sum(s.seconds[0] for s in self.steps), sum(s.seconds[1] for s in self.steps))
 
     def to_dict(self) -> dict[str, object]:
-        return {"backend": self.backend, "target_version": self.target_version, "exit_code": self.exit_code,
-                "blocked": self.blocked, "seconds": list(self.seconds), "steps": [s.to_dict() for s in self.steps]}
+        return {"backend": self.backend, "target_version": self.target_version,
+                "mode": "online" if self.online else "offline", "ddl_lock_wait": self.ddl_lock_wait,
+                "ddl_deadline": self.ddl_deadline, "exit_code": self.exit_code, "blocked": self.blocked,
+                "seconds": list(self.seconds), "steps": [s.to_dict() for s in self.steps]}
 
 
 # -- the statements: the offline script, cut into steps --------------------------------------------------------------
@@ -124,28 +132,20 @@ _STEP = re.compile(r"^-- Running upgrade (\S*) -> (\S+)\s*$", re.MULTILINE)
 
 
 def offline_script(url: sa.URL, names: Names, target: str, heads: Sequence[str], destinations: Sequence[str],
-                   *, version_table_exists: bool, reader: sa.Connection | None = None) -> str:
-    """The ``--sql`` script of an upgrade from ``heads`` to ``destinations`` (what ``up --sql`` prints); the steps
-    whose outcome depends on the rows read them through ``reader``, as ``up --sql`` reads its database."""
-    config = commands.make_config(url.render_as_string(hide_password=False), names=names, target_version=target)
+                   *, version_table_exists: bool, reader: sa.Connection | None = None,
+                   settings: Mapping[str, Any] | None = None) -> str:
+    """The script of an upgrade from ``heads`` to ``destinations``, written to be read: as ``up --sql`` prints it
+    (``settings`` with online mode off), or in the forms online mode runs (``settings``: the run's online settings,
+    online by default); the steps whose outcome depends on the rows read them through ``reader``."""
+    config = commands.make_config(url.render_as_string(hide_password=False), names=names, target_version=target,
+                                  **dict(settings or {}))
     config.attributes[OFFLINE_PREVIEW] = True  # to be read: a step decided by the rows is described, not refused
-    if reader is not None:
-        config.attributes[OFFLINE_READER] = reader
     script = commands.script_directory(config)
     targets = commands._without_ancestors(script, destinations)
-    buffer = io.StringIO()
     # Alembic's (private) _upgrade_revs takes several destinations, typed as one: hence the ignore.
-    with contextlib.redirect_stdout(buffer), EnvironmentContext(
-        config, script, fn=lambda rev, context: script._upgrade_revs(targets, rev), as_sql=True,  # type: ignore[arg-type]
-        starting_rev=list(heads) or None, destination_rev=targets, tag=None,
-    ):
-        script.run_env()
-    text = buffer.getvalue()
-    if version_table_exists and not heads:
-        version_table = names.alembic_version_table
-        text = re.sub(rf"CREATE TABLE [^\n]*\b{re.escape(version_table)}\b[^\n]*\(\n.*?\n\);\n\n", "", text,
-                      count=1, flags=re.DOTALL)
-    return text
+    return commands.offline_script(
+        config, lambda rev, context: script._upgrade_revs(targets, rev), heads, targets,  # type: ignore[arg-type]
+        version_table=names.alembic_version_table if version_table_exists else None, reader=reader)
 
 
 def split_steps(text: str) -> list[tuple[str, list[str]]]:
@@ -164,14 +164,18 @@ def split_statements(body: str) -> list[str]:
     return [p.strip() + ";" for p in parts if p.strip() and p.strip() != ";"]
 
 
-def _statement(backend: str, sql: str, names: Names) -> PlannedStatement:
+def _statement(backend: str, sql: str, names: Names, *, online: bool = False) -> PlannedStatement:
+    """One statement of the script and its lock; ``online``: in the form online mode sends it, and bounded."""
     text = locks.normalise(sql)
     ours = re.search(rf"\b{re.escape(names.alembic_version_table.upper())}\b", text) is not None
     stamp = re.match(rf"(INSERT INTO|UPDATE|DELETE FROM) (\S+\.)?{re.escape(names.versions_table.upper())}\b", text)
-    bookkeeping = ours or stamp is not None
+    bookkeeping = ours or stamp is not None or text in ("BEGIN", "COMMIT")  # the step's own transaction
     if not text or bookkeeping:
         return PlannedStatement(sql, None, bookkeeping=bool(text))
-    return PlannedStatement(sql, locks.describe(backend, sql))
+    if online:
+        sql = locks.online_statement(backend, sql)
+    info = locks.describe(backend, sql)
+    return PlannedStatement(sql, info, bounded=online and info.operation != "data")
 
 
 # -- rows -------------------------------------------------------------------------------------------------------------
@@ -264,8 +268,25 @@ def build(
     *,
     exact: bool = False,
     url: sa.URL | None = None,
+    settings: Mapping[str, Any] | None = None,
+    vector_tables: bool = False,
 ) -> Plan:
-    """The plan of ``up`` to ``target`` for ``types`` on this connection; reads only."""
+    """The plan of ``up`` to ``target`` for ``types`` on this connection; reads only.
+
+    ``settings``: the run's online settings, as ``config.attributes`` (``environment.ATTR_ONLINE``, default on,
+    ``ATTR_ALLOW_REWRITE``, ``ATTR_DDL_LOCK_WAIT``, ``ATTR_DDL_DEADLINE``): the plan is of that mode.
+    ``vector_tables``: the pgvector knowledge tables' branch too (what ``up()`` moves with them), when there are any.
+    """
+    from agno_alembic import environment
+    from agno_alembic.runtime import RunState
+
+    settings = dict(settings or {})
+    defaults = RunState(names=names, backend=backend)
+    online = bool(settings.get(environment.ATTR_ONLINE, True))
+    allow_rewrite = bool(settings.get(environment.ATTR_ALLOW_REWRITE, False))
+    mode = {"online": online, "ddl_lock_wait": float(settings.get(environment.ATTR_DDL_LOCK_WAIT) or
+                                                      defaults.ddl_lock_wait),
+            "ddl_deadline": float(settings.get(environment.ATTR_DDL_DEADLINE) or defaults.ddl_deadline)}
     config = commands.make_config(connection=connection, names=names)
     script = commands.script_directory(config)
     insp = sa.inspect(connection)
@@ -279,29 +300,38 @@ def build(
             if position is not None:
                 heads.append(position)
         positions[tt.name] = position
+    vector_names: list[str] = []
+    if vector_tables and registry.VECTORS.on(backend):
+        types, vector_names = _with_vector_branch(connection, script, names, list(types), heads, positions)
     destinations = [
         rev for tt in types
         if (rev := plan.revision_at(script, tt, target))
         and plan.order(script, tt, positions[tt.name]) < plan.order(script, tt, rev)
     ]
     if not destinations:
-        return Plan(backend, target)
+        return Plan(backend, target, **mode)  # type: ignore[arg-type]
     heads = list(commands._without_ancestors(script, list(dict.fromkeys(heads))))
     text = offline_script(url or connection.engine.url, names, target, heads, destinations,
-                          version_table_exists=has_version_table, reader=connection)
+                          version_table_exists=has_version_table, reader=connection,
+                          settings={**settings, environment.ATTR_ONLINE: online})
     steps = []
     rows_cache: dict[str, tuple[int, bool]] = {}
     for revision, statements in split_steps(text):
         module = script.get_revision(revision).module
+        if getattr(module, "agno_vector_type", None):
+            steps.append(_vector_step(connection, backend, names, script, revision, statements, vector_names,
+                                      exact))
+            continue
         tt = registry.table_type(module.agno_table_type)
         revs = plan.revisions_of(script, tt)
         i = [r for r, _ in revs].index(revision)
         before = revs[i - 1][1] if i else None
         version = module.agno_version
         name = names.table(tt.name)
-        planned = tuple(_statement(backend, s, names) for s in statements)
+        planned = _proved_not_null(tuple(_statement(backend, s, names, online=online) for s in statements))
         if (tt.name, version) == ("sessions", "3.0.0"):
-            planned = _with_deferred_indexes(connection, backend, names, planned)
+            planned = _in_batches(connection, backend, names, planned) if online else \
+                _with_deferred_indexes(connection, backend, names, planned)
         exists = insp.has_table(name, schema=names.schema)
         if exists and name not in rows_cache:
             rows_cache[name] = table_rows(connection, backend, name, names.schema, exact)
@@ -311,6 +341,9 @@ def build(
             old = shapes.spec(tt.name, backend, before, names)
             new = shapes.spec(tt.name, backend, version, names)
             findings = step_findings(connection, old, new)
+        if online and not allow_rewrite and backend == registry.POSTGRESQL and exists:
+            qualified = connection.dialect.identifier_preparer.format_table(sa.table(name, schema=names.schema))
+            findings += _online_rewrite(planned, qualified, rows or 0)
         n = rows or 0
         scans = any(s.lock is not None and s.lock.scan for s in planned)
         writes = any(s.lock is not None and (s.lock.rewrite or s.lock.operation == "data") for s in planned)
@@ -320,10 +353,11 @@ def build(
         steps.append(PlannedStep(
             table_type=tt.name, table_name=name, revision=revision, from_version=before, to_version=version,
             statements=planned, rows=rows, rows_exact=rows_exact, rows_read=n if scans else 0,
-            rows_written=written, seconds=rates.expected_seconds(backend, tt.name, version, n, planned),
+            rows_written=written, seconds=rates.expected_seconds(backend, tt.name, version, n, planned,
+                                                                 online=online),
             findings=tuple(findings),
         ))
-    return Plan(backend, target, tuple(steps))
+    return Plan(backend, target, tuple(steps), **mode)  # type: ignore[arg-type]
 
 
 def _with_deferred_indexes(
@@ -354,6 +388,126 @@ def _with_deferred_indexes(
     return (*planned[:at], *drops, planned[at], *creates, *planned[at + 1:])
 
 
+def _with_vector_branch(
+    connection: sa.Connection, script: Any, names: Names, types: list[registry.TableType], heads: list[str],
+    positions: dict[str, str | None],
+) -> tuple[list[registry.TableType], list[str]]:
+    """The pgvector tables' branch, placed where ``up()`` puts it first (:meth:`_Core.move_vectors`: where the
+    oldest knowledge table is), and the tables' names; the branch only when there is a table to move."""
+    from agno_alembic import vectors
+
+    found = vectors.selected(connection, names)
+    if not found:
+        return types, []
+    tt = registry.VECTORS
+    position = plan.branch_position(script, heads, tt)
+    oldest = plan.revision_at(script, tt, min((t.version for t in found), key=registry.version_index))
+    if oldest is not None and oldest != position:
+        ours = {r for r, _ in plan.revisions_of(script, tt)}
+        heads[:] = [h for h in heads if h not in ours] + [oldest]
+        position = oldest
+    positions[tt.name] = position
+    return [*types, tt], [t.name for t in found]
+
+
+def _vector_step(connection: sa.Connection, backend: str, names: Names, script: Any, revision: str,
+                 statements: Sequence[str], tables: Sequence[str], exact: bool) -> PlannedStep:
+    """A step of the pgvector tables' branch: every knowledge table at once (its statements are run as they are,
+    outside online mode's bounded waits: ``ops.evolve_vector_tables``), the rows of them all."""
+    tt = registry.VECTORS
+    revs = plan.revisions_of(script, tt)
+    i = [r for r, _ in revs].index(revision)
+    planned = tuple(_statement(backend, s, names) for s in statements)
+    counted = [table_rows(connection, backend, t, names.schema, exact) for t in tables]
+    rows = sum(n for n, _ in counted)
+    version = revs[i][1]
+    scans = any(s.lock is not None and s.lock.scan for s in planned)
+    return PlannedStep(
+        table_type=tt.name, table_name=", ".join(tables), revision=revision,
+        from_version=revs[i - 1][1] if i else None, to_version=version, statements=planned, rows=rows,
+        rows_exact=all(e for _, e in counted), rows_read=rows if scans else 0, rows_written=0,
+        seconds=rates.expected_seconds(backend, tt.name, version, rows, planned),
+    )
+
+
+def _proved_not_null(planned: tuple[PlannedStatement, ...]) -> tuple[PlannedStatement, ...]:
+    """PostgreSQL, online: a ``SET NOT NULL`` after the ``VALIDATE`` of its helper check (``ops._set_not_null``)
+    scans nothing under its exclusive lock (PostgreSQL 12+ take the validated check as the proof)."""
+    from agno_alembic.ops import _NN_CHECK
+
+    proved: set[str] = set()
+    out = []
+    for s in planned:
+        text = locks.normalise(s.sql)
+        found = re.search(rf"VALIDATE CONSTRAINT {re.escape(_NN_CHECK.upper())}(\S+)$", text)
+        if found:
+            proved.add(found.group(1))
+        column = re.search(r"ALTER COLUMN (\S+) SET NOT NULL$", text)
+        if column and column.group(1) in proved and s.lock is not None:
+            s = replace(s, lock=replace(s.lock, operation="set not null (proved by the validated check)",
+                                        scan=False))
+        out.append(s)
+    return tuple(out)
+
+
+def _in_batches(
+    connection: sa.Connection, backend: str, names: Names, planned: tuple[PlannedStatement, ...]
+) -> tuple[PlannedStatement, ...]:
+    """Online, the 3.0.0 copy of legacy runs runs in committed, resumable batches (:mod:`agno_alembic.data.batched`):
+    its statement is replaced by the batch it repeats, with the lock one batch holds, between the creation and the
+    removal of the progress table (agno-alembic's bookkeeping); the runs table keeps its indexes."""
+    from agno_alembic.data import batched
+    from agno_alembic.data import runs as runs_data
+
+    at = next((i for i, s in enumerate(planned) if s.lock is not None and s.lock.operation == "data"), None)
+    if at is None:
+        return planned
+    sessions = shapes.spec("sessions", backend, "2.5.6", names)
+    runs = shapes.spec("runs", backend, registry.LATEST_VERSION, names)
+    progress = batched.progress_table(sessions.schema)
+    dialect = connection.dialect
+    if backend == registry.POSTGRESQL:
+        batch_sql = runs_data._postgresql(runs_data._Names(dialect, sessions, runs))
+    else:
+        q = dialect.identifier_preparer
+        source = q.format_table(sa.table(sessions.name, schema=sessions.schema))
+        target = q.format_table(sa.table(runs.name, schema=runs.schema))
+        batch_sql = (f"SELECT session_id, runs FROM {source} WHERE session_id > :after AND session_id <= :upto;\n"
+                     f"-- the lists parsed in the client, then their runs not yet in {target}:\n"
+                     f"INSERT INTO {target} (...) VALUES (...), ...")
+    low, high = batched.MIN_BATCH, batched.MAX_BATCH
+    batch = PlannedStatement(
+        f"-- in committed batches of about {batched.BATCH_SECONDS:g} s of work ({low} to {high} sessions each), "
+        f"each recorded in {progress.name} and resumed from there after a crash; then the sessions updated "
+        "meanwhile are copied again and the copy is checked. One batch:\n" + batch_sql.strip().rstrip(";") + ";",
+        locks.BATCH[backend])
+    create = PlannedStatement(f"{sa.schema.CreateTable(progress).compile(dialect=dialect)};".strip(), None,
+                              bookkeeping=True)
+    drop = PlannedStatement(f"{sa.schema.DropTable(progress).compile(dialect=dialect)};".strip(), None,
+                            bookkeeping=True)
+    return (*planned[:at], create, batch, drop, *planned[at + 1:])
+
+
+def _online_rewrite(planned: Sequence[PlannedStatement], table: str, rows: int) -> list[Finding]:
+    """Online on PostgreSQL, a step that rewrites a table of more than ``REWRITE_MOMENT_ROWS`` rows is refused
+    (``RewriteRefusedError``) unless the caller accepts the rewrite: a finding that stops the step."""
+    from agno_alembic.dialects.online import REWRITE_MOMENT_ROWS
+
+    rewrites = [s for s in planned if s.lock is not None and s.lock.rewrite]
+    if not rewrites or rows <= REWRITE_MOMENT_ROWS:
+        return []
+    return [Finding(
+        check="online_rewrite", table=table,
+        problem=f"{len(rewrites)} statement(s) rewrite {table} ({rows} row(s)) under ACCESS EXCLUSIVE: online mode "
+                f"refuses this above {REWRITE_MOMENT_ROWS} rows (the application could neither read nor write it "
+                "until the rewrite ends)",
+        rows=rows, sql=f"SELECT count(*) FROM {table};", fix="",
+        advice="accept the rewrite (allow_rewrite=True, --allow-rewrite) in a quiet moment, or run this step "
+               "offline (online=False, --offline)",
+        blocking=True,
+    )]
+
+
 def _legacy_runs(connection: sa.Connection, backend: str, names: Names) -> int:
     """The runs the 3.0.0 copy writes: legacy run ids not yet in the runs table (every one when it is absent)."""
     from agno_alembic.data import runs as runs_data
@@ -381,7 +535,12 @@ def render(result: Plan, *, sql: bool = False) -> str:
     """The plan as text: a block per step, a line per statement (its first line unless ``sql``), then findings."""
     if not result.steps:
         return f"Nothing pending: every selected table is at {result.target_version} or later."
-    lines = []
+    if result.online:
+        lines = [f"Online mode: each DDL statement alone, its lock wait bounded ({result.ddl_lock_wait:g} s a try, "
+                 f"retried until {result.ddl_deadline:g} s; marked 'bounded'); data copies in committed batches "
+                 "(--offline: the maintenance-window plan)", ""]
+    else:
+        lines = ["Offline mode: one transaction per step, each statement waits for its lock as long as it takes", ""]
     for i, step in enumerate(result.steps, 1):
         rows = "no table yet" if step.rows is None else f"{step.rows} row(s){'' if step.rows_exact else ' (estimate)'}"
         head = f"[{i}] {step.revision}: {step.table_name} {step.from_version or '(new)'} -> {step.to_version}"
@@ -398,7 +557,8 @@ def render(result: Plan, *, sql: bool = False) -> str:
             lk = s.lock
             where = f"ALGORITHM={lk.algorithm}, LOCK={lk.lock}" if lk.algorithm else lk.lock
             flags = ", ".join(f for f, on in (("rewrite", lk.rewrite), ("scans every row", lk.scan)) if on)
-            lines.append(f"    {lk.operation}: {where}; blocks {lk.blocks}{'; ' + flags if flags else ''}")
+            bounded = "; bounded" if s.bounded else ""
+            lines.append(f"    {lk.operation}: {where}; blocks {lk.blocks}{'; ' + flags if flags else ''}{bounded}")
             lines.append(f"      {text}")
         for f in step.findings:
             lines.append(f"    {'STOPS THE STEP' if f.blocking else 'note'} [{f.check}] {f.problem}")

@@ -175,8 +175,11 @@ def is_vectors(name: object) -> bool:
 
 
 def valid_names() -> list[str]:
-    """Every accepted spelling of a table type, canonical names first."""
-    return [t.name for t in TABLE_TYPES] + sorted(_BY_ANY.keys() - _BY_NAME.keys())
+    """Every accepted spelling of a table type, canonical names first; with the pgvector tables' ``vectors`` and its
+    aliases, which ``table_type=`` takes (up, down, status, plan, verify) though they name no ``<type>_table``."""
+    vector_aliases = {a for t in VECTOR_TYPES for a in t.aliases}
+    return [t.name for t in (*TABLE_TYPES, *VECTOR_TYPES)] + sorted((_BY_ANY.keys() - _BY_NAME.keys())
+                                                                    | vector_aliases)
 
 
 def _version_key(version: str) -> tuple[int, ...]:

@@ -269,6 +269,38 @@ def table_report(
     return TableReport(tt.name, name, True, version, row, branch_version, detected, tuple(diffs))
 
 
+def vector_reports(connection: sa.Connection, script: ScriptDirectory, names: Names,
+                   position: str | None) -> list[TableReport]:
+    """The pgvector knowledge tables (:mod:`agno_alembic.vectors`): each against the shape of the version read from it
+    (Agno's columns, ``embedding`` a ``vector``; at 3.0.0 the owner column ``user_id`` as Agno 3 makes it and, on
+    PostgreSQL, its index), and the branch record against the oldest of them (where ``up()`` puts it first).  The
+    embedding's dimension and the vector and full-text indexes are the user's: never compared.  Nothing here is
+    fixable by ``verify --fix``: ``up()`` adds what 3.0.0 lacks and re-places the branch itself."""
+    from agno_alembic import vectors
+
+    tt = registry.VECTORS
+    found = vectors.selected(connection, names)
+    branch_version = plan.version_at(script, tt, position, None) if position else None
+    oldest = min((t.version for t in found), key=registry.version_index) if found else None
+    out = []
+    for t in found:
+        diffs = [Difference(tt.name, t.name, "missing_column", c, "(Agno's column)", None, False) for c in t.missing]
+        owned = registry.version_index(t.version) >= registry.version_index(vectors.OWNED_SINCE)
+        known = {*vectors.REQUIRED_COLUMNS[t.backend], *((vectors.OWNER,) if owned else ())}
+        diffs += [Difference(tt.name, t.name, "extra_column", c, None, type_, False)
+                  for c, type_ in t.columns.items() if c not in known]
+        if owned and t.backend == registry.POSTGRESQL and t.columns[vectors.OWNER] != vectors.OWNER_TYPE:
+            diffs.append(Difference(tt.name, t.name, "type", vectors.OWNER, vectors.OWNER_TYPE,
+                                    t.columns[vectors.OWNER], False))
+        index = vectors.owner_index(t.name)
+        if owned and index not in t.indexes:
+            diffs.append(Difference(tt.name, t.name, "missing_index", index, vectors.OWNER, None, False))
+        if position is not None and t.version == oldest and branch_version != t.version:
+            diffs.append(Difference(tt.name, t.name, "branch", None, branch_version, t.version, False))
+        out.append(TableReport(tt.name, t.name, True, t.version, None, branch_version, t.version, tuple(diffs)))
+    return out
+
+
 def _apart(
     script: ScriptDirectory, backend: str, names: Names, tt: registry.TableType, position: str, found: str | None
 ) -> bool:

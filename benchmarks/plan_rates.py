@@ -3,6 +3,7 @@
 Usage (with the project's interpreter)::
 
     python benchmarks/plan_rates.py --backends sqlite postgres mysql --sessions 10000 --memories 10000 [--reuse]
+        [--offline]
 
 Per backend:
 
@@ -10,7 +11,8 @@ Per backend:
    session; reused with ``--reuse``), cloned; a memories table at 2.0.0 with ``--memories`` rows added to the clone (the
    2.3.0 memories step rewrites the table: a NOT NULL ``created_at`` filled from ``updated_at``, JSON to JSONB on
    PostgreSQL, a rebuild on SQLite).
-2. ``SyncMigrationManager.plan()`` for sessions and memories, with the table statistics refreshed first (ANALYZE).
+2. ``SyncMigrationManager.plan()`` for sessions and memories, with the table statistics refreshed first (ANALYZE),
+   in the mode ``up()`` runs: online (the default), or offline with ``--offline``.
 3. Each planned step run on its own (``up(target_version=<step's version>, table_type=<step's table>)``), timed
    as a whole call (the facade's own reads included), in the plan's order.
 4. A line per step: rows, the planned range, the measured seconds, whether the range holds it, and the per-row
@@ -45,7 +47,7 @@ ROLE = "plan"
 def _memories(backend: seeding.Backend, count: int, seed: int) -> None:
     """A 2.0.0 memories table with ``count`` rows in the clone."""
     mm = SyncMigrationManager(backend.url(ROLE), db_schema=backend.schema(ROLE))
-    mm.up(target_version="2.0.0", table_type="memories")
+    mm.up(target_version="2.0.0", table_type="memories", create_missing=True)
     rng = random.Random(seed)
     engine = backend.engine(ROLE)
     try:
@@ -83,25 +85,29 @@ def measure(backend: seeding.Backend, args: argparse.Namespace) -> list[dict[str
     backend.clone("src", ROLE)
     _memories(backend, args.memories, args.seed)
     _analyze(backend)
-    mm = SyncMigrationManager(backend.url(ROLE), db_schema=backend.schema(ROLE))
-    planned = mm.plan(table_type=["sessions", "memories"])
+    mm = SyncMigrationManager(backend.url(ROLE), db_schema=backend.schema(ROLE), online=not args.offline,
+                              allow_rewrite=True)  # online: the memories rewrite (JSONB) accepted, as a user would
+    planned = mm.plan(table_type=["sessions", "memories"], create_missing=True)
     out = []
     for step in planned.steps:
         wait_quiet(args.quiet_wait)
         started = time.perf_counter()
-        mm.up(target_version=step.to_version, table_type=step.table_type)
+        mm.up(target_version=step.to_version, table_type=step.table_type, create_missing=True)
         seconds = time.perf_counter() - started
         low, high = step.seconds
-        fixed = rates.estimate(planned.backend, step.table_type, step.to_version, 0, step.statements)
+        fixed = rates.estimate(planned.backend, step.table_type, step.to_version, 0, step.statements,
+                               online=planned.online)
         out.append({
-            "backend": backend.kind, "step": step.revision, "rows": step.rows, "rows_written": step.rows_written,
+            "backend": backend.kind, "mode": "online" if planned.online else "offline", "step": step.revision,
+            "rows": step.rows, "rows_written": step.rows_written,
             "planned": [low, high], "seconds": round(seconds, 3), "within": low <= seconds <= high,
             "per_row": round((seconds - fixed) / step.rows, 9) if step.rows else None,
             "locks": sorted({s.lock.lock for s in step.statements if s.lock is not None}),
         })
         row = out[-1]
-        seeding.log(f"{backend.kind:8} {step.revision:28} rows {step.rows or 0:>7}  planned {low:8.2f}-{high:8.2f}s"
-                      f"  took {seconds:8.2f}s  {'ok' if row['within'] else 'OUTSIDE'}  per row {row['per_row']}")
+        seeding.log(f"{backend.kind:8} {row['mode']:7} {step.revision:28} rows {step.rows or 0:>7}  "
+                    f"planned {low:8.2f}-{high:8.2f}s"
+                    f"  took {seconds:8.2f}s  {'ok' if row['within'] else 'OUTSIDE'}  per row {row['per_row']}")
     if not args.keep:
         backend.drop(ROLE)
     return out
@@ -111,6 +117,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="plan_rates.py", description=__doc__.split("\n\n")[0])
     seeding.server_arguments(parser, sessions=10_000)
     parser.add_argument("--memories", type=int, default=10_000)
+    parser.add_argument("--offline", action="store_true", help="plan and run offline mode (default: online, as up())")
     parser.add_argument("--quiet-wait", type=float, default=30.0)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)

@@ -23,6 +23,7 @@ from agno_alembic import MigrationManager, SyncMigrationManager, commands, plan,
 from agno_alembic.cli import CommandLine
 from agno_alembic.data.checks import Finding
 from agno_alembic.dialects import locks
+from agno_alembic.errors import ConfigurationError
 from agno_alembic.naming import Names
 from tests.conftest import Backend
 
@@ -196,7 +197,11 @@ def test_verify_and_plan_from_the_async_facade(backend):
     report = asyncio.run(mm.verify(table_type="sessions"))
     assert report.ok, "\n".join(map(str, report.differences))
     result = asyncio.run(mm.plan(table_type="sessions"))
-    assert result.exit_code == 1 and result.steps[-1].revision == "agno_sessions_3_0_0"
+    assert result.exit_code == 1 and result.steps[-1].revision == "agno_sessions_3_0_0" and result.online
+    offline = asyncio.run(mm.plan(table_type="sessions", online=False))
+    assert not offline.online and offline.steps[-1].statements != result.steps[-1].statements
+    with pytest.raises(ConfigurationError):
+        asyncio.run(mm.plan(online="no"))  # type: ignore[arg-type]
     json.dumps(result.to_dict())
     json.dumps(report.to_dict())
 
@@ -248,27 +253,78 @@ def _ddl(statements: list[str], tables: set[str]) -> list[str]:
     return out
 
 
-def test_plan_statements_are_the_ones_the_steps_run_offline(backend):
-    """plan lists the statements of the offline mode (``online=False``), which runs them as planned; online mode
-    (the default) runs the same steps in the online forms docs/online.md lists, which plan does not show yet."""
+def _executed(engine: sa.Engine) -> list[str]:
+    """The statements ``engine`` runs from now on that the server accepted (after SQLAlchemy's hooks: online mode's
+    ALGORITHM clauses included; a try refused or timed out is not in it)."""
+    ran: list[str] = []
+    sa.event.listen(engine, "after_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
+    return ran
+
+
+def _batch_sql(text: str) -> str:
+    """A statement without its comment lines, parameters written ``:name`` (as the plan writes them)."""
+    return locks.normalise(re.sub(r"%\((\w+)\)s|\?", lambda m: f":{m.group(1)}" if m.group(1) else "?", text))
+
+
+@pytest.mark.parametrize("online", [True, False], ids=["online", "offline"])
+def test_plan_statements_are_the_ones_up_then_runs(backend, online):
+    """plan, in the mode up() runs (online by default; offline with ``online=False``), lists the DDL statements up()
+    then runs on the step's tables, in order and in the form it runs them (online: CREATE INDEX CONCURRENTLY,
+    CHECK ... NOT VALID and VALIDATE, ALGORITHM=INSTANT / INPLACE, LOCK=NONE); online, the runs copy is planned as
+    the batch it repeats, and that batch's statement is the one each batch runs (PostgreSQL)."""
     engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
-    mm = SyncMigrationManager(engine, db_schema=backend.schema, online=False)
+    mm = SyncMigrationManager(engine, db_schema=backend.schema, online=online)
     mm.up(target_version="2.0.0", table_type=["sessions", "memories"], create_missing=True)
     _insert(backend, SESSIONS, [_session(f"s{i}", i, runs=[{"run_id": f"r{i}", "agent_id": "a"}])
                                 for i in range(5)])
     _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {"i": i}, "user_id": "u", "updated_at": BASE_TS}
                                 for i in range(5)])
     result = mm.plan(table_type=["sessions", "memories"])
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and result.online is online
+    assert mm.plan(table_type=["sessions", "memories"], online=not online).online is not online
     own = {SESSIONS, MEMORIES, "agno_runs", "_agno_alembic_rebuild_agno_memories"}
     planned = _ddl([s.sql for step in result.steps for s in step.statements if step.table_name in own], own)
     assert planned or backend.kind == "sqlite"
-    ran: list[str] = []
-    sa.event.listen(engine, "before_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
+    forms = {"postgres": ["CREATE INDEX CONCURRENTLY", "NOT VALID", "VALIDATE CONSTRAINT"],
+             "mysql": ["ALGORITHM=INSTANT", "ALGORITHM=INPLACE, LOCK=NONE", "ALGORITHM=INPLACE LOCK=NONE"],
+             "sqlite": []}[backend.kind]
+    for form in forms:  # online forms in online mode only
+        assert any(form in p for p in planned) is online, (form, planned)
+    copy = next(s for s in mm.plan(table_type="sessions").steps if s.revision == "agno_sessions_3_0_0")
+    batches = [s for s in copy.statements if s.lock is not None and "batch" in s.lock.operation]
+    assert bool(batches) is online, [s.lock for s in copy.statements]
+    ran = _executed(engine)
     mm.up(table_type=["sessions", "memories"], create_missing=True)
     assert _ddl(ran, own) == planned
+    if online and backend.kind == "postgres":
+        batch = "\n".join(line for line in batches[0].sql.splitlines() if not line.startswith("--"))
+        assert _batch_sql(batch) in {_batch_sql(r) for r in ran}
     assert mm.plan(table_type=["sessions", "memories"]).exit_code == 0
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_plan_refuses_a_large_rewrite_online_as_online_mode_does(backend, capsys):
+    """PostgreSQL, online: the 2.3.0 JSON to JSONB rewrite of a table above REWRITE_MOMENT_ROWS rows is a blocking
+    finding (exit 3), and online up() refuses it; accepted (allow_rewrite) or offline, it is not."""
+    from agno_alembic.dialects.online import REWRITE_MOMENT_ROWS
+    from agno_alembic.errors import RewriteRefusedError
+
+    mm = _mm(backend)
+    mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
+    _insert(backend, SESSIONS, [_session(f"s{i:05}", i) for i in range(REWRITE_MOMENT_ROWS + 1)])
+    result = mm.plan(target_version="2.3.0", table_type="sessions", exact=True)
+    found = _finding(result, "agno_sessions_2_3_0", "online_rewrite")
+    assert found.blocking and found.rows == REWRITE_MOMENT_ROWS + 1 and result.exit_code == 3
+    assert _select(backend, found.sql) == [{"count": REWRITE_MOMENT_ROWS + 1}]
+    assert _cli(backend, "plan", "--to", "2.3.0", "--table-type", "sessions") == 3
+    assert _cli(backend, "plan", "--to", "2.3.0", "--table-type", "sessions", "--allow-rewrite") == 1
+    assert _cli(backend, "plan", "--to", "2.3.0", "--table-type", "sessions", "--offline") == 1
+    capsys.readouterr()
+    with pytest.raises(RewriteRefusedError):
+        mm.up(target_version="2.3.0", table_type="sessions")
+    assert SyncMigrationManager(backend.url, db_schema=backend.schema, allow_rewrite=True).plan(
+        target_version="2.3.0", table_type="sessions").exit_code == 1
 
 
 def test_plan_rows_are_within_the_statistics_error_and_exact_counts(backend):
@@ -445,6 +501,52 @@ def test_lock_descriptions(backend_name, sql, lock, rewrite):
     assert (info.lock, info.rewrite) == (lock, rewrite), info
 
 
+#: SingleStore's documented online ALTER (its ALTER TABLE page): reads and writes go on but for a short wait at the
+#: start; no ALGORITHM/LOCK clause; ADD/DROP PRIMARY KEY are not in its documented grammar (Agno's 2.5.0 step issues
+#: them): described as the worst case. (statement, operation, online)
+SINGLESTORE_DOCUMENTED = [
+    ("CREATE TABLE agno_x (a INT)", "create table", True),
+    ("CREATE INDEX idx_x ON agno_x (a)", "create index", True),
+    ("ALTER TABLE agno_x ADD UNIQUE KEY uq_x (a)", "create index", True),
+    ("ALTER TABLE agno_x ADD COLUMN b TEXT", "add column", True),
+    ("ALTER TABLE agno_x DROP COLUMN b", "drop column", True),
+    ("ALTER TABLE agno_x DROP INDEX uq_x", "drop index", True),
+    ("DROP INDEX idx_x ON agno_x", "drop index", True),
+    ("ALTER TABLE agno_x MODIFY a BIGINT NOT NULL", "change column", True),
+    ("ALTER TABLE agno_x RENAME TO agno_y", "rename table", True),
+    ("ALTER TABLE agno_x ADD PRIMARY KEY (a)", _S2_PK := "change primary key (not in SingleStore's documented ALTER "
+                                                         "grammar)", False),
+    ("ALTER TABLE agno_x DROP PRIMARY KEY", _S2_PK, False),
+    ("DROP TABLE agno_x", "drop table", False),
+]
+
+
+@pytest.mark.parametrize(("sql", "operation", "online"), SINGLESTORE_DOCUMENTED)
+def test_singlestore_locks_follow_its_documented_online_alter(sql, operation, online):
+    info = locks.describe(registry.SINGLESTORE, sql)
+    assert (info.operation, info.online, info.algorithm) == (operation, online, None), info
+    assert info.blocks == ("nothing" if online else "reads and writes")
+    assert locks.online_statement(registry.SINGLESTORE, sql) == sql  # online mode sends it as it is
+
+
+def test_singlestore_every_statement_of_its_upgrade_script_is_described():
+    """Every DDL statement of the SingleStore upgrade script (tests/expected_sql, compared with the script by
+    test_offline) has a rule; only the primary key changes of sessions 2.5.0 are not online."""
+    from pathlib import Path
+
+    from agno_alembic.preview import split_statements
+
+    text = (Path(__file__).parent / "expected_sql" / "singlestore.sql").read_text()
+    ddl = [s for s in split_statements(re.sub(r"^--.*$", "", text, flags=re.MULTILINE))
+           if re.match(r"^(CREATE|ALTER|DROP)\b", locks.normalise(s)) and "AGNO_ALEMBIC_VERSION" not in
+           locks.normalise(s)]
+    assert len(ddl) > 20
+    described = {locks.normalise(s): locks.describe(registry.SINGLESTORE, s) for s in ddl}
+    assert not [s for s, i in described.items() if i.operation == "unclassified statement"]
+    offline = sorted(s for s, i in described.items() if not i.online)
+    assert offline and all("PRIMARY KEY" in s for s in offline), offline
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     """The step runs while a second connection holds EXCLUSIVE on the bookkeeping tables (reads go on, writes
@@ -504,6 +606,96 @@ def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     assert want <= got, (got, want)
 
 
+def _pg_mode(mode: str) -> str:
+    """pg_locks' ``AccessExclusiveLock`` as the plan writes it: ``ACCESS EXCLUSIVE``."""
+    return re.sub(r"(?<!^)([A-Z])", r" \1", mode).upper().replace(" LOCK", "")
+
+
+@pytest.mark.parametrize("backend", ["postgres", "postgres18"], indirect=True)
+def test_postgresql_locks_observed_in_pg_locks_during_an_online_step_are_the_planned_ones(backend):
+    """Online mode: each statement takes its lock alone, so the locks are seen while they wait. A blocker per table
+    reads it (ACCESS SHARE) until an ACCESS EXCLUSIVE statement of the step is seen asking for its lock (it gives
+    up after the bounded wait and retries). Another holds a snapshot without touching Agno's tables:
+    CREATE INDEX CONCURRENTLY holds its SHARE UPDATE EXCLUSIVE while it waits for that snapshot (seen, granted).
+    The strongest table lock mode the migration held or asked for at each moment, reads (ACCESS SHARE) aside, is
+    one the online plan listed for that table, its strongest included; the memories index is planned and built
+    CONCURRENTLY (SHARE, offline mode's lock, is neither planned nor seen)."""
+    mm = SyncMigrationManager(backend.url, db_schema=backend.schema)  # online: the default
+    mm.up(target_version="2.0.0", table_type=["sessions", "memories"], create_missing=True)
+    mm.up(target_version="2.3.0", table_type="versions", create_missing=True)
+    _insert(backend, SESSIONS, [_session(f"s{i}", i) for i in range(20)])
+    _insert(backend, MEMORIES, [{"memory_id": f"m{i}", "memory": {"i": i}, "user_id": "u", "updated_at": BASE_TS}
+                                for i in range(20)])
+    result = mm.plan(target_version="2.3.0", table_type=["sessions", "memories"])
+    assert result.online
+    planned: dict[str, set[str]] = {}
+    for step in result.steps:
+        for s in step.statements:
+            if s.lock is not None and step.table_name in (SESSIONS, MEMORIES):
+                planned.setdefault(step.table_name, set()).add(s.lock.lock.split(" (")[0])
+    assert "SHARE UPDATE EXCLUSIVE" in planned[MEMORIES] and "SHARE" not in planned[MEMORIES], planned
+    readers = {table: backend.engine.connect() for table in (SESSIONS, MEMORIES)}
+    for table, reader in readers.items():
+        reader.begin()
+        reader.exec_driver_sql(f"SELECT count(*) FROM {_q(backend, table)}")
+    snapshot = backend.engine.connect()
+    snapshot.execution_options(isolation_level="REPEATABLE READ").begin()
+    snapshot.exec_driver_sql("SELECT count(*) FROM pg_class")
+    ours = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in [*readers.values(), snapshot]}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            mm.up(target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    seen: dict[str, set[tuple[str, bool]]] = {}
+    try:
+        began = time.monotonic()
+        with backend.engine.connect() as watcher:
+            while worker.is_alive() and time.monotonic() - began < 120:
+                rows = watcher.exec_driver_sql(
+                    "SELECT c.relname, l.mode, l.granted, l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(s)s AND l.pid <> "
+                    "pg_backend_pid()", {"s": backend.schema}).all()
+                watcher.rollback()
+                strongest: dict[tuple[str, int], tuple[str, bool]] = {}
+                for rel, mode, granted, pid in rows:  # a statement holds weaker modes beside its own (an index
+                    if pid in ours:                   # rebuilt under ALTER TYPE's ACCESS EXCLUSIVE takes SHARE)
+                        continue
+                    now = strongest.get((rel, pid))
+                    if now is None or locks.lock_mode_rank(_pg_mode(mode)) > locks.lock_mode_rank(now[0]):
+                        strongest[(rel, pid)] = (_pg_mode(mode), granted)
+                for (rel, _), found in strongest.items():
+                    seen.setdefault(rel, set()).add(found)
+                for table, reader in list(readers.items()):
+                    if ("ACCESS EXCLUSIVE", False) in seen.get(table, set()) or time.monotonic() - began > 20:
+                        reader.rollback()  # an ALTER on the table was seen waiting (it gives up and retries)
+                        reader.close()
+                        del readers[table]
+                if ("SHARE UPDATE EXCLUSIVE", True) in seen.get(MEMORIES, set()) or time.monotonic() - began > 20:
+                    snapshot.rollback()  # CREATE INDEX CONCURRENTLY was seen waiting for it
+                time.sleep(0.01)
+    finally:
+        for reader in readers.values():
+            reader.rollback()
+            reader.close()
+        snapshot.rollback()
+        snapshot.close()
+        worker.join(120)
+    assert not errors, errors
+    for table in (SESSIONS, MEMORIES):
+        assert ("ACCESS EXCLUSIVE", False) in seen.get(table, set()), seen  # waited, gave up, retried
+    assert ("SHARE UPDATE EXCLUSIVE", True) in seen.get(MEMORIES, set()), seen
+    for table in (SESSIONS, MEMORIES):
+        asked = {mode for mode, _ in seen[table]} - {"ACCESS SHARE"}
+        assert asked <= planned[table], (table, seen[table], planned[table])
+        assert max(asked, key=locks.lock_mode_rank) == max(planned[table], key=locks.lock_mode_rank)
+
+
 # ================================================================== HTTP
 
 
@@ -514,6 +706,7 @@ def test_plan_and_verify_over_http(backend):
 
     mm = _mm(backend)
     mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
+    _insert(backend, SESSIONS, [_session("s1", 1, runs=[{"run_id": "r1", "agent_id": "a"}])])
     app = create_app({"db": (backend.url, {"db_schema": backend.schema or ""})}, token="t0ken")
     auth = {"Authorization": "Bearer t0ken"}
     with serve(app) as client:
@@ -522,6 +715,11 @@ def test_plan_and_verify_over_http(backend):
         body = planned.json()
         assert body["exit_code"] == 1 and body["steps"][-1]["revision"] == "agno_sessions_3_0_0"
         assert all("lock" in s for step in body["steps"] for s in step["statements"])
+        copy = body["steps"][-1]["statements"]
+        assert body["mode"] == "online" and any("batch" in (s["lock"] or {}).get("operation", "") for s in copy)
+        offline = client.get("/databases/db/plan", params={"table_type": "sessions", "online": "false"},
+                             headers=auth).json()
+        assert offline["mode"] == "offline" and offline["steps"][-1]["statements"] != copy
         assert client.get("/databases/db/plan", params={"target_version": "9.9.9"}, headers=auth).status_code == 400
         assert client.get("/databases/nope/plan", headers=auth).status_code == 404
         assert client.get("/databases/db/plan", headers={}).status_code == 401

@@ -321,3 +321,67 @@ def test_a_host_projects_autogenerate_leaves_knowledge_bases_out() -> None:
     assert not object_filter(named, "manuals", "table", True, None)
     assert not name_filter("manuals", "table", {"schema_name": "ai"})
     assert name_filter("orders", "table", {"schema_name": "ai"})
+
+
+# ====================================================================== plan, verify, up --sql (docs/plan.md)
+
+
+def _ran(db: Backend) -> tuple[sa.Engine, list[str]]:
+    """An engine whose executed statements are recorded (what the server accepted)."""
+    engine = sa.create_engine(db.url, poolclass=sa.pool.NullPool)
+    ran: list[str] = []
+    sa.event.listen(engine, "after_cursor_execute", lambda c, cur, stmt, *a: ran.append(stmt))
+    return engine, ran
+
+
+def test_plan_verify_and_up_sql_cover_a_knowledge_base_agno_2x_built(pg: Backend,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """plan lists the knowledge table's 3.0.0 step (its rows, its statements, their locks) and those are the
+    statements up() then runs; up --sql --table-type vectors prints them; verify reports the table at 2.0.0 with no
+    difference, then at 3.0.0 with none, then each deliberate drift by name."""
+    from agno_alembic.cli import CommandLine
+
+    schema = pg.schema or ""
+    agno("2.2.13", "create", pg, schema, docs=DOCS)
+    engine, ran = _ran(pg)
+    mm = SyncMigrationManager(engine, db_schema=schema)
+    result = mm.plan(table_type="vectors", exact=True)
+    assert [(s.revision, s.table_name, s.rows) for s in result.steps] == [("agno_vectors_3_0_0", TABLE, len(DOCS))]
+    step = result.steps[0]
+    planned = [" ".join(s.sql.split()).rstrip(";") for s in step.statements if s.lock is not None]
+    assert [s.lock.lock for s in step.statements if s.lock is not None] == ["ACCESS EXCLUSIVE", "SHARE"]
+    assert all(not s.bounded for s in step.statements)  # run as they are, outside online mode's bounded waits
+    assert result.exit_code == 1 and mm.plan(table_type="memories").steps == ()  # vectors only when asked
+
+    cli = ["--db-url", pg.url, "--schema", schema, "-q"]
+    assert CommandLine().run(["up", *cli, "--sql", "--table-type", "vectors"]) == 0
+    script = capsys.readouterr().out
+    assert [s for s in planned if s not in script] == [], script
+
+    report = mm.verify(table_type="vectors")
+    assert [(t.table, t.version) for t in report.tables] == [(TABLE, "2.0.0")] and report.ok, report.differences
+
+    mm.up(table_type="vectors")
+    assert [" ".join(s.split()).rstrip(";") for s in ran if " ADD COLUMN" in s or "CREATE INDEX" in s] == planned
+    assert mm.plan(table_type="vectors").steps == ()
+    report = mm.verify(table_type="vectors")
+    assert [(t.table, t.version) for t in report.tables] == [(TABLE, "3.0.0")] and report.ok, report.differences
+    assert CommandLine().run(["verify", *cli, "--table-type", "vectors"]) == 0
+
+    with pg.engine.begin() as c:
+        c.exec_driver_sql(f'DROP INDEX "{schema}"."idx_{TABLE}_user_id"')
+        c.exec_driver_sql(f'ALTER TABLE "{schema}"."{TABLE}" ADD COLUMN my_extra TEXT')
+        c.exec_driver_sql(f'ALTER TABLE "{schema}"."{TABLE}" ALTER COLUMN user_id TYPE TEXT')
+    report = mm.verify(table_type="vectors")
+    assert sorted((d.kind, d.name) for d in report.differences) == [
+        ("extra_column", "my_extra"), ("missing_index", f"idx_{TABLE}_user_id"), ("type", "user_id")]
+    assert report.exit_code == 1 and CommandLine().run(["verify", *cli, "--table-type", "vectors"]) == 1
+    capsys.readouterr()
+    engine.dispose()
+
+
+def test_vectors_is_among_the_valid_table_type_names() -> None:
+    with pytest.raises(registry.UnknownTableTypeError) as info:
+        SyncMigrationManager("sqlite://").up(table_type="vectorz")
+    assert {"vectors", "vector", "pgvector"} <= set(info.value.valid)
+    assert "vectors" in str(info.value)

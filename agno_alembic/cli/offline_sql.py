@@ -5,9 +5,6 @@ is now (the database is read, never changed).  ``plan --sql`` shows the same sta
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,9 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
 
-from agno_alembic import commands, detect, environment, errors, guard, naming, plan, registry
+from agno_alembic import commands, detect, errors, guard, naming, plan, registry
 from agno_alembic.cli import options
 from agno_alembic.exits import EXIT_OK
 from agno_alembic.manager import SyncMigrationManager
@@ -61,31 +57,20 @@ def sync_driver(url: sa.URL) -> str:
 
 
 def offline(config: Config, fn: Any, heads: Sequence[str], destinations: Sequence[str], *,
-             version_table: str | None) -> None:
-    """Print the script of ``fn``; ``version_table``: the existing, empty version table (not to be created again)."""
-    script = commands.script_directory(config)
-    buffer = io.StringIO()
-    # The steps whose outcome depends on the rows (a column kept while it holds data, rows to copy or merge) read
-    # the database the script is written for, as it is now.
+            version_table: str | None) -> None:
+    """Print the script of ``fn`` (:func:`agno_alembic.commands.offline_script`), reading the database it is for;
+    ``version_table``: the existing, empty version table (not to be created again)."""
     given = config.get_main_option("sqlalchemy.url")
     assert given is not None  # every caller's config comes from commands.make_config(url, ...)
     url = sa.make_url(given)
     engine = sa.create_engine(url.set(drivername=sync_driver(url)), poolclass=sa.pool.NullPool)
     try:
-        with engine.connect() as reader, contextlib.redirect_stdout(buffer), EnvironmentContext(
-            config, script, fn=fn, as_sql=True, starting_rev=list(heads) or None,
-            destination_rev=tuple(destinations), tag=None,
-        ):
-            config.attributes[environment.ATTR_OFFLINE_READER] = reader
-            script.run_env()
+        with engine.connect() as reader:
+            text = commands.offline_script(config, fn, heads, destinations, version_table=version_table,
+                                           reader=reader)
             reader.rollback()
     finally:
         engine.dispose()
-    text = buffer.getvalue()
-    if version_table is not None and not heads:
-        # Alembic starts every script from base with CREATE TABLE <version table>; this one exists already.
-        text = re.sub(rf"CREATE TABLE [^\n]*\b{re.escape(version_table)}\b[^\n]*\(\n.*?\n\);\n\n", "", text,
-                      count=1, flags=re.DOTALL)
     sys.stdout.write(text)
     sys.stdout.flush()
 
@@ -115,6 +100,9 @@ def up_sql(args: argparse.Namespace, mm: SyncMigrationManager, url: str, backend
         )
     if not args.create_missing:  # as the online up: only the tables that exist (and the recorded ones)
         types = [tt for tt in types if tt.name in existing or positions[tt.name] is not None]
+    if registry.VECTORS.on(backend) and any(registry.is_vectors(t) for t in options.table_types(args) or []):
+        types.append(registry.VECTORS)  # the pgvector tables' branch: its script reads which tables there are
+        positions[registry.VECTORS.name] = plan.branch_position(script, heads, registry.VECTORS)
     destinations = [
         rev for tt in types
         if (rev := plan.revision_at(script, tt, target))

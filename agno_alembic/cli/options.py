@@ -144,8 +144,9 @@ def table_types(options: argparse.Namespace) -> list[str] | None:
 
 
 def selected(options: argparse.Namespace, backend: str) -> list[registry.TableType]:
-    wanted = [t for t in table_types(options) or [] if not registry.is_vectors(t)]
-    types = registry.table_types(wanted) if wanted else list(registry.TABLE_TYPES)
+    given = table_types(options)
+    wanted = [t for t in given or [] if not registry.is_vectors(t)]
+    types = registry.table_types(wanted) if wanted else [] if given else list(registry.TABLE_TYPES)
     return [t for t in types if t.on(backend)]
 
 

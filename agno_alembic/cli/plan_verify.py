@@ -39,6 +39,7 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="plan the tables that do not exist too, as 'up --create-missing' would create them")
     parser.add_argument("--sql", action="store_true", help="show every statement in full")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    options.online_arguments(parser)  # the mode to plan: online (up's default), or --offline
 
 
 def _verify_arguments(parser: argparse.ArgumentParser) -> None:

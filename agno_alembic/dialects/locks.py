@@ -5,8 +5,16 @@ One function, :func:`describe`, from a statement (as the offline script prints i
 written in an online form (``CREATE INDEX CONCURRENTLY``, ``NOT VALID`` foreign keys, ``ALGORITHM=INPLACE``,
 ``SET lock_timeout``) is described as what it is, whatever mode produced it.
 
+This is the one table of locks: ``plan`` reads it for every statement, in the form the mode that will run sends it
+(:func:`online_statement`: online mode's ``ALGORITHM``/``LOCK`` clause on MySQL/MariaDB is the one its rule names),
+and :data:`BATCH` says what one committed batch of an online data step holds.
+
 Sources: PostgreSQL 15's "Explicit Locking" and ALTER TABLE pages; MariaDB 10.11's "InnoDB Online DDL Operations"
-(MySQL 8.0's "Online DDL Operations" agrees for every case listed); SQLite's "File Locking" and ALTER TABLE pages.
+(MySQL 8.0's "Online DDL Operations" agrees for every case listed); SQLite's "File Locking" and ALTER TABLE pages;
+SingleStore's ALTER TABLE page (its ALTER is online: reads and writes go on, but for a short wait at its start for
+the queries already running on the table, bounded by its ``TIMEOUT``; it has no ``ALGORITHM``/``LOCK`` clause).
+The SingleStore rules are tested against that documentation only (``tests/test_plan_verify.py``), never on a
+SingleStore server (docs/plan.md).
 """
 
 from __future__ import annotations
@@ -90,6 +98,10 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
                                                                                  "SHARE ROW EXCLUSIVE")),
         _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* FOREIGN KEY", _pg("add foreign key", "SHARE ROW EXCLUSIVE",
                                                                     scan=True)),
+        # online SET NOT NULL (ops._set_not_null): a CHECK added NOT VALID takes its lock for a moment, no scan
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* CHECK .* NOT VALID$", _pg("add check (not valid)",
+                                                                           "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* CHECK ", _pg("add check", "ACCESS EXCLUSIVE", scan=True)),
         _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* USING INDEX", _pg("add key using index", "ACCESS EXCLUSIVE")),
         _Rule(r"^ALTER TABLE .* ADD CONSTRAINT .* (PRIMARY KEY|UNIQUE)", _pg("add key", "ACCESS EXCLUSIVE",
                                                                              scan=True)),
@@ -128,7 +140,7 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
         _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) .* NOT NULL$", _my("set not null", "INPLACE", "NONE", rewrite=True,
                                                                    scan=True)),
         _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) ", _my("change column", "COPY", "SHARED", rewrite=True, scan=True)),
-        _Rule(r"^(INSERT|UPDATE|DELETE)\b", _my("data", "row locks", "NONE", scan=True)),
+        _Rule(r"^(INSERT|UPDATE|DELETE)\b", LockInfo("data", "row locks", None, False, True, _NONE, True)),
     ),
     registry.SQLITE: (
         _Rule(r"^PRAGMA\b", LockInfo("setting", "none", None, False, False, _NONE, True)),
@@ -146,7 +158,30 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
         _Rule(r"^(INSERT|UPDATE|DELETE)\b", _lite("data", scan=True)),
     ),
 }
-_RULES[registry.SINGLESTORE] = _RULES[registry.MYSQL]
+
+
+def _s2(op: str, *, scan: bool = False, rewrite: bool = False) -> LockInfo:
+    # SingleStore's online ALTER: a metadata lock for a moment at the start (it waits for the queries already
+    # running on the table, and new ones wait behind it), then reads and writes go on.
+    return LockInfo(op, "metadata lock at the start (online ALTER)", None, rewrite, scan, _NONE, True)
+
+
+_S2_UNDOCUMENTED = LockInfo("change primary key (not in SingleStore's documented ALTER grammar)",
+                            "unknown: assumed exclusive", None, True, True, _RW, False)
+
+_RULES[registry.SINGLESTORE] = (
+    _Rule(r"^SET\b", _SESSION),
+    _Rule(r"^CREATE TABLE", LockInfo("create table", "none on existing tables", None, False, False, _NONE, True)),
+    _Rule(r"^DROP TABLE", LockInfo("drop table", "exclusive metadata lock", None, False, False, _RW, False)),
+    _Rule(r"^ALTER TABLE .* (ADD|DROP) (CONSTRAINT \S+ )?PRIMARY KEY", _S2_UNDOCUMENTED),
+    _Rule(r"^(ALTER TABLE .* )?RENAME TABLE|^ALTER TABLE .* RENAME (TO|AS)\b", _s2("rename table")),
+    _Rule(r"^CREATE (UNIQUE )?INDEX|^ALTER TABLE .* ADD (UNIQUE )?(INDEX|KEY)\b", _s2("create index", scan=True)),
+    _Rule(r"^DROP INDEX|^ALTER TABLE .* DROP (INDEX|KEY)\b", _s2("drop index")),
+    _Rule(r"^ALTER TABLE .* ADD (COLUMN )?", _s2("add column")),
+    _Rule(r"^ALTER TABLE .* DROP (COLUMN )?", _s2("drop column")),
+    _Rule(r"^ALTER TABLE .* (MODIFY|CHANGE) ", _s2("change column", scan=True, rewrite=True)),
+    _Rule(r"^(INSERT|UPDATE|DELETE)\b", LockInfo("data", "row locks", None, False, True, _NONE, True)),
+)
 
 _UNKNOWN = "unclassified statement"
 
@@ -176,7 +211,44 @@ def describe(backend: str, statement: str) -> LockInfo:
         return _pg(_UNKNOWN, "ACCESS EXCLUSIVE", scan=True)
     if backend == registry.SQLITE:
         return _lite(_UNKNOWN, scan=True)
+    if backend == registry.SINGLESTORE:
+        return LockInfo(_UNKNOWN, "unknown: assumed exclusive", None, True, True, _RW, False)
     return _my(_UNKNOWN, "COPY", "SHARED", rewrite=True, scan=True)
+
+
+# -- online mode: the forms its statements take, and its batches ------------------------------------------------
+
+
+def online_statement(backend: str, statement: str) -> str:
+    """``statement`` as online mode sends it.  MySQL/MariaDB: with the first ``ALGORITHM``/``LOCK`` clause of
+    :func:`agno_alembic.dialects.online.mysql_clauses` the server accepts for it, which is the one the statement's
+    rule names (INSTANT; else INPLACE with LOCK=NONE; else none: the server copies or locks, and the log says so).
+    Elsewhere the statement itself (PostgreSQL's online forms, ``CONCURRENTLY`` and ``NOT VALID``, are written by
+    the operations; SQLite and SingleStore have none)."""
+    if backend != registry.MYSQL:
+        return statement
+    from agno_alembic.dialects.online import mysql_clauses
+
+    info = describe(backend, statement)
+    for clause in mysql_clauses(statement):
+        text = clause.upper()
+        if not clause or ("INSTANT" in text and info.algorithm == "INSTANT") or (
+                "INPLACE" in text and info.algorithm in ("INSTANT", "INPLACE") and info.lock == "NONE"):
+            return statement.rstrip().rstrip(";") + clause + (";" if statement.rstrip().endswith(";") else "")
+    return statement
+
+
+#: The lock one committed batch of an online data step takes (the 3.0.0 runs copy), per backend: held for one
+#: batch (about ``data.batched.BATCH_SECONDS`` of work), then committed.
+BATCH: dict[str, LockInfo] = {
+    registry.POSTGRESQL: LockInfo("data, one committed batch", "ROW EXCLUSIVE (new rows of the runs table only)",
+                                  None, False, True, _NONE, True),
+    registry.MYSQL: LockInfo("data, one committed batch", "row locks (new rows of the runs table only)", None,
+                             False, True, _NONE, True),
+    registry.SQLITE: LockInfo("data, one committed batch", "database write lock (one batch)", None, False, True, _W,
+                              False),
+}
+BATCH[registry.SINGLESTORE] = BATCH[registry.MYSQL]
 
 
 def lock_mode_rank(mode: str) -> int:

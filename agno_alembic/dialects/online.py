@@ -1,110 +1,18 @@
 """What online DDL means per backend, as data: how a statement bounds its lock waits, how the server says a lock
-wait ran out, who blocks, and which lock each kind of statement takes in each mode.
+wait ran out, who blocks, and which ALGORITHM/LOCK clauses MySQL/MariaDB are asked for.
 
-:mod:`agno_alembic.online` runs the statements; this module only describes the backends.  :data:`LOCKS` is what
-``plan`` reads to show, per statement, the lock it takes in the mode that will run.
+:mod:`agno_alembic.online` runs the statements; this module only describes the backends.  The lock each statement
+takes, in either mode, is in the one lock table, :mod:`agno_alembic.dialects.locks` (``plan`` reads it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from agno_alembic import registry
-
-#: Kinds of DDL statement the operations emit (keys of :data:`LOCKS`).
-KINDS = (
-    "create_table", "drop_table", "rename_table", "add_column", "add_column_not_null", "drop_column", "alter_type",
-    "set_not_null", "create_index", "drop_index", "add_unique", "drop_unique", "add_foreign_key", "drop_foreign_key",
-    "primary_key",
-)
-
-
-@dataclass(frozen=True)
-class Lock:
-    """The lock a statement takes and for how long: ``moment`` (catalog change only, a bounded wait),
-    ``scan`` (reads the whole table while holding it) or ``rewrite`` (copies the table while holding it)."""
-
-    lock: str
-    duration: str
-    blocks: str
-    """What of the application it blocks while held: ``nothing``, ``writes`` or ``reads and writes``."""
-
-    def describe(self) -> str:
-        return f"{self.lock} ({self.duration}; blocks {self.blocks})"
-
-
-_MOMENT_PG = Lock("ACCESS EXCLUSIVE", "moment", "reads and writes")
-_PG_ONLINE = {
-    "create_table": Lock("none on existing tables (SHARE ROW EXCLUSIVE on a referenced table)", "moment", "writes"),
-    "drop_table": _MOMENT_PG,
-    "rename_table": _MOMENT_PG,
-    "add_column": _MOMENT_PG,
-    "add_column_not_null": _MOMENT_PG,
-    "drop_column": _MOMENT_PG,
-    "alter_type": Lock("ACCESS EXCLUSIVE", "rewrite", "reads and writes"),
-    "set_not_null": Lock("SHARE UPDATE EXCLUSIVE (CHECK ... NOT VALID, then VALIDATE)", "scan", "nothing"),
-    "create_index": Lock("SHARE UPDATE EXCLUSIVE (CREATE INDEX CONCURRENTLY)", "scan", "nothing"),
-    "drop_index": Lock("ACCESS EXCLUSIVE", "moment", "reads and writes"),
-    "add_unique": Lock("SHARE", "scan", "writes"),
-    "drop_unique": _MOMENT_PG,
-    "add_foreign_key": Lock("SHARE ROW EXCLUSIVE (NOT VALID), then SHARE UPDATE EXCLUSIVE (VALIDATE)", "scan",
-                            "nothing"),
-    "drop_foreign_key": _MOMENT_PG,
-    "primary_key": Lock("ACCESS EXCLUSIVE", "scan", "reads and writes"),
-}
-_PG_OFFLINE = {
-    **_PG_ONLINE,
-    "set_not_null": Lock("ACCESS EXCLUSIVE", "scan", "reads and writes"),
-    "create_index": Lock("SHARE", "scan", "writes"),
-    "add_foreign_key": Lock("SHARE ROW EXCLUSIVE", "scan", "writes"),
-}
-_MDL = "exclusive metadata lock"
-_MYSQL_ONLINE = {
-    "create_table": Lock("none on existing tables", "moment", "nothing"),
-    "drop_table": Lock(_MDL, "moment", "reads and writes"),
-    "rename_table": Lock(_MDL, "moment", "reads and writes"),
-    "add_column": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
-    "add_column_not_null": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
-    "drop_column": Lock(f"{_MDL} (ALGORITHM=INSTANT where the server has it, else INPLACE, LOCK=NONE)",
-                        "moment", "reads and writes"),
-    "alter_type": Lock("shared metadata lock (ALGORITHM=COPY: not online)", "rewrite", "writes"),
-    "set_not_null": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
-    "create_index": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
-    "drop_index": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
-    "add_unique": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
-    "drop_unique": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
-    "add_foreign_key": Lock("shared metadata lock (ALGORITHM=COPY with foreign_key_checks on: not online)",
-                            "rewrite", "writes"),
-    "drop_foreign_key": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE)", "moment", "reads and writes"),
-    "primary_key": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "rewrite", "nothing"),
-}
-_MYSQL_OFFLINE = {k: Lock(v.lock.split(" (")[0] if k != "create_table" else v.lock, v.duration, v.blocks)
-                  for k, v in _MYSQL_ONLINE.items()}
-_SQLITE = {
-    k: Lock("database write lock", "rewrite" if k in ("alter_type", "add_unique", "drop_column", "primary_key",
-                                                       "add_foreign_key", "drop_foreign_key", "set_not_null",
-                                                       "drop_unique", "add_column_not_null")
-            else "scan" if k == "create_index" else "moment", "writes")
-    for k in KINDS
-}
-
-#: ``LOCKS[backend][online]``: the lock each kind of statement takes (``plan`` shows it per statement).
-LOCKS: dict[str, dict[bool, dict[str, Lock]]] = {
-    registry.POSTGRESQL: {True: _PG_ONLINE, False: _PG_OFFLINE},
-    registry.MYSQL: {True: _MYSQL_ONLINE, False: _MYSQL_OFFLINE},
-    registry.SINGLESTORE: {True: _MYSQL_OFFLINE, False: _MYSQL_OFFLINE},
-    registry.SQLITE: {True: _SQLITE, False: _SQLITE},
-}
-
-
-def lock_of(backend: str, kind: str, *, online: bool) -> Lock:
-    """The lock a statement of ``kind`` takes on ``backend`` in the given mode."""
-    return LOCKS[backend][online][kind]
-
 
 REWRITE_MOMENT_ROWS = 1000
 """PostgreSQL, online: a type change that rewrites a table of at most this many rows runs (its exclusive lock lasts

@@ -29,22 +29,22 @@ class _Statement(Protocol):
 #: Seconds per step whatever its size: what ``up()`` reads before and after it (adoption, positions, stamps).
 STEP_FIXED: dict[str, float] = {
     registry.POSTGRESQL: 0.15,
-    registry.MYSQL: 0.25,
-    registry.SINGLESTORE: 0.25,
+    registry.MYSQL: 0.15,
+    registry.SINGLESTORE: 0.15,
     registry.SQLITE: 0.05,
 }
 #: Seconds per statement (round trip, catalog work) and per row, by statement kind, per backend.
 #: kind: "scan" (index build, key or NOT NULL validation), "rewrite" (table rewrite/rebuild/copy), "data" (DML).
 FIXED: dict[str, float] = {
     registry.POSTGRESQL: 0.004,
-    registry.MYSQL: 0.06,
-    registry.SINGLESTORE: 0.06,
+    registry.MYSQL: 0.05,
+    registry.SINGLESTORE: 0.05,
     registry.SQLITE: 0.002,
 }
 PER_ROW: dict[str, dict[str, float]] = {
-    registry.POSTGRESQL: {"scan": 5.0e-6, "rewrite": 4.0e-5, "data": 4.0e-5},
-    registry.MYSQL: {"scan": 1.0e-5, "rewrite": 5.0e-5, "data": 3.0e-5},
-    registry.SINGLESTORE: {"scan": 1.0e-5, "rewrite": 5.0e-5, "data": 3.0e-5},
+    registry.POSTGRESQL: {"scan": 5.0e-6, "rewrite": 2.5e-5, "data": 2.5e-5},
+    registry.MYSQL: {"scan": 5.0e-6, "rewrite": 2.5e-5, "data": 1.5e-5},
+    registry.SINGLESTORE: {"scan": 5.0e-6, "rewrite": 2.5e-5, "data": 1.5e-5},
     registry.SQLITE: {"scan": 2.0e-6, "rewrite": 1.5e-5, "data": 1.0e-5},
 }
 #: Whole steps measured as such, seconds per row of the step's table: (backend, table type, version) -> rate.
@@ -55,6 +55,19 @@ STEP_PER_ROW: dict[tuple[str, str, str], float] = {
     (registry.MYSQL, "sessions", "3.0.0"): 3.0e-3,
     (registry.SINGLESTORE, "sessions", "3.0.0"): 3.0e-3,
     (registry.SQLITE, "sessions", "3.0.0"): 1.5e-3,
+}
+
+
+#: Online mode (the default), the same whole steps: the 3.0.0 copy in committed batches sized by time, its catch-up
+#: pass and its check (``data.batched``), per session of the same database; measured 2026-12-07 with
+#: ``benchmarks/plan_rates.py`` (online) at 10,000 sessions, no application traffic, first with the machine loaded
+#: by a test run, then quiet: PostgreSQL 3.0 and 1.4 ms, MariaDB 6.8 and 3.8 ms, SQLite 5.0 and 0.8 ms per session
+#: (benchmarks/README.md).
+STEP_PER_ROW_ONLINE: dict[tuple[str, str, str], float] = {
+    (registry.POSTGRESQL, "sessions", "3.0.0"): 2.0e-3,
+    (registry.MYSQL, "sessions", "3.0.0"): 5.0e-3,
+    (registry.SINGLESTORE, "sessions", "3.0.0"): 5.0e-3,
+    (registry.SQLITE, "sessions", "3.0.0"): 2.0e-3,  # 0.8 to 5.0 ms over six runs: the widest spread
 }
 
 
@@ -70,10 +83,11 @@ def _kind(lock: object) -> str | None:
     return None
 
 
-def estimate(backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement]) -> float:
-    """The expected seconds of a step over a table of ``rows`` rows."""
+def estimate(backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement], *,
+             online: bool = False) -> float:
+    """The expected seconds of a step over a table of ``rows`` rows, in online or offline mode."""
     fixed = STEP_FIXED[backend] + FIXED[backend] * len(statements)
-    whole = STEP_PER_ROW.get((backend, table_type, version))
+    whole = (STEP_PER_ROW_ONLINE if online else STEP_PER_ROW).get((backend, table_type, version))
     if whole is not None:
         return fixed + whole * rows
     per_row = PER_ROW[backend]
@@ -81,8 +95,9 @@ def estimate(backend: str, table_type: str, version: str, rows: int, statements:
 
 
 def expected_seconds(
-    backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement]
+    backend: str, table_type: str, version: str, rows: int, statements: Sequence[_Statement], *,
+    online: bool = False,
 ) -> tuple[float, float]:
     """The time range ``plan`` shows for a step: ``(low, high)`` seconds."""
-    est = estimate(backend, table_type, version, rows, statements)
+    est = estimate(backend, table_type, version, rows, statements, online=online)
     return (round(est / SPREAD, 3), round(est * SPREAD + SLACK, 3))
