@@ -386,3 +386,108 @@ def test_a_copy_killed_between_batches_shows_in_status_and_resumes(
     assert run_worker(target.worker(**spec)).ok
     assert len(_run_ids(backend, runs)) == 900
     assert mm.status(table_type=["sessions"])[0].in_progress == ()
+
+
+class _LegacyWriter(threading.Thread):
+    """An Agno 2.x replica still running during ``contract()``: appends a legacy run to a session in a loop (read
+    the list, append, write it back with ``updated_at``, commit).  ``committed``: the run ids whose write
+    committed; ``failed``: the writes the database refused (a legacy column no longer writable)."""
+
+    def __init__(self, backend: Backend, sessions: sa.Table, count: int) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.sessions, self.count = backend, sessions, count
+        self.stop = threading.Event()
+        self.committed: list[str] = []
+        self.failed: list[str] = []
+        self.one_at_a_time = threading.Lock()  # the loop and the test's own appends: no lost update between them
+        self.engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool,
+                                       connect_args={"timeout": 5} if backend.kind == "sqlite" else {})
+
+    def append(self, run_id: str) -> None:
+        with self.one_at_a_time:
+            self._append(run_id)
+
+    def _append(self, run_id: str) -> None:
+        s = self.sessions
+        session_id = f"s{len(self.committed) % self.count:05d}"
+        try:
+            with self.engine.begin() as c:
+                blob = c.execute(sa.select(s.c.runs).where(s.c.session_id == session_id)).scalar_one()
+                legacy = json.loads(blob) if isinstance(blob, str) else blob
+                legacy.append({"run_id": run_id, "agent_id": "a", "created_at": 77})
+                c.execute(s.update().where(s.c.session_id == session_id)
+                          .values(runs=legacy, updated_at=int(time.time())))
+        except sa.exc.DBAPIError as exc:
+            self.failed.append(f"{run_id}: {exc.orig}")
+            return
+        self.committed.append(run_id)
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop.is_set():
+            self.append(f"w{i:05d}")
+            i += 1
+            time.sleep(0.005)
+
+
+def test_contract_never_drops_a_run_a_replica_appends_meanwhile(backend: Backend) -> None:
+    """A 2.x replica appends legacy runs in a loop while contract() runs, once more right before the legacy column
+    is guarded (after the catch-up) and once more right before the DROP statement (where a check done before it
+    cannot see the run).  Every run here can be copied, so contract succeeds, and every run whose write committed
+    is in the runs table; the writes it refused were never committed.  (A refusal naming the runs is
+    test_up_expands_then_contract_refuses_...)"""
+    from agno_alembic.data import batched
+
+    sessions, runs = _sessions_at_2_5_6(backend, 20)
+    _manager(backend).up(table_type=["sessions", "runs"], create_missing=True)
+    writer = _LegacyWriter(backend, sessions, 20)
+    at_drop: list[str] = []
+
+    def append_before_the_drop(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "DROP COLUMN" in statement.upper() and not at_drop:
+            at_drop.append("at-the-drop")
+            writer.append("at-the-drop")
+        elif batched.LEGACY_RUNS_GUARD in statement and "at-the-guard" not in writer.committed:
+            writer.append("at-the-guard")  # just before the column is guarded: after the catch-up
+
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    sa.event.listen(migration, "before_cursor_execute", append_before_the_drop)
+    writer.start()
+    try:
+        while len(writer.committed) < 5 and writer.is_alive():
+            time.sleep(0.01)
+        assert SyncMigrationManager(migration, db_schema=backend.schema).contract() == [f"{sessions.name}.runs"]
+        time.sleep(0.2)
+    finally:
+        writer.stop.set()
+        writer.join(30)
+        migration.dispose()
+        writer.engine.dispose()
+    assert at_drop, "the DROP statement never ran"
+    assert "runs" not in _columns(backend, sessions.name)
+    assert "at-the-guard" in writer.committed  # copied from the guarded column
+    assert "at-the-drop" not in writer.committed and writer.failed  # refused by the database: not lost
+    lost = [r for r in writer.committed if r not in _run_ids(backend, runs)]
+    assert not lost, f"contract dropped {len(lost)} committed legacy run(s): {lost}"
+    assert len(writer.committed) >= 5  # the replica did write during the test
+
+
+def test_a_contract_interrupted_after_its_guard_shows_pending_and_finishes(backend: Backend) -> None:
+    """Killed between the guard (the column renamed) and the drop: status still shows the contract pending, up()
+    leaves the guarded column alone, and contract() starts again from the column as replicas know it."""
+    from agno_alembic.data import batched
+
+    sessions, runs = _sessions_at_2_5_6(backend, 10)
+    mm = _manager(backend)
+    mm.up(table_type=["sessions", "runs"], create_missing=True)
+    _append_legacy_run(backend, sessions, "s00002", "late-guarded")
+    q = backend.engine.dialect.identifier_preparer
+    with backend.engine.begin() as c:
+        c.exec_driver_sql(f"ALTER TABLE {_qualified(backend, sessions.name)} RENAME COLUMN runs TO "
+                          f"{q.quote(batched.LEGACY_RUNS_GUARD)}")
+    assert mm.status(table_type=["sessions"])[0].contract_pending == f"{sessions.name}.runs"
+    mm.up(table_type=["sessions", "runs"])
+    assert batched.LEGACY_RUNS_GUARD in _columns(backend, sessions.name)
+    assert mm.contract() == [f"{sessions.name}.runs"]
+    assert not {"runs", batched.LEGACY_RUNS_GUARD} & _columns(backend, sessions.name)
+    assert "late-guarded" in _run_ids(backend, runs) and len(_run_ids(backend, runs)) == 31

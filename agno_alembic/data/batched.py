@@ -32,6 +32,9 @@ PROGRESS_TABLE = "agno_alembic_progress"
 BATCH_SECONDS = 0.1
 """Target duration of one committed batch."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
+LEGACY_RUNS_GUARD = "runs_agno_alembic_contract"
+"""The name ``contract()`` gives ``sessions.runs`` while it checks it, so that no replica can write a legacy run
+between the check and the drop (see ``MigrationManager.contract``)."""
 CATCH_UP_MARGIN = 5
 """Seconds before the copy began from which an updated session is copied again (clock skew between servers)."""
 
@@ -248,20 +251,22 @@ def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, s
 
 
 def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, before: int | None = None,
-                 commit: bool = False) -> list[str]:
+                 commit: bool = False, column: str = "runs") -> list[str]:
     """The run ids of legacy runs (objects with a ``run_id``) that have no row in the runs table, in session order;
-    with ``before``, only of sessions not updated since then.  Streamed in chunks of sessions."""
-    s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), sa.column("updated_at"),
+    with ``before``, only of sessions not updated since then.  Streamed in chunks of sessions.  ``column``: where
+    the legacy lists are (``contract()`` reads them under :data:`LEGACY_RUNS_GUARD`)."""
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column(column), sa.column("updated_at"),
                  schema=sessions.schema)
+    legacy = s.c[column]
     r = sa.table(runs.name, sa.column("run_id"), schema=runs.schema)
     missing: list[str] = []
     after = ""
     while True:
-        where = [s.c.session_id > after, s.c.runs.is_not(None)]
+        where = [s.c.session_id > after, legacy.is_not(None)]
         if before is not None:
             where.append(sa.or_(s.c.updated_at.is_(None), s.c.updated_at < before))
         rows = connection.execute(
-            sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id).limit(runs_data.CHUNK_SESSIONS)
+            sa.select(s.c.session_id, legacy).where(*where).order_by(s.c.session_id).limit(runs_data.CHUNK_SESSIONS)
         ).all()
         if not rows:
             return missing
@@ -300,3 +305,14 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
             after, done = keys[-1], done + len(keys)
             _commit(connection)
     log.info("%s: caught up the legacy runs of %d session(s) (%.1fs)", sessions.name, done, time.monotonic() - began)
+
+
+def copy_guarded(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, column: str) -> None:
+    """``contract()``, the legacy column under its guard name (no replica writes it any more): copy what the runs
+    table still lacks, every session walked in committed chunks by Agno's rules; rows already there win."""
+    _commit(connection)
+    now, after = int(time.time()), ""
+    while keys := _keys(connection, sessions, after, runs_data.CHUNK_SESSIONS):
+        runs_data._copy_in_python(connection, sessions, runs, after, keys[-1], now, None, column)
+        after = keys[-1]
+        _commit(connection)

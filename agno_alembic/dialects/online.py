@@ -216,3 +216,19 @@ def invalid_indexes(connection: sa.Connection, table: str, schema: str | None) -
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = to_regclass(:t) AND NOT i.indisvalid"
     ), {"t": qualified}).scalars())
+
+
+def rename_column(connection: sa.Connection, backend: str, table: str, schema: str | None, old: str,
+                  new: str) -> str:
+    """The statement renaming column ``old`` of ``table`` to ``new`` (a catalog change on every backend:
+    PostgreSQL, SQLite 3.25+, MySQL 8.0+ / MariaDB 10.5+ ``RENAME COLUMN``; SingleStore ``CHANGE``)."""
+    q = connection.dialect.identifier_preparer
+    qualified = q.format_table(sa.table(table, schema=schema))
+    if backend == registry.SINGLESTORE:
+        return f"ALTER TABLE {qualified} CHANGE {q.quote(old)} {q.quote(new)}"
+    return f"ALTER TABLE {qualified} RENAME COLUMN {q.quote(old)} TO {q.quote(new)}"
+
+
+def drop_column(connection: sa.Connection, table: str, schema: str | None, column: str) -> str:
+    q = connection.dialect.identifier_preparer
+    return f"ALTER TABLE {q.format_table(sa.table(table, schema=schema))} DROP COLUMN {q.quote(column)}"
