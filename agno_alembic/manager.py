@@ -679,7 +679,7 @@ class _Core:
         rename("runs", guard)  # no replica can write a legacy run from here on
         lost = batched.missing_runs(connection, sessions, runs, column=guard, commit=True)
         if lost and copy:  # appended between the catch-up and the guard: copied now, nothing can add more
-            batched.copy_guarded(connection, sessions, runs, guard)
+            batched.copy_guarded(connection, self.backend, sessions, runs, guard)
             lost = batched.missing_runs(connection, sessions, runs, column=guard, commit=True)
         if not lost or allow_data_loss:
             if lost:

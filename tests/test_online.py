@@ -491,3 +491,75 @@ def test_a_contract_interrupted_after_its_guard_shows_pending_and_finishes(backe
     assert mm.contract() == [f"{sessions.name}.runs"]
     assert not {"runs", batched.LEGACY_RUNS_GUARD} & _columns(backend, sessions.name)
     assert "late-guarded" in _run_ids(backend, runs) and len(_run_ids(backend, runs)) == 31
+
+
+@pytest.fixture
+def mysql_backend(tmp_path) -> Iterator[Backend]:
+    from tests.conftest import make_backend
+
+    with make_backend("mysql", tmp_path) as b:
+        yield b
+
+
+#: The kind of each MySQL DDL statement online mode runs (keys of dialects.online.LOCKS), and the row of
+#: docs/online.md's table that describes it.
+_MYSQL_KINDS = (
+    (r"^CREATE (UNIQUE )?INDEX", "create_index", "new index on a populated table"),
+    (r"ADD CONSTRAINT \S+ PRIMARY KEY", "primary_key", "other ALTERs"),
+    (r"ADD CONSTRAINT \S+ UNIQUE", "add_unique", "other ALTERs"),
+    (r"ADD CONSTRAINT \S+ FOREIGN KEY", "add_foreign_key", "foreign key"),
+    (r"DROP INDEX", "drop_index", "other ALTERs"),
+    (r"MODIFY \S+ .* NOT NULL", "set_not_null", "new NOT NULL column"),
+    (r"ADD COLUMN", "add_column", "other ALTERs"),
+    (r"DROP COLUMN", "drop_column", "other ALTERs"),
+)
+
+
+def _docs_mysql_cells() -> dict[str, str]:
+    """docs/online.md's table of what online means: row label -> its MySQL / MariaDB cell."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "online.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    column = header.index("MySQL / MariaDB")
+    cells = {}
+    for line in lines[2:]:
+        parts = [c.strip() for c in line.strip("|").split("|")]
+        if len(parts) == len(header):
+            cells[parts[0]] = parts[column]
+    return cells
+
+
+def test_mariadb_runs_each_online_statement_with_the_algorithm_the_docs_and_plan_name(
+    mysql_backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every DDL statement of the whole chain (every table from 2.0.0 to the latest) on the real server: the
+    algorithm MariaDB accepted (the debug line of agno_alembic.online) is the one docs/online.md's table and
+    dialects.online.LOCKS (what plan shows) say, and none ran without INSTANT or INPLACE, LOCK=NONE."""
+    import re
+
+    from agno_alembic.dialects.online import lock_of
+
+    backend = mysql_backend
+    _manager(backend).up(target_version="2.0.0", create_missing=True)
+    with caplog.at_level(logging.DEBUG, logger="agno_alembic"):
+        _manager(backend).up(create_missing=True)
+    used = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG
+            and re.search(r"\((ALGORITHM=[^)]*)\)$", r.getMessage())]
+    assert not [r.getMessage() for r in caplog.records if "not online on this server" in r.getMessage()]
+    cells = _docs_mysql_cells()
+    seen: dict[str, set[str]] = {}
+    for line in used:
+        statement, clause = re.match(r"^[^:]+: (.*) \((ALGORITHM=[^)]*)\)$", line).groups()  # type: ignore[union-attr]
+        kind, row = next(((k, r) for pattern, k, r in _MYSQL_KINDS if re.search(pattern, statement)), (None, None))
+        assert kind is not None, f"a statement of no known kind: {statement}"
+        algorithm = clause.replace("ALGORITHM=", "")  # INSTANT | INPLACE, LOCK=NONE | INPLACE LOCK=NONE
+        assert algorithm.split(",")[0].split(" ")[0] in cells[row], (statement, clause, cells[row])
+        if kind == "create_index":
+            assert clause in cells[row].replace("`", ""), (statement, clause, cells[row])
+        # what plan shows for this kind of statement names the algorithm that ran
+        assert algorithm.split(",")[0].split(" ")[0] in lock_of("mysql", kind, online=True).lock, (statement, clause)
+        seen.setdefault(kind, set()).add(algorithm)
+    print({k: sorted(v) for k, v in seen.items()})
+    assert {"create_index", "add_column", "set_not_null", "add_unique", "drop_index", "primary_key"} <= set(seen)

@@ -74,9 +74,11 @@ _MYSQL_ONLINE = {
     "alter_type": Lock("shared metadata lock (ALGORITHM=COPY: not online)", "rewrite", "writes"),
     "set_not_null": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
     "create_index": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
-    "drop_index": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
+    "drop_index": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE: metadata only; MariaDB has no INSTANT for it)",
+                       "moment", "reads and writes"),
     "add_unique": Lock(f"{_MDL} at start and end (ALGORITHM=INPLACE, LOCK=NONE)", "scan", "nothing"),
-    "drop_unique": Lock(f"{_MDL} (ALGORITHM=INSTANT)", "moment", "reads and writes"),
+    "drop_unique": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE: metadata only; MariaDB has no INSTANT for it)",
+                        "moment", "reads and writes"),
     "add_foreign_key": Lock("shared metadata lock (ALGORITHM=COPY with foreign_key_checks on: not online)",
                             "rewrite", "writes"),
     "drop_foreign_key": Lock(f"{_MDL} (ALGORITHM=INPLACE, LOCK=NONE)", "moment", "reads and writes"),
@@ -159,6 +161,18 @@ def is_lock_timeout(backend: str, exc: BaseException) -> bool:
         return bool(args) and args[0] in _MYSQL_LOCK_ERRORS
     text = str(orig).lower()
     return "database is locked" in text or "database table is locked" in text
+
+
+def is_retryable_batch(backend: str, exc: BaseException) -> bool:
+    """Whether a data step's batch that failed with ``exc`` was rolled back as a whole and may run again from its
+    start: a lock wait that ran out (:func:`is_lock_timeout`), or on MySQL/MariaDB a deadlock or a Galera
+    certification conflict (error 1213, :data:`agno_alembic.dialects.galera.CONFLICT_ERRORS`: a write committed
+    on another node first)."""
+    from agno_alembic.dialects import galera
+
+    if is_lock_timeout(backend, exc):
+        return True
+    return backend in (registry.MYSQL, registry.SINGLESTORE) and galera.is_conflict(exc)
 
 
 def blockers(connection: sa.Connection, backend: str, table: str | None, schema: str | None) -> list[str]:
