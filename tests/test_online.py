@@ -563,3 +563,47 @@ def test_mariadb_runs_each_online_statement_with_the_algorithm_the_docs_and_plan
         seen.setdefault(kind, set()).add(algorithm)
     print({k: sorted(v) for k, v in seen.items()})
     assert {"create_index", "add_column", "set_not_null", "add_unique", "drop_index", "primary_key"} <= set(seen)
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def server_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
+    from tests.conftest import make_backend
+
+    with make_backend(request.param, tmp_path) as b:
+        yield b
+
+
+def test_a_new_not_null_columns_fill_commits_batches_and_resumes_after_a_kill(
+    server_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2.3.0's memories.created_at (NOT NULL, filled from updated_at): online, the fill walks the table in
+    committed batches; killed before its third batch, two batches are kept (the column nullable, partly
+    filled), and the next up() fills the rest and makes it NOT NULL.  (SQLite rebuilds the table in one
+    transaction instead: there is no fill statement there.)"""
+    from agno_alembic.data import batched
+    from tests.test_lock import Target, run_worker
+
+    for name in ("FIRST_BATCH", "MAX_BATCH", "MIN_BATCH"):  # the worker is forked: it inherits these
+        monkeypatch.setattr(batched, name, 50)
+    backend = server_backend
+    table = _memories_at_2_0_0(backend, rows=300)
+    target = Target(backend.kind, backend.url, backend.schema)
+    spec = {"mode": "up", "table_type": "memories", "target_version": "2.3.0", "lock_timeout": 60}
+    killed = run_worker(target.worker(**spec, kill_at_sql=["UPDATE ", table.name, " SET ", "created_at"],
+                                      kill_at_nth=3))
+    assert killed.killed, killed.report
+    t = sa.table(table.name, sa.column("memory_id"), sa.column("created_at"), sa.column("updated_at"),
+                 schema=backend.schema)
+
+    def filled() -> int:
+        with backend.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).where(t.c.created_at.is_not(None))).scalar_one())
+
+    columns = {c["name"]: c for c in sa.inspect(backend.engine).get_columns(table.name, schema=backend.schema)}
+    assert columns["created_at"]["nullable"] and filled() == 100  # two committed batches of 50
+    assert run_worker(target.worker(**spec)).ok
+    columns = {c["name"]: c for c in sa.inspect(backend.engine).get_columns(table.name, schema=backend.schema)}
+    assert not columns["created_at"]["nullable"]
+    with backend.engine.connect() as c:
+        pairs = c.execute(sa.select(t.c.created_at, t.c.updated_at)).all()
+    assert len(pairs) == 300 and all(created == updated for created, updated in pairs)
