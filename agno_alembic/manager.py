@@ -677,10 +677,17 @@ class _Core:
         if copy:
             batched.catch_up(connection, self.backend, sessions, runs)  # rows already in the runs table win
         rename("runs", guard)  # no replica can write a legacy run from here on
-        lost = batched.missing_runs(connection, sessions, runs, column=guard, commit=True)
-        if lost and copy:  # appended between the catch-up and the guard: copied now, nothing can add more
-            batched.copy_guarded(connection, self.backend, sessions, runs, guard)
+        try:
             lost = batched.missing_runs(connection, sessions, runs, column=guard, commit=True)
+            if lost and copy:  # appended between the catch-up and the guard: copied now, nothing can add more
+                batched.copy_guarded(connection, self.backend, sessions, runs, guard)
+                lost = batched.missing_runs(connection, sessions, runs, column=guard, commit=True)
+        except Exception:
+            with contextlib.suppress(Exception):  # the column back under the name replicas know, then the error
+                if connection.in_transaction():
+                    connection.rollback()
+                rename(guard, "runs")
+            raise
         if not lost or allow_data_loss:
             if lost:
                 log.warning("%s: dropping the legacy runs column with %d run(s) the runs table lacks "

@@ -607,3 +607,26 @@ def test_a_new_not_null_columns_fill_commits_batches_and_resumes_after_a_kill(
     with backend.engine.connect() as c:
         pairs = c.execute(sa.select(t.c.created_at, t.c.updated_at)).all()
     assert len(pairs) == 300 and all(created == updated for created, updated in pairs)
+
+
+def test_a_contract_that_fails_after_its_guard_gives_the_column_its_name_back(backend: Backend) -> None:
+    """An error between the guard and the drop (here: no runs table to check against) leaves the legacy column
+    under the name Agno 2.x replicas write, not guarded."""
+    from agno_alembic.data import batched
+
+    sessions, _ = _sessions_at_2_5_6(backend, 3)
+    seen: list[str] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    sa.event.listen(engine, "before_cursor_execute", watch)
+    try:
+        with pytest.raises(Exception, match="agno_runs"):
+            SyncMigrationManager(engine, db_schema=backend.schema).cleanup_legacy_runs_column()
+    finally:
+        engine.dispose()
+    assert any(batched.LEGACY_RUNS_GUARD in s and "RENAME" in s.upper() for s in seen)  # it was guarded
+    assert "runs" in _columns(backend, sessions.name)
+    assert batched.LEGACY_RUNS_GUARD not in _columns(backend, sessions.name)
