@@ -60,10 +60,14 @@ def _rollback(ctx: MigrationContext) -> None:
     assert conn is not None
     transaction = ctx._transaction
     if transaction is not None:
-        if transaction.is_active:
+        # a COMMIT that failed (a Galera certification conflict) leaves the transaction inactive but still the
+        # connection's: it must be rolled back too before anything else runs
+        if transaction.is_active or conn.get_transaction() is transaction:
             transaction.rollback()
+        if conn.get_transaction() is not None:
+            conn.rollback()
         ctx._transaction = conn.begin()
-    elif conn.in_transaction():
+    elif conn.get_transaction() is not None:  # in_transaction() is false for such an inactive one
         conn.rollback()
 
 
@@ -75,7 +79,7 @@ def _rollback_any(connection: sa.Connection) -> None:
         ctx = None
     if ctx is not None and ctx.connection is connection:
         _rollback(ctx)
-    elif connection.in_transaction():
+    elif connection.get_transaction() is not None:  # active, or inactive after a COMMIT that failed
         connection.rollback()
 
 

@@ -580,20 +580,31 @@ def test_a_batched_runs_copy_retries_conflicts_with_writes_through_another_node(
             return
         written.append(run_id)
 
-    conflicts = {"n": 0}
+    conflicts = {"n": 0, "position": ""}
 
     def conflicting_write(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
         # Inside a batch, after its runs were inserted on node 1 (uncommitted) and before its progress row is:
-        # node 2 commits the batch's last session's first run first, so node 1's commit must fail certification.
-        if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE") \
-                and conflicts["n"] < 3:
+        # node 2 commits the batch's last session's first run first, so node 1's batch must lose (at the UPDATE
+        # or at COMMIT, whenever node 2's write set reaches node 1).
+        if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE"):
             position = next(p for p in (parameters.values() if isinstance(parameters, dict) else parameters)
                             if isinstance(p, str) and p.startswith("s0"))
+            conflicts["position"] = position
+            if conflicts["n"] < 2:
+                conflicts["n"] += 1
+                by_the_app(f"r{position[1:]}-0", position)
+
+    def conflicting_commit(conn: Any) -> None:
+        # Right before a later batch's COMMIT: node 2 commits a run of that batch first, so the COMMIT itself
+        # fails certification.
+        position = conflicts["position"]
+        if 2 <= conflicts["n"] < 4 and position and f"r{position[1:]}-1" not in written:
             conflicts["n"] += 1
-            by_the_app(f"r{position[1:]}-0", position)
+            by_the_app(f"r{position[1:]}-1", position)
 
     migration = db.engine(0)
     sa.event.listen(migration, "before_cursor_execute", conflicting_write)
+    sa.event.listen(migration, "commit", conflicting_commit)
     before = _replicated_bytes(migration)
     try:
         with caplog.at_level(logging.INFO, logger="agno_alembic"):
@@ -604,8 +615,8 @@ def test_a_batched_runs_copy_retries_conflicts_with_writes_through_another_node(
     retried = [r.getMessage() for r in caplog.records if "could not commit" in r.getMessage()]
     print(f"galera batched copy: {count} sessions x 3 runs, {len(retried)} batch(es) retried after a conflict, "
           f"{replicated} bytes replicated from node 1")
-    assert conflicts["n"] == 3 and len(written) == 3
-    assert retried and all("1213" in m for m in retried), retried
+    assert conflicts["n"] == 4 and len(written) == 4
+    assert len(retried) >= 2 and all("1213" in m for m in retried), retried
     expected = {f"r{i:05d}-{j}" for i in range(count) for j in range(3)}
     everywhere = _same_everywhere(db, list(range(len(db.urls))))
     assert everywhere  # identical on the three nodes
