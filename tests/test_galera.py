@@ -634,24 +634,26 @@ def test_a_batched_runs_copy_retries_conflicts_with_writes_through_another_node(
 
 
 def test_contract_through_node_1_keeps_every_run_a_replica_on_node_2_appends(cluster, db):
-    """An Agno 2.x replica on node 2 appends legacy runs in a loop while contract() runs through node 1: the
-    column is guarded by a rename (one TOI event), so each append either commits before it (and is copied) or fails
-    (no such column, or a certification conflict with the rename); none is dropped."""
+    """An Agno 2.x replica on node 2 appends legacy runs in a loop while contract() runs through node 1, and once
+    more right before the guard and right before the DROP statement (node 1's statements, seen by an event): the
+    column is guarded by a rename (one TOI event), so each append either commits before it (and is copied) or
+    fails (no such column, or a conflict with the rename); none is dropped."""
     import json
     import threading
+
+    from agno_alembic.data import batched
 
     sessions, runs = _sessions_with_legacy_runs(db, 20)
     SyncMigrationManager(db.urls[0], db_schema=db.name).up(table_type=["sessions", "runs"])
     replica = db.engine(1)
     stop = threading.Event()
+    one_at_a_time = threading.Lock()
     committed: list[str] = []
     refused: list[str] = []
 
-    def append_in_a_loop() -> None:
-        i = 0
-        while not stop.is_set():
-            run_id, session_id = f"w{i:05d}", f"s{i % 20:05d}"
-            i += 1
+    def append(run_id: str) -> None:
+        session_id = f"s{len(committed) % 20:05d}"
+        with one_at_a_time:
             try:
                 with replica.begin() as c:
                     blob = c.execute(sa.select(sessions.c.runs).where(sessions.c.session_id == session_id)
@@ -662,22 +664,41 @@ def test_contract_through_node_1_keeps_every_run_a_replica_on_node_2_appends(clu
                               .values(runs=legacy, updated_at=int(time.time())))
             except sa.exc.DBAPIError as exc:
                 refused.append(f"{run_id}: {exc.orig}")
-                continue
+                return
             committed.append(run_id)
+
+    def append_in_a_loop() -> None:
+        i = 0
+        while not stop.is_set():
+            append(f"w{i:05d}")
+            i += 1
             time.sleep(0.005)
 
+    def at(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "DROP COLUMN" in statement.upper() and "at-the-drop" not in marks:
+            marks.append("at-the-drop")
+            append("at-the-drop")
+        elif batched.LEGACY_RUNS_GUARD in statement and "at-the-guard" not in marks:
+            marks.append("at-the-guard")
+            append("at-the-guard")  # after the catch-up, right before the guard
+
+    marks: list[str] = []
+    migration = db.engine(0)
+    sa.event.listen(migration, "before_cursor_execute", at)
     writer = threading.Thread(target=append_in_a_loop, daemon=True)
     writer.start()
     try:
         while len(committed) < 5 and writer.is_alive():
             time.sleep(0.01)
-        assert SyncMigrationManager(db.urls[0], db_schema=db.name).contract() == [f"{sessions.name}.runs"]
+        assert SyncMigrationManager(migration, db_schema=db.name).contract() == [f"{sessions.name}.runs"]
         time.sleep(0.3)
     finally:
         stop.set()
         writer.join(30)
         replica.dispose()
-    assert len(committed) >= 5 and refused, (len(committed), refused[:3])
+        migration.dispose()
+    assert "at-the-drop" in marks and "at-the-drop" not in committed, (marks, refused[:3])
+    assert "at-the-guard" in committed and len(committed) >= 5
     _wait_synced(db.urls)
     for node in range(len(db.urls)):
         engine = db.engine(node)
