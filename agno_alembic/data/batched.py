@@ -164,7 +164,7 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
     after, done, last_log, began = progress.position, progress.done, time.monotonic(), time.monotonic()
     while True:
         with sizer.timing():
-            keys = _retrying(connection, backend, lambda a=after, d=done: _batch(  # type: ignore[misc]
+            keys = _retrying(connection, backend, lambda a=after, d=done: _batch(
                 connection, copier, sessions, t, step, a, d, total, sizer.size))
             if not keys:
                 break
