@@ -325,7 +325,7 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
 
     while True:
         with sizer.timing():
-            keys = _retrying(connection, backend, lambda a=after, n=sizer.size: batch(a, n))  # type: ignore[misc]
+            keys = _retrying(connection, backend, lambda a=after, n=sizer.size: batch(a, n))
             if not keys:
                 break
             after, done = keys[-1], done + len(keys)
@@ -345,5 +345,5 @@ def copy_guarded(connection: sa.Connection, backend: str, sessions: TableSpec, r
         _commit(connection)
         return keys
 
-    while keys := _retrying(connection, backend, lambda a=after: batch(a)):  # type: ignore[misc]
+    while keys := _retrying(connection, backend, lambda a=after: batch(a)):
         after = keys[-1]

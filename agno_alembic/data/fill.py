@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,7 +27,7 @@ LAST_PASSES = 3
 
 
 def fill_column(connection: sa.Connection, backend: str, spec: TableSpec, name: str,
-                fill: Callable[[sa.TableClause], sa.ColumnElement]) -> int:
+                fill: Callable[[sa.TableClause], sa.ColumnElement[Any]]) -> int:
     """Set ``name`` to ``fill`` on every row where it is NULL, in committed batches; returns the rows written."""
     t = sa.table(spec.name, *(sa.column(c) for c in spec.columns), schema=spec.schema)
     key = [t.c[c] for c in spec.primary_key]
@@ -34,27 +35,25 @@ def fill_column(connection: sa.Connection, backend: str, spec: TableSpec, name: 
     sizer = batched._Sizer(batched._limit(connection, backend))
     written, began = 0, time.monotonic()
 
-    def after(last: tuple | None) -> sa.ColumnElement | None:
-        if last is None:
-            return None
+    def after(last: tuple[Any, ...]) -> sa.ColumnElement[Any]:
         return key[0] > last[0] if len(key) == 1 else sa.tuple_(*key) > sa.tuple_(*last)
 
-    def batch(last: tuple | None, size: int) -> tuple[tuple | None, int]:
+    def batch(last: tuple[Any, ...] | None, size: int) -> tuple[tuple[Any, ...] | None, int]:
         query = sa.select(*key).order_by(*key).limit(size)
         if last is not None:
-            query = query.where(after(last))  # type: ignore[arg-type]
+            query = query.where(after(last))
         keys = [tuple(r) for r in connection.execute(query)]
         count = 0
         if keys:
             upto = key[0] <= keys[-1][0] if len(key) == 1 else sa.tuple_(*key) <= sa.tuple_(*keys[-1])
             where = [upto, t.c[name].is_(None)]
             if last is not None:
-                where.append(after(last))  # type: ignore[arg-type]
+                where.append(after(last))
             count = connection.execute(t.update().where(*where).values({name: value})).rowcount or 0
         batched._commit(connection)
         return (keys[-1] if keys else None), count
 
-    last: tuple | None = None
+    last: tuple[Any, ...] | None = None
     while True:
         with sizer.timing():
             upto, count = batched._retrying(connection, backend, lambda a=last, n=sizer.size: batch(a, n))
@@ -71,7 +70,7 @@ def fill_column(connection: sa.Connection, backend: str, spec: TableSpec, name: 
     return written
 
 
-def _rest(connection: sa.Connection, t: sa.TableClause, name: str, value: sa.ColumnElement) -> int:
+def _rest(connection: sa.Connection, t: sa.TableClause, name: str, value: sa.ColumnElement[Any]) -> int:
     count = connection.execute(t.update().where(t.c[name].is_(None)).values({name: value})).rowcount or 0
     batched._commit(connection)
     return count
