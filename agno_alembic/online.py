@@ -60,10 +60,14 @@ def _rollback(ctx: MigrationContext) -> None:
     assert conn is not None
     transaction = ctx._transaction
     if transaction is not None:
-        if transaction.is_active:
+        # a COMMIT that failed (a Galera certification conflict) leaves the transaction inactive but still the
+        # connection's: it must be rolled back too before anything else runs
+        if transaction.is_active or conn.get_transaction() is transaction:
             transaction.rollback()
+        if conn.get_transaction() is not None:
+            conn.rollback()
         ctx._transaction = conn.begin()
-    elif conn.in_transaction():
+    elif conn.get_transaction() is not None:  # in_transaction() is false for such an inactive one
         conn.rollback()
 
 
@@ -75,7 +79,7 @@ def _rollback_any(connection: sa.Connection) -> None:
         ctx = None
     if ctx is not None and ctx.connection is connection:
         _rollback(ctx)
-    elif connection.in_transaction():
+    elif connection.get_transaction() is not None:  # active, or inactive after a COMMIT that failed
         connection.rollback()
 
 
@@ -220,3 +224,43 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
         if attempt > 1:
             log.info("%s: %s done after %d tries (%.2fs)", table, kind, attempt, time.monotonic() - started)
         return
+
+
+def ddl_statement(connection: sa.Connection, backend: str, statement: str, *, kind: str, table: str,
+                  schema: str | None = None, lock_wait: float = 0.05, deadline: float = 300.0) -> None:
+    """Outside a migration step (``contract()``): run one DDL ``statement`` in a transaction of its own, its lock
+    wait bounded by ``lock_wait`` seconds, retried with backoff and jitter until ``deadline`` as :func:`ddl` does,
+    then :class:`~agno_alembic.errors.DDLLockTimeoutError` naming the blocking sessions."""
+    if connection.in_transaction():
+        connection.commit()
+    until = time.monotonic() + deadline
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            # (PostgreSQL: a SET in a transaction rolled back is undone with it)
+            with connection.begin(), _bounded(connection, backend, lock_wait):
+                connection.exec_driver_sql(statement)
+            return
+        except sa.exc.DBAPIError as exc:
+            if connection.in_transaction():
+                connection.rollback()
+            if not dialect.is_lock_timeout(backend, exc):
+                raise
+            left = until - time.monotonic()
+            if left <= 0:
+                blockers = dialect.blockers(connection, backend, table, schema)
+                who = "\n".join(f"  - {b}" for b in blockers) or "  (the server cannot tell which session)"
+                raise DDLLockTimeoutError(
+                    f"{table}: could not get the lock for {kind} within {deadline:g}s ({attempt} tries of "
+                    f"{lock_wait:g}s each, the application kept the table busy): {statement}\n"
+                    f"Holding locks on it or keeping a transaction open:\n{who}\n"
+                    "Nothing of this statement was applied; run it again, allow a longer wait (ddl_deadline), or "
+                    "end those transactions.",
+                    statement=statement, table=table, deadline=deadline, attempts=attempt, blockers=blockers,
+                    backend=backend,
+                ) from exc
+            pause = min(left, backoff(attempt))
+            log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs",
+                     table, kind, attempt, pause)
+            time.sleep(pause)

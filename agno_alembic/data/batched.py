@@ -32,6 +32,12 @@ PROGRESS_TABLE = "agno_alembic_progress"
 BATCH_SECONDS = 0.1
 """Target duration of one committed batch."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
+GALERA_MAX_BATCH = 500
+"""Sessions per batch at most on a Galera node: each batch is one write set every node certifies and applies, and
+a big one holds the cluster's commits behind it (flow control); see docs/clusters.md."""
+LEGACY_RUNS_GUARD = "runs_agno_alembic_contract"
+"""The name ``contract()`` gives ``sessions.runs`` while it checks it, so that no replica can write a legacy run
+between the check and the drop (see ``MigrationManager.contract``)."""
 CATCH_UP_MARGIN = 5
 """Seconds before the copy began from which an updated session is copied again (clock skew between servers)."""
 
@@ -75,8 +81,9 @@ def read_progress(connection: sa.Connection, schema: str | None) -> list[Progres
 class _Sizer:
     """Rows per batch, adjusted after each batch towards :data:`BATCH_SECONDS` of work."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.size = FIRST_BATCH
+        self.limit = MAX_BATCH if limit is None else min(limit, MAX_BATCH)
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
@@ -84,7 +91,7 @@ class _Sizer:
         yield
         took = max(time.monotonic() - started, 1e-4)
         factor = min(2.0, max(0.5, BATCH_SECONDS / took))
-        self.size = int(min(MAX_BATCH, max(MIN_BATCH, self.size * factor)))
+        self.size = int(min(self.limit, max(MIN_BATCH, self.size * factor)))
 
 
 def _commit(connection: sa.Connection) -> None:
@@ -153,7 +160,7 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
     progress = _retrying(connection, backend, begin)
     total = progress.total
     copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer()
+    sizer = _Sizer(_limit(connection, backend))
     after, done, last_log, began = progress.position, progress.done, time.monotonic(), time.monotonic()
     while True:
         with sizer.timing():
@@ -180,6 +187,15 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
         online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
 
 
+def _limit(connection: sa.Connection, backend: str) -> int | None:
+    """:data:`GALERA_MAX_BATCH` on a Galera node, else no limit but :data:`MAX_BATCH`."""
+    from agno_alembic.dialects import galera
+
+    if backend == registry.MYSQL and galera.node_state(connection) is not None:
+        return GALERA_MAX_BATCH
+    return None
+
+
 def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str, after: str,
            done: int, total: int, size: int) -> list[str]:
     """One batch: copy the runs of the next ``size`` sessions and record where it stopped, then commit."""
@@ -193,12 +209,15 @@ def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: s
 
 
 RETRY_SECONDS = 300.0
-"""How long a batch that met the application's lock (SQLite: the database is locked) is retried."""
+"""How long a batch that met the application's lock (SQLite: the database is locked) or lost a Galera
+certification conflict is retried."""
 
 
 def _retrying(connection: sa.Connection, backend: str, fn: Any) -> Any:
-    """``fn`` (one batch, its own transaction), retried with backoff while the application holds the lock it needs
-    (SQLite returns "database is locked" at once where two writers would wait for each other)."""
+    """``fn`` (one batch, its own transaction), retried with backoff while it cannot commit for a reason that rolls
+    it back whole (:func:`agno_alembic.dialects.online.is_retryable_batch`): the application holds the lock it
+    needs (SQLite returns "database is locked" at once where two writers would wait for each other), or on a
+    Galera cluster a conflicting write committed on another node first (error 1213)."""
     from agno_alembic import online
     from agno_alembic.dialects import online as dialect
 
@@ -208,10 +227,13 @@ def _retrying(connection: sa.Connection, backend: str, fn: Any) -> Any:
             return fn()
         except sa.exc.DBAPIError as exc:
             attempt += 1
-            if not dialect.is_lock_timeout(backend, exc) or time.monotonic() > deadline:
+            if not dialect.is_retryable_batch(backend, exc) or time.monotonic() > deadline:
                 raise
             online._rollback_any(connection)
-            time.sleep(online.backoff(attempt))
+            pause = online.backoff(attempt)
+            log.info("a batch could not commit (try %d: %s); retrying it in %.2fs", attempt,
+                     getattr(exc, "orig", exc), pause)
+            time.sleep(pause)
 
 
 def _updated_since(connection: sa.Connection, sessions: TableSpec, since: int) -> list[str]:
@@ -248,20 +270,22 @@ def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, s
 
 
 def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, before: int | None = None,
-                 commit: bool = False) -> list[str]:
+                 commit: bool = False, column: str = "runs") -> list[str]:
     """The run ids of legacy runs (objects with a ``run_id``) that have no row in the runs table, in session order;
-    with ``before``, only of sessions not updated since then.  Streamed in chunks of sessions."""
-    s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), sa.column("updated_at"),
+    with ``before``, only of sessions not updated since then.  Streamed in chunks of sessions.  ``column``: where
+    the legacy lists are (``contract()`` reads them under :data:`LEGACY_RUNS_GUARD`)."""
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column(column), sa.column("updated_at"),
                  schema=sessions.schema)
+    legacy = s.c[column]
     r = sa.table(runs.name, sa.column("run_id"), schema=runs.schema)
     missing: list[str] = []
     after = ""
     while True:
-        where = [s.c.session_id > after, s.c.runs.is_not(None)]
+        where = [s.c.session_id > after, legacy.is_not(None)]
         if before is not None:
             where.append(sa.or_(s.c.updated_at.is_(None), s.c.updated_at < before))
         rows = connection.execute(
-            sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id).limit(runs_data.CHUNK_SESSIONS)
+            sa.select(s.c.session_id, legacy).where(*where).order_by(s.c.session_id).limit(runs_data.CHUNK_SESSIONS)
         ).all()
         if not rows:
             return missing
@@ -289,14 +313,37 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
     copy, every session walked in committed batches; rows already in the runs table win."""
     _commit(connection)
     copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer()
+    sizer = _Sizer(_limit(connection, backend))
     after, done, began = "", 0, time.monotonic()
+
+    def batch(after: str, size: int) -> list[str]:
+        keys = _keys(connection, sessions, after, size)
+        if keys:
+            copier.copy(after, keys[-1])
+        _commit(connection)
+        return keys
+
     while True:
         with sizer.timing():
-            keys = _keys(connection, sessions, after, sizer.size)
+            keys = _retrying(connection, backend, lambda a=after, n=sizer.size: batch(a, n))
             if not keys:
                 break
-            copier.copy(after, keys[-1])
             after, done = keys[-1], done + len(keys)
-            _commit(connection)
     log.info("%s: caught up the legacy runs of %d session(s) (%.1fs)", sessions.name, done, time.monotonic() - began)
+
+
+def copy_guarded(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, column: str) -> None:
+    """``contract()``, the legacy column under its guard name (no replica writes it any more): copy what the runs
+    table still lacks, every session walked in committed chunks by Agno's rules; rows already there win."""
+    _commit(connection)
+    now, after = int(time.time()), ""
+
+    def batch(after: str) -> list[str]:
+        keys = _keys(connection, sessions, after, runs_data.CHUNK_SESSIONS)
+        if keys:
+            runs_data._copy_in_python(connection, sessions, runs, after, keys[-1], now, None, column)
+        _commit(connection)
+        return keys
+
+    while keys := _retrying(connection, backend, lambda a=after: batch(a)):
+        after = keys[-1]

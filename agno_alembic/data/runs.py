@@ -396,14 +396,16 @@ def _text(value: Any) -> str | None:
 
 
 def _legacy_rows(
-    connection: sa.Connection, sessions: TableSpec, after: str, upto: str
+    connection: sa.Connection, sessions: TableSpec, after: str, upto: str, column: str = "runs"
 ) -> Iterator[tuple[str, Any, Parsed | None]]:
-    """``(session_id, user_id, parsed list)`` of one chunk's sessions that hold a list, in key order."""
-    s = sa.table(sessions.name, sa.column("session_id"), sa.column("user_id"), sa.column("runs"),
+    """``(session_id, user_id, parsed list)`` of one chunk's sessions that hold a list (in ``column``), in key
+    order."""
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column("user_id"), sa.column(column),
                  schema=sessions.schema)
+    legacy = s.c[column]
     for sid, uid, blob in connection.execute(
-        sa.select(s.c.session_id, s.c.user_id, s.c.runs)
-        .where(s.c.runs.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
+        sa.select(s.c.session_id, s.c.user_id, legacy)
+        .where(legacy.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
         .order_by(s.c.session_id)
     ):
         yield sid, uid, entries(blob)
@@ -411,9 +413,10 @@ def _legacy_rows(
 
 def _copy_in_python(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int,
-    writer: _MySQLRuns | None,
+    writer: _MySQLRuns | None, column: str = "runs",
 ) -> int:
     """One chunk, the JSON parsed here by Agno's rules; rows already in the runs table win, then the first entry.
+    ``column``: where the legacy lists are (``contract()`` reads them under its guard name).
 
     Each run's ``run_data`` is its text as stored (never decoded and encoded again). A ``writer`` (MySQL) takes
     the chunk's runs, and where the list was stored as it is, the position of their text in it (1-based, in
@@ -421,7 +424,7 @@ def _copy_in_python(
     number returned.
     """
     fresh: dict[str, dict[str, Any]] = {}
-    for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto):
+    for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto, column):
         if parsed is None:
             continue
         sliced = writer is not None and parsed.direct

@@ -69,6 +69,18 @@ def is_lock_timeout(backend: str, exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+def is_retryable_batch(backend: str, exc: BaseException) -> bool:
+    """Whether a data step's batch that failed with ``exc`` was rolled back as a whole and may run again from its
+    start: a lock wait that ran out (:func:`is_lock_timeout`), or on MySQL/MariaDB a deadlock or a Galera
+    certification conflict (error 1213, :data:`agno_alembic.dialects.galera.CONFLICT_ERRORS`: a write committed
+    on another node first)."""
+    from agno_alembic.dialects import galera
+
+    if is_lock_timeout(backend, exc):
+        return True
+    return backend in (registry.MYSQL, registry.SINGLESTORE) and galera.is_conflict(exc)
+
+
 def blockers(connection: sa.Connection, backend: str, table: str | None, schema: str | None) -> list[str]:
     """Who holds locks on ``table`` (or keeps a transaction open), as the server can tell: one line per session."""
     try:
@@ -124,3 +136,19 @@ def invalid_indexes(connection: sa.Connection, table: str, schema: str | None) -
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = to_regclass(:t) AND NOT i.indisvalid"
     ), {"t": qualified}).scalars())
+
+
+def rename_column(connection: sa.Connection, backend: str, table: str, schema: str | None, old: str,
+                  new: str) -> str:
+    """The statement renaming column ``old`` of ``table`` to ``new`` (a catalog change on every backend:
+    PostgreSQL, SQLite 3.25+, MySQL 8.0+ / MariaDB 10.5+ ``RENAME COLUMN``; SingleStore ``CHANGE``)."""
+    q = connection.dialect.identifier_preparer
+    qualified = q.format_table(sa.table(table, schema=schema))
+    if backend == registry.SINGLESTORE:
+        return f"ALTER TABLE {qualified} CHANGE {q.quote(old)} {q.quote(new)}"
+    return f"ALTER TABLE {qualified} RENAME COLUMN {q.quote(old)} TO {q.quote(new)}"
+
+
+def drop_column(connection: sa.Connection, table: str, schema: str | None, column: str) -> str:
+    q = connection.dialect.identifier_preparer
+    return f"ALTER TABLE {q.format_table(sa.table(table, schema=schema))} DROP COLUMN {q.quote(column)}"
