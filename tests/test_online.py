@@ -269,14 +269,18 @@ def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanw
     sessions, runs = _sessions_at_2_5_6(backend, 400)
     app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
     migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
-    seen = {"progress": 0, "fired": False}
+    seen = {"progress": 0, "armed": False, "fired": False}
+
+    def committed(conn: Any) -> None:
+        seen["armed"] = seen["armed"] or seen["progress"] >= 2
 
     def application_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Between two committed batches (the migration holds no lock then), as an Agno app would: a 3.x replica
-        # writes a run of a session not copied yet; a 2.x replica appends a run to a session copied already.
+        # Between two committed batches (after the second batch's commit: the migration holds no lock then), as an
+        # Agno app would: a 3.x replica writes a run of a session not copied yet; a 2.x replica appends a run to a
+        # session copied already.
         if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE"):
             seen["progress"] += 1
-        if seen["progress"] == 2 and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
+        if seen["armed"] and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
             seen["fired"] = True
             with app.begin() as c:
                 c.execute(runs.insert().values(
@@ -288,6 +292,7 @@ def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanw
                           .values(runs=legacy, updated_at=int(time.time())))
 
     sa.event.listen(migration, "before_cursor_execute", application_writes)
+    sa.event.listen(migration, "commit", committed)
     try:
         SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
                                                                      create_missing=True)

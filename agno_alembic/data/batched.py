@@ -77,12 +77,13 @@ class _Sizer:
 
     def __init__(self) -> None:
         self.size = FIRST_BATCH
+        self.took = 0.0
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
         started = time.monotonic()
         yield
-        took = max(time.monotonic() - started, 1e-4)
+        took = self.took = max(time.monotonic() - started, 1e-4)
         factor = min(2.0, max(0.5, BATCH_SECONDS / took))
         self.size = int(min(MAX_BATCH, max(MIN_BATCH, self.size * factor)))
 
@@ -115,16 +116,31 @@ class _Copier:
     def __init__(self, connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:
         self.connection, self.backend, self.sessions, self.runs = connection, backend, sessions, runs
         self.now = int(time.time())
-        self.sql = None
+        self.sql = self.sql_keys = None
         if backend == registry.POSTGRESQL:
-            self.sql = sa.text(runs_data._postgresql(runs_data._Names(connection.dialect, sessions, runs)))
+            names = runs_data._Names(connection.dialect, sessions, runs)
+            self.sql = sa.text(runs_data._postgresql(names))
+            self.sql_keys = sa.text(runs_data._postgresql(names, keys=True)).bindparams(
+                sa.bindparam("keys", expanding=True))
         self.writer = runs_data._MySQLRuns(connection, sessions, runs) if backend == registry.MYSQL else None
 
     def copy(self, after: str, upto: str) -> None:
+        """The sessions of the key range ``(after, upto]``."""
         if self.sql is not None:
             self.connection.execute(self.sql, {"now": self.now, "after": after, "upto": upto})
         else:
-            runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer)
+            # MySQL: each list is read under a shared lock, so the positions its runs are sliced at hold until the
+            # INSERT that slices them (the application may rewrite the list between two statements)
+            runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer,
+                                      lock=self.writer is not None)
+
+    def copy_keys(self, keys: list[str]) -> None:
+        """The sessions of ``keys`` (the catch-up pass)."""
+        if self.sql_keys is not None:
+            self.connection.execute(self.sql_keys, {"now": self.now, "keys": keys})
+        else:
+            runs_data._copy_in_python(self.connection, self.sessions, self.runs, "", "", self.now, self.writer,
+                                      keys=keys, lock=self.writer is not None)
 
 
 def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec,
@@ -155,21 +171,30 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
     copier = _Copier(connection, backend, sessions, runs)
     sizer = _Sizer()
     after, done, last_log, began = progress.position, progress.done, time.monotonic(), time.monotonic()
+    # when each range of keys was copied, ``(upto, time)``: the catch-up copies again only the sessions updated
+    # since their own range's batch began (a resumed copy: since the step began)
+    marks: list[tuple[str | None, int]] = [(after, progress.started_at)] if after else []
     while True:
         with sizer.timing():
+            mark = int(time.time())
             keys = _retrying(connection, backend, lambda a=after, d=done: _batch(  # type: ignore[misc]
                 connection, copier, sessions, t, step, a, d, total, sizer.size))
             if not keys:
+                marks.append((None, mark))  # sessions inserted after the last range since this read
                 break
             after, done = keys[-1], done + len(keys)
+            _merge_mark(marks, after, mark)
+        _yield(backend, sizer.took)
         if time.monotonic() - last_log >= runs_data.PROGRESS_SECONDS:
             last_log = time.monotonic()
             log.info("%s: copied runs of %d/%d sessions (%.1fs, %d per batch)", sessions.name, done, total,
                      last_log - began, sizer.size)
+    copied = time.monotonic()
     listed = int(time.time())
-    caught = _catch_up(connection, copier, sessions, progress.started_at - CATCH_UP_MARGIN, sizer)
+    caught = _catch_up(connection, copier, sessions, t, step, marks, sizer)
     log.info("%s: copied runs of %d sessions into %s in committed batches (%.1fs), caught up %d session(s) "
-             "updated meanwhile", sessions.name, done, runs.name, time.monotonic() - began, caught)
+             "updated meanwhile (%.1fs)", sessions.name, done, runs.name, copied - began, caught,
+             time.monotonic() - copied)
     # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
     # copy those; every other session must be complete
     _check(connection, sessions, runs, listed - CATCH_UP_MARGIN)
@@ -182,14 +207,38 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
 
 def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str, after: str,
            done: int, total: int, size: int) -> list[str]:
-    """One batch: copy the runs of the next ``size`` sessions and record where it stopped, then commit."""
+    """One batch: copy the runs of the next ``size`` sessions and record where it stopped, then commit.
+
+    The keys are read in a transaction of their own; the write transaction then begins with a write (the progress
+    row), so on SQLite it waits for the application's writers with the busy timeout (a transaction that read
+    first gets "database is locked" at once where a writer holds the lock: SQLite would deadlock otherwise)."""
     keys = _keys(connection, sessions, after, size)
+    _commit(connection)
     if keys:
-        copier.copy(after, keys[-1])
         connection.execute(t.update().where(t.c.step == step).values(
             position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)), updated_at=int(time.time())))
-    _commit(connection)
+        copier.copy(after, keys[-1])
+        _commit(connection)
     return keys
+
+
+def _merge_mark(marks: list[tuple[str | None, int]], upto: str, when: int) -> None:
+    """Record that the sessions up to ``upto`` were copied by a batch begun at ``when`` (whole seconds: the
+    batches of one second share one mark)."""
+    if marks and marks[-1][1] == when and len(marks) > 1:
+        marks[-1] = (upto, when)
+    else:
+        marks.append((upto, when))
+
+
+#: SQLite: after each committed batch the copy pauses this share of the batch's time, so the application's writers
+#: waiting in their busy handler (which sleeps between its tries) take the write lock before the next batch does.
+SQLITE_YIELD = 1.0
+
+
+def _yield(backend: str, took: float) -> None:
+    if backend == registry.SQLITE:
+        time.sleep(min(BATCH_SECONDS, took) * SQLITE_YIELD)
 
 
 RETRY_SECONDS = 300.0
@@ -198,7 +247,7 @@ RETRY_SECONDS = 300.0
 
 def _retrying(connection: sa.Connection, backend: str, fn: Any) -> Any:
     """``fn`` (one batch, its own transaction), retried with backoff while the application holds the lock it needs
-    (SQLite returns "database is locked" at once where two writers would wait for each other)."""
+    or after a deadlock the server broke (:func:`agno_alembic.dialects.online.is_retryable`)."""
     from agno_alembic import online
     from agno_alembic.dialects import online as dialect
 
@@ -208,42 +257,48 @@ def _retrying(connection: sa.Connection, backend: str, fn: Any) -> Any:
             return fn()
         except sa.exc.DBAPIError as exc:
             attempt += 1
-            if not dialect.is_lock_timeout(backend, exc) or time.monotonic() > deadline:
+            if not dialect.is_retryable(backend, exc) or time.monotonic() > deadline:
                 raise
             online._rollback_any(connection)
             time.sleep(online.backoff(attempt))
 
 
-def _updated_since(connection: sa.Connection, sessions: TableSpec, since: int) -> list[str]:
+def _updated_since(connection: sa.Connection, sessions: TableSpec, after: str, upto: str | None,
+                   since: int) -> list[str]:
     s = sa.table(sessions.name, sa.column("session_id"), sa.column("updated_at"), sa.column("runs"),
                  schema=sessions.schema)
-    return list(connection.execute(
-        sa.select(s.c.session_id).where(s.c.updated_at >= since, s.c.runs.is_not(None)).order_by(s.c.session_id)
-    ).scalars())
+    where = [s.c.session_id > after, s.c.updated_at >= since, s.c.runs.is_not(None)]
+    if upto is not None:
+        where.append(s.c.session_id <= upto)
+    return list(connection.execute(sa.select(s.c.session_id).where(*where).order_by(s.c.session_id)).scalars())
 
 
-def _predecessor(connection: sa.Connection, sessions: TableSpec, key: str) -> str:
-    s = sa.table(sessions.name, sa.column("session_id"), schema=sessions.schema)
-    found = connection.execute(sa.select(sa.func.max(s.c.session_id)).where(s.c.session_id < key)).scalar()
-    return found if found is not None else ""
-
-
-def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, since: int, sizer: _Sizer) -> int:
-    """Copy again the sessions updated since ``since`` (their runs appended during the copy), in batches."""
-    keys = _updated_since(connection, sessions, since)
+def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str,
+              marks: list[tuple[str | None, int]], sizer: _Sizer) -> int:
+    """Copy again the sessions updated since their range was copied (runs appended meanwhile), a list of keys per
+    committed batch; rows already in the runs table win."""
+    keys: list[str] = []
+    lo = ""
+    for upto, when in marks:
+        keys += _updated_since(connection, sessions, lo, upto, when - CATCH_UP_MARGIN)
+        if upto is None:
+            break
+        lo = upto
     _commit(connection)
     i = 0
     while i < len(keys):
         with sizer.timing():
-            part = keys[i:i + max(1, sizer.size // 10)]
+            part = keys[i:i + sizer.size]
 
             def batch(part: list[str] = part) -> None:
-                for key in part:
-                    copier.copy(_predecessor(connection, sessions, key), key)
+                # first a write (SQLite: the busy timeout applies, see _batch)
+                connection.execute(t.update().where(t.c.step == step).values(updated_at=int(time.time())))
+                copier.copy_keys(part)
                 _commit(connection)
 
             _retrying(connection, copier.backend, batch)
             i += len(part)
+        _yield(copier.backend, sizer.took)
     return len(keys)
 
 

@@ -67,7 +67,11 @@ class _Names:
         self.c = {name: once(q.quote(name)) for name in {*RUN_COLUMNS, "runs"}}
 
 
-def _range(c: Mapping[str, str]) -> str:
+def _range(c: Mapping[str, str], keys: bool = False) -> str:
+    """The sessions of one chunk: a key range ``(:after, :upto]``, or with ``keys`` a list of keys (``:keys``, an
+    expanding parameter: an online copy catching up the sessions the application updated meanwhile)."""
+    if keys:
+        return f" AND s.{c['session_id']} IN :keys"
     return f" AND s.{c['session_id']} > :after AND s.{c['session_id']} <= :upto"
 
 
@@ -78,7 +82,7 @@ def _run_type(agent: str, team: str) -> str:
     )
 
 
-def _postgresql(n: _Names) -> str:
+def _postgresql(n: _Names, keys: bool = False) -> str:
     c = n.c
     e = "e.value"
     return f"""
@@ -93,7 +97,7 @@ FROM {n.sessions} AS s
 CROSS JOIN LATERAL jsonb_array_elements(
     CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
 ) WITH ORDINALITY AS e(value, ordinality)
-WHERE s.{c["runs"]} IS NOT NULL{_range(c)}
+WHERE s.{c["runs"]} IS NOT NULL{_range(c, keys)}
   AND jsonb_typeof({e}) = 'object' AND {e}->'run_id' IS NOT NULL AND jsonb_typeof({e}->'run_id') <> 'null'
 ORDER BY s.{c["session_id"]}, e.ordinality
 ON CONFLICT ({c["run_id"]}) DO NOTHING"""
@@ -395,32 +399,36 @@ def _text(value: Any) -> str | None:
 
 
 def _legacy_rows(
-    connection: sa.Connection, sessions: TableSpec, after: str, upto: str
+    connection: sa.Connection, sessions: TableSpec, after: str, upto: str, keys: Sequence[str] | None = None,
+    lock: bool = False,
 ) -> Iterator[tuple[str, Any, Parsed | None]]:
-    """``(session_id, user_id, parsed list)`` of one chunk's sessions that hold a list, in key order."""
+    """``(session_id, user_id, parsed list)`` of one chunk's sessions that hold a list, in key order: the key range
+    ``(after, upto]``, or the sessions of ``keys``. ``lock``: read with a shared lock held to the end of the
+    transaction, so a list the application rewrites meanwhile cannot move under the positions read here."""
     s = sa.table(sessions.name, sa.column("session_id"), sa.column("user_id"), sa.column("runs"),
                  schema=sessions.schema)
-    for sid, uid, blob in connection.execute(
-        sa.select(s.c.session_id, s.c.user_id, s.c.runs)
-        .where(s.c.runs.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
-        .order_by(s.c.session_id)
-    ):
+    chunk = s.c.session_id.in_(list(keys)) if keys is not None else \
+        sa.and_(s.c.session_id > after, s.c.session_id <= upto)
+    query = sa.select(s.c.session_id, s.c.user_id, s.c.runs).where(s.c.runs.is_not(None), chunk)
+    if lock:
+        query = query.with_for_update(read=True)
+    for sid, uid, blob in connection.execute(query.order_by(s.c.session_id)):
         yield sid, uid, entries(blob)
 
 
 def _copy_in_python(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int,
-    writer: _MySQLRuns | None,
+    writer: _MySQLRuns | None, keys: Sequence[str] | None = None, lock: bool = False,
 ) -> int:
     """One chunk, the JSON parsed here by Agno's rules; rows already in the runs table win, then the first entry.
 
     Each run's ``run_data`` is its text as stored (never decoded and encoded again). A ``writer`` (MySQL) takes
     the chunk's runs, and where the list was stored as it is, the position of their text in it (1-based, in
     characters), and counts what it writes itself (0 is returned); otherwise the runs are inserted here and their
-    number returned.
+    number returned. ``keys``, ``lock``: see :func:`_legacy_rows`.
     """
     fresh: dict[str, dict[str, Any]] = {}
-    for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto):
+    for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto, keys, lock):
         if parsed is None:
             continue
         sliced = writer is not None and parsed.direct

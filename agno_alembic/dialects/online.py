@@ -161,6 +161,23 @@ def is_lock_timeout(backend: str, exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+#: Errors after which a data batch (its own transaction, rolled back) may simply run again: a lock wait that ran
+#: out, a deadlock the server broke, a serialization failure.
+_PG_RETRYABLE = frozenset({"55P03", "40P01", "40001"})
+_MYSQL_RETRYABLE = frozenset({*_MYSQL_LOCK_ERRORS, 1213})
+
+
+def is_retryable(backend: str, exc: BaseException) -> bool:
+    """Whether a driver error ends a data batch that may run again as it is (see :data:`_PG_RETRYABLE`)."""
+    orig = getattr(exc, "orig", exc)
+    if backend == registry.POSTGRESQL:
+        return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in _PG_RETRYABLE
+    if backend in (registry.MYSQL, registry.SINGLESTORE):
+        args = getattr(orig, "args", ())
+        return bool(args) and args[0] in _MYSQL_RETRYABLE
+    return is_lock_timeout(backend, exc)
+
+
 def blockers(connection: sa.Connection, backend: str, table: str | None, schema: str | None) -> list[str]:
     """Who holds locks on ``table`` (or keeps a transaction open), as the server can tell: one line per session."""
     try:
