@@ -128,6 +128,52 @@ def _bounded(conn: sa.Connection, backend: str, seconds: float) -> Iterator[None
                 conn.exec_driver_sql(statement)
 
 
+_SQLITE_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+_SQLITE_NEUTRAL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE", "END")
+
+
+class SQLiteWritesWait:
+    """SQLite, online: every write transaction of the migration waits for the application's writers with the busy
+    timeout, as their own do.
+
+    SQLite calls the busy handler when a transaction's first statement needs the write lock, but answers
+    "database is locked" at once when a transaction that has read already needs it while an application writer
+    holds it (waiting could deadlock). So when the migration is about to write in a transaction that has only
+    read so far, that read-only part is committed (nothing of it to lose) and the transaction begins again with
+    ``BEGIN IMMEDIATE``, which waits. The reads before a write are then not of the same snapshot as the write;
+    online, everything the migration reads and writes again is its own (schema, bookkeeping) or copied with
+    "rows already there win", as on PostgreSQL's READ COMMITTED.
+    """
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.state = "none"  # in the current transaction: "none" (no statement yet), "read" or "write"
+        sa.event.listen(connection, "begin", self._begin)
+        sa.event.listen(connection, "before_cursor_execute", self._before)
+
+    def remove(self) -> None:
+        sa.event.remove(self.connection, "begin", self._begin)
+        sa.event.remove(self.connection, "before_cursor_execute", self._before)
+
+    def _begin(self, conn: sa.Connection) -> None:
+        self.state = "none"
+
+    def _before(self, conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        head = statement.lstrip().upper()
+        if self.state == "write" or head.startswith(_SQLITE_NEUTRAL):
+            return
+        if not head.startswith(_SQLITE_WRITES):
+            self.state = "read" if self.state == "none" else self.state
+            return
+        if self.state == "read" and conn.in_transaction() and not conn.in_nested_transaction():
+            raw = conn.connection.driver_connection
+            if raw is not None and raw.in_transaction:
+                raw.execute("COMMIT")
+                raw.execute("BEGIN IMMEDIATE")
+        self.state = "write"
+
+
 class _MySQLClauses:
     """Appends the online ALGORITHM/LOCK clause of the current level to each MySQL DDL statement."""
 

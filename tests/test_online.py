@@ -391,3 +391,70 @@ def test_a_copy_killed_between_batches_shows_in_status_and_resumes(
     assert run_worker(target.worker(**spec)).ok
     assert len(_run_ids(backend, runs)) == 900
     assert mm.status(table_type=["sessions"])[0].in_progress == ()
+
+
+class _Writer(threading.Thread):
+    """An Agno 2.x application thread on SQLite, as Agno's ``SqliteDb`` opens its database (a plain engine: the
+    driver's 5 s busy timeout, each write its own transaction that begins with the write): upserts a session's
+    data and appends runs to its legacy list, and reads sessions in between."""
+
+    def __init__(self, backend: Backend, sessions: sa.Table, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.sessions, self.seed = backend, sessions, seed
+        self.stop = threading.Event()
+        self.writes = 0
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        s, n = self.sessions, 0
+        engine = sa.create_engine(self.backend.url, poolclass=sa.pool.NullPool)
+        try:
+            while not self.stop.is_set():
+                n += 1
+                sid = f"s{(self.seed * 97 + n * 31) % 600:05d}"
+                try:
+                    with engine.connect() as c:
+                        blob = c.execute(sa.select(s.c.runs).where(s.c.session_id == sid)).scalar()
+                    legacy = (json.loads(blob) if isinstance(blob, str) else blob or [])
+                    legacy.append({"run_id": f"app-{self.seed}-{n}", "agent_id": "a", "created_at": 50})
+                    with engine.begin() as c:
+                        c.execute(s.update().where(s.c.session_id == sid).values(
+                            runs=legacy, session_data={"n": n}, updated_at=int(time.time())))
+                    self.writes += 1
+                except sa.exc.DBAPIError as exc:
+                    self.failures.append(str(exc.orig))
+                time.sleep(0.002)
+        finally:
+            engine.dispose()
+
+
+def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and_they_see_no_error(
+    sqlite_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four threads write all the time while up() copies: the copy's write transactions wait for theirs with the
+    busy timeout (instead of "database is locked" at once, retried forever), and let them in between batches."""
+    from agno_alembic.data import batched
+
+    backend = sqlite_backend
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # many batches, each one a chance to meet a writer
+    monkeypatch.setattr(batched, "RETRY_SECONDS", 20.0)  # a copy that cannot get the lock fails instead of hanging
+    sessions, runs = _sessions_at_2_5_6(backend, 600)
+    writers = [_Writer(backend, sessions, i) for i in range(4)]
+    for w in writers:
+        w.start()
+    try:
+        time.sleep(0.3)
+        _manager(backend).up(table_type=["sessions", "runs"], create_missing=True)
+        during = sum(w.writes for w in writers)
+    finally:
+        for w in writers:
+            w.stop.set()
+        for w in writers:
+            w.join(30)
+    assert [f for w in writers for f in w.failures] == []
+    assert during > 0
+    _manager(backend).up(table_type=["sessions", "runs"])  # quiet: catches up what was appended since
+    with backend.engine.connect() as c:
+        assert batched.missing_runs(c, shapes.spec("sessions", "sqlite", "2.5.6", backend.names),
+                                    shapes.spec("runs", "sqlite", "3.0.0", backend.names)) == []
+    assert len(_run_ids(backend, runs)) >= 600 * 3

@@ -122,17 +122,15 @@ class _Copier:
             self.sql = sa.text(runs_data._postgresql(names))
             self.sql_keys = sa.text(runs_data._postgresql(names, keys=True)).bindparams(
                 sa.bindparam("keys", expanding=True))
-        self.writer = runs_data._MySQLRuns(connection, sessions, runs) if backend == registry.MYSQL else None
+        # MySQL: runs sliced out of their lists by position, each checked against the digest of the text read
+        self.writer = runs_data._GuardedRuns(connection, sessions, runs) if backend == registry.MYSQL else None
 
     def copy(self, after: str, upto: str) -> None:
         """The sessions of the key range ``(after, upto]``."""
         if self.sql is not None:
             self.connection.execute(self.sql, {"now": self.now, "after": after, "upto": upto})
         else:
-            # MySQL: each list is read under a shared lock, so the positions its runs are sliced at hold until the
-            # INSERT that slices them (the application may rewrite the list between two statements)
-            runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer,
-                                      lock=self.writer is not None)
+            runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer)
 
     def copy_keys(self, keys: list[str]) -> None:
         """The sessions of ``keys`` (the catch-up pass)."""
@@ -140,7 +138,7 @@ class _Copier:
             self.connection.execute(self.sql_keys, {"now": self.now, "keys": keys})
         else:
             runs_data._copy_in_python(self.connection, self.sessions, self.runs, "", "", self.now, self.writer,
-                                      keys=keys, lock=self.writer is not None)
+                                      keys=keys)
 
 
 def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec,
