@@ -145,6 +145,7 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
                      step: str) -> None:
     """The 3.0.0 runs copy in committed, resumable batches, then a catch-up pass and a check (see the module)."""
     from agno_alembic import online
+    from agno_alembic.dialects import online as dialect
 
     t = progress_table(sessions.schema)
     if not sa.inspect(connection).has_table(t.name, schema=t.schema):
@@ -164,14 +165,41 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
         _commit(connection)
         return found
 
-    progress = _retrying(connection, backend, begin)
+    with dialect.reads_lock_nothing(connection, backend):
+        _copy_and_check(connection, backend, sessions, runs, step, t, _retrying(connection, backend, begin))
+    if connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 0:
+        # no step in progress: agno-alembic's bookkeeping leaves nothing behind (a crash before the stamp now
+        # restarts the copy from the beginning, which keeps every row already copied)
+        online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
+
+
+def _copy_and_check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, step: str,
+                    t: sa.Table, progress: Progress) -> None:
     total = progress.total
     copier = _Copier(connection, backend, sessions, runs)
     sizer = _Sizer()
-    after, done, last_log, began = progress.position, progress.done, time.monotonic(), time.monotonic()
+    after, done, began = progress.position, progress.done, time.monotonic()
     # when each range of keys was copied, ``(upto, time)``: the catch-up copies again only the sessions updated
     # since their own range's batch began (a resumed copy: since the step began)
     marks: list[tuple[str | None, int]] = [(after, progress.started_at)] if after else []
+    with _giving_way(connection, backend):
+        done = _copy(connection, backend, copier, sessions, t, step, total, sizer, after, done, marks)
+        copied = time.monotonic()
+        listed = int(time.time())
+        caught = _catch_up(connection, copier, sessions, t, step, marks, sizer)
+    log.info("%s: copied runs of %d sessions into %s in committed batches (%.1fs), caught up %d session(s) "
+             "updated meanwhile (%.1fs)", sessions.name, done, runs.name, copied - began, caught,
+             time.monotonic() - copied)
+    # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
+    # copy those; every other session must be complete
+    _check(connection, backend, sessions, runs, listed - CATCH_UP_MARGIN)
+    connection.execute(t.delete().where(t.c.step == step))
+
+
+def _copy(connection: sa.Connection, backend: str, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str,
+          total: int, sizer: _Sizer, after: str, done: int, marks: list[tuple[str | None, int]]) -> int:
+    """The batches, from ``after`` to the last session; returns how many sessions are done."""
+    last_log = began = time.monotonic()
     while True:
         with sizer.timing():
             mark = int(time.time())
@@ -187,20 +215,7 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
             last_log = time.monotonic()
             log.info("%s: copied runs of %d/%d sessions (%.1fs, %d per batch)", sessions.name, done, total,
                      last_log - began, sizer.size)
-    copied = time.monotonic()
-    listed = int(time.time())
-    caught = _catch_up(connection, copier, sessions, t, step, marks, sizer)
-    log.info("%s: copied runs of %d sessions into %s in committed batches (%.1fs), caught up %d session(s) "
-             "updated meanwhile (%.1fs)", sessions.name, done, runs.name, copied - began, caught,
-             time.monotonic() - copied)
-    # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
-    # copy those; every other session must be complete
-    _check(connection, sessions, runs, listed - CATCH_UP_MARGIN)
-    connection.execute(t.delete().where(t.c.step == step))
-    if connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 0:
-        # no step in progress: agno-alembic's bookkeeping leaves nothing behind (a crash before the stamp now
-        # restarts the copy from the beginning, which keeps every row already copied)
-        online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
+    return done
 
 
 def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str, after: str,
@@ -232,6 +247,20 @@ def _merge_mark(marks: list[tuple[str | None, int]], upto: str, when: int) -> No
 #: SQLite: after each committed batch the copy pauses this share of the batch's time, so the application's writers
 #: waiting in their busy handler (which sleeps between its tries) take the write lock before the next batch does.
 SQLITE_YIELD = 1.0
+
+
+#: SQLite: how long a batch waits for the write lock before it rolls back and tries again after a pause (seconds).
+#: The application's writers wait with their busy timeout, sleeping longer and longer between their tries; a copy
+#: that waited as long would take the lock before writers that have waited longest, again and again.
+SQLITE_LOCK_WAIT = 0.05
+
+
+def _giving_way(connection: sa.Connection, backend: str) -> contextlib.AbstractContextManager[None]:
+    from agno_alembic import online
+
+    if backend != registry.SQLITE:
+        return contextlib.nullcontext()
+    return online._bounded(connection, backend, SQLITE_LOCK_WAIT)
 
 
 def _yield(backend: str, took: float) -> None:
@@ -275,14 +304,18 @@ def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t
               marks: list[tuple[str | None, int]], sizer: _Sizer) -> int:
     """Copy again the sessions updated since their range was copied (runs appended meanwhile), a list of keys per
     committed batch; rows already in the runs table win."""
-    keys: list[str] = []
-    lo = ""
-    for upto, when in marks:
-        keys += _updated_since(connection, sessions, lo, upto, when - CATCH_UP_MARGIN)
-        if upto is None:
-            break
-        lo = upto
-    _commit(connection)
+    def listed() -> list[str]:
+        keys: list[str] = []
+        lo = ""
+        for upto, when in marks:
+            keys += _updated_since(connection, sessions, lo, upto, when - CATCH_UP_MARGIN)
+            if upto is None:
+                break
+            lo = upto
+        _commit(connection)
+        return keys
+
+    keys = _retrying(connection, copier.backend, listed)
     i = 0
     while i < len(keys):
         with sizer.timing():
@@ -329,27 +362,49 @@ def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
             _commit(connection)
 
 
-def _check(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, before: int) -> None:
+#: SQLite: sessions per read transaction of the check. A reader there keeps the application's writers from
+#: committing (rollback journal), so each one is short; the servers' readers block nobody (MVCC).
+SQLITE_CHECK_CHUNK = 100
+
+
+def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, before: int) -> None:
     """Every legacy run of a session not updated since ``before`` is in the runs table; else nothing is stamped.
 
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
-    runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=lambda: _commit(connection))
+    chunk = SQLITE_CHECK_CHUNK if backend == registry.SQLITE else runs_data.CHUNK_SESSIONS
+    runs_data.verify_copy(connection, sessions, runs, updated_before=before, chunk=chunk,
+                          between=lambda: _commit(connection))
 
 
 def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:
     """Outside a step (a later ``up()``, ``contract()``): copy the legacy runs older replicas appended since the
     copy, every session walked in committed batches; rows already in the runs table win."""
+    from agno_alembic import dialects
+    from agno_alembic.dialects import mysql
+    from agno_alembic.dialects import online as dialect
+
     _commit(connection)
     copier = _Copier(connection, backend, sessions, runs)
     sizer = _Sizer()
     after, done, began = "", 0, time.monotonic()
-    while True:
-        with sizer.timing():
-            keys = _keys(connection, sessions, after, sizer.size)
-            if not keys:
-                break
-            copier.copy(after, keys[-1])
-            after, done = keys[-1], done + len(keys)
-            _commit(connection)
+    # MySQL: in utf8mb4, as the step's copy (a run's digest is of its text as utf8mb4)
+    characters = mysql.utf8mb4(connection) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
+    with characters, dialect.reads_lock_nothing(connection, backend), _giving_way(connection, backend):
+        while True:
+            with sizer.timing():
+                keys = _retrying(connection, backend, lambda a=after: _range_batch(  # type: ignore[misc]
+                    connection, copier, sessions, a, sizer.size))
+                if not keys:
+                    break
+                after, done = keys[-1], done + len(keys)
+            _yield(backend, sizer.took)
     log.info("%s: caught up the legacy runs of %d session(s) (%.1fs)", sessions.name, done, time.monotonic() - began)
+
+
+def _range_batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, after: str, size: int) -> list[str]:
+    keys = _keys(connection, sessions, after, size)
+    if keys:
+        copier.copy(after, keys[-1])
+        _commit(connection)
+    return keys

@@ -7,7 +7,8 @@ wait ran out, who blocks, and which lock each kind of statement takes in each mo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,6 +177,37 @@ def is_retryable(backend: str, exc: BaseException) -> bool:
         args = getattr(orig, "args", ())
         return bool(args) and args[0] in _MYSQL_RETRYABLE
     return is_lock_timeout(backend, exc)
+
+
+@contextlib.contextmanager
+def reads_lock_nothing(connection: sa.Connection, backend: str) -> Iterator[None]:
+    """An online copy's transactions read the sessions without locking them, so the application's updates of a
+    session never wait for a batch that copies it.
+
+    MySQL/MariaDB: ``READ COMMITTED`` for the copy (under ``REPEATABLE READ``, ``INSERT ... SELECT`` holds a
+    shared lock on every session it joins until the batch commits), except where the binary log is written by
+    statement, which refuses it. PostgreSQL reads lock nothing already (``READ COMMITTED``, MVCC); SQLite has one
+    writer anyway."""
+    if backend != registry.MYSQL:
+        yield
+        return
+    log_bin, binlog_format, level = connection.exec_driver_sql(
+        "SELECT @@GLOBAL.log_bin, @@SESSION.binlog_format, @@SESSION.transaction_isolation"
+        if _has_variable(connection, "transaction_isolation")
+        else "SELECT @@GLOBAL.log_bin, @@SESSION.binlog_format, @@SESSION.tx_isolation").one()
+    if (int(log_bin or 0) and str(binlog_format).upper() == "STATEMENT") or str(level) == "READ-COMMITTED":
+        yield
+        return
+    connection.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sa.exc.DBAPIError):
+            connection.exec_driver_sql(f"SET SESSION TRANSACTION ISOLATION LEVEL {str(level).replace('-', ' ')}")
+
+
+def _has_variable(connection: sa.Connection, name: str) -> bool:
+    return connection.exec_driver_sql(f"SHOW VARIABLES LIKE '{name}'").first() is not None
 
 
 def blockers(connection: sa.Connection, backend: str, table: str | None, schema: str | None) -> list[str]:
