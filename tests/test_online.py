@@ -458,3 +458,43 @@ def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and
         assert batched.missing_runs(c, shapes.spec("sessions", "sqlite", "2.5.6", backend.names),
                                     shapes.spec("runs", "sqlite", "3.0.0", backend.names)) == []
     assert len(_run_ids(backend, runs)) >= 600 * 3
+
+
+@pytest.mark.parametrize("backend", ["postgres", "mysql"], indirect=True)
+def test_a_list_the_application_rewrites_during_its_batch_is_copied_as_it_ends_up(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Agno 2.x replica rewrites a session's whole list (its first run grew) between the copy's read of the list
+    and its INSERT: no run is written with text cut at the old positions (MySQL slices each run out of the stored
+    list by position); the session is caught up, every run as the list ends up."""
+    from agno_alembic.data import batched
+
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)
+    sessions, runs = _sessions_at_2_5_6(backend, 120)
+    app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    final = [{"run_id": f"r00010-{j}", "agent_id": "a", "status": "COMPLETED", "created_at": 10 + j,
+              **({"content": "grown " * 40} if j == 0 else {})} for j in range(3)]
+    seen = {"fired": False}
+
+    def rewrite(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        head = statement.lstrip()
+        if not seen["fired"] and head.startswith("INSERT INTO") and runs.name in head.split("(")[0]:
+            seen["fired"] = True
+            with app.begin() as c:
+                c.execute(sessions.update().where(sessions.c.session_id == "s00010")
+                          .values(runs=final, updated_at=int(time.time())))
+
+    sa.event.listen(migration, "before_cursor_execute", rewrite)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
+                                                                     create_missing=True)
+    finally:
+        migration.dispose()
+        app.dispose()
+    assert seen["fired"]
+    with backend.engine.connect() as c:
+        data = dict(c.execute(sa.select(runs.c.run_id, runs.c.run_data)
+                              .where(runs.c.session_id == "s00010")).all())
+    data = {k: json.loads(v) if isinstance(v, str) else v for k, v in data.items()}
+    assert data == {entry["run_id"]: entry for entry in final}
