@@ -222,15 +222,20 @@ def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: s
            done: int, total: int, size: int) -> list[str]:
     """One batch: copy the runs of the next ``size`` sessions and record where it stopped, then commit.
 
-    The keys are read in a transaction of their own; the write transaction then begins with a write (the progress
-    row), so on SQLite it waits for the application's writers with the busy timeout (a transaction that read
-    first gets "database is locked" at once where a writer holds the lock: SQLite would deadlock otherwise)."""
+    The keys are read in a transaction of their own; on SQLite the write transaction then begins with a write (the
+    progress row), so it waits for the application's writers with the busy timeout (a transaction that read first
+    gets "database is locked" at once where a writer holds the lock: SQLite would deadlock otherwise)."""
     keys = _keys(connection, sessions, after, size)
     _commit(connection)
     if keys:
-        connection.execute(t.update().where(t.c.step == step).values(
-            position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)), updated_at=int(time.time())))
-        copier.copy(after, keys[-1])
+        record = t.update().where(t.c.step == step).values(
+            position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)), updated_at=int(time.time()))
+        if copier.backend == registry.SQLITE:
+            connection.execute(record)
+            copier.copy(after, keys[-1])
+        else:  # copy first: where the driver commits each statement itself (SingleStore's), no batch is recorded
+            copier.copy(after, keys[-1])  # that was not copied
+            connection.execute(record)
         _commit(connection)
     return keys
 
@@ -322,8 +327,8 @@ def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t
             part = keys[i:i + sizer.size]
 
             def batch(part: list[str] = part) -> None:
-                # first a write (SQLite: the busy timeout applies, see _batch)
-                connection.execute(t.update().where(t.c.step == step).values(updated_at=int(time.time())))
+                if copier.backend == registry.SQLITE:  # first a write: the busy timeout applies (see _batch)
+                    connection.execute(t.update().where(t.c.step == step).values(updated_at=int(time.time())))
                 copier.copy_keys(part)
                 _commit(connection)
 
