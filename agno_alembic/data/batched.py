@@ -1,11 +1,12 @@
 """Online data steps: committed batches sized by time, a progress row to resume from, a catch-up pass.
 
 A batch is one range of session keys, copied and recorded in the progress row in one transaction, then committed;
-its size follows the time the last one took (about :data:`BATCH_SECONDS` of work), so neither the application's
-waits behind it nor the number of commits grow with the data.  After a crash (``kill -9`` included) the step starts
-again after the last committed batch.  Rows the application writes into the runs table meanwhile win (the copy
-inserts only what is missing); sessions the application updated since the copy began are copied again before the
-step is stamped, then the copy is checked.
+its size follows the time the last one took (about :data:`SERVER_BATCH_SECONDS` of work on the servers, where a
+batch blocks none of the application's queries, :data:`BATCH_SECONDS` on SQLite, where its writers wait for it), so
+neither the application's waits behind it nor the number of commits grow with the data.  After a crash (``kill -9``
+included) the step starts again after the last committed batch.  Rows the application writes into the runs table
+meanwhile win (the copy inserts only what is missing); sessions the application updated after their batch began are
+copied again before the step is stamped, then the copy is checked.
 
 The progress rows live in agno-alembic's own table, :data:`PROGRESS_TABLE`, next to Agno's tables; a row exists
 only while its step is in progress (``status`` shows it).
@@ -30,7 +31,11 @@ log = logging.getLogger("agno_alembic")
 
 PROGRESS_TABLE = "agno_alembic_progress"
 BATCH_SECONDS = 0.1
-"""Target duration of one committed batch."""
+"""Target duration of one committed batch on SQLite, where the application's writers wait for it."""
+SERVER_BATCH_SECONDS = 0.5
+"""Target duration of one committed batch on PostgreSQL and MySQL/MariaDB, where a batch blocks none of the
+application's reads and writes (its reads lock nothing, it inserts rows no one else writes): longer batches spend
+less of the copy on each batch's round trips and commit, and hold no one up."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
 CATCH_UP_MARGIN = 5
 """Seconds before the copy began from which an updated session is copied again (clock skew between servers)."""
@@ -73,18 +78,20 @@ def read_progress(connection: sa.Connection, schema: str | None) -> list[Progres
 
 
 class _Sizer:
-    """Rows per batch, adjusted after each batch towards :data:`BATCH_SECONDS` of work."""
+    """Rows per batch, adjusted after each batch towards its target duration (:data:`BATCH_SECONDS` on SQLite,
+    :data:`SERVER_BATCH_SECONDS` on the servers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str) -> None:
         self.size = FIRST_BATCH
         self.took = 0.0
+        self.target = BATCH_SECONDS if backend == registry.SQLITE else SERVER_BATCH_SECONDS
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
         started = time.monotonic()
         yield
         took = self.took = max(time.monotonic() - started, 1e-4)
-        factor = min(2.0, max(0.5, BATCH_SECONDS / took))
+        factor = min(2.0, max(0.5, self.target / took))
         self.size = int(min(MAX_BATCH, max(MIN_BATCH, self.size * factor)))
 
 
@@ -177,7 +184,7 @@ def _copy_and_check(connection: sa.Connection, backend: str, sessions: TableSpec
                     t: sa.Table, progress: Progress) -> None:
     total = progress.total
     copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer()
+    sizer = _Sizer(backend)
     after, done, began = progress.position, progress.done, time.monotonic()
     # when each range of keys was copied, ``(upto, time)``: the catch-up copies again only the sessions updated
     # since their own range's batch began (a resumed copy: since the step began)
@@ -391,7 +398,7 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
 
     _commit(connection)
     copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer()
+    sizer = _Sizer(backend)
     after, done, began = "", 0, time.monotonic()
     # MySQL: in utf8mb4, as the step's copy (a run's digest is of its text as utf8mb4)
     characters = mysql.utf8mb4(connection) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
