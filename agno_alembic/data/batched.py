@@ -1,8 +1,8 @@
 """Online data steps: committed batches sized by time, a progress row to resume from, a catch-up pass.
 
 A batch is one range of session keys, copied and recorded in the progress row in one transaction, then committed;
-its size follows the time the last one took (about :data:`SERVER_BATCH_SECONDS` of work on the servers, where a
-batch blocks none of the application's queries, :data:`BATCH_SECONDS` on SQLite, where its writers wait for it), so
+its size follows the time the last one took (about :data:`SERVER_BATCH_SECONDS` of work on PostgreSQL, where a
+batch blocks none of the application's queries, :data:`BATCH_SECONDS` elsewhere, where some of them wait for it), so
 neither the application's waits behind it nor the number of commits grow with the data.  After a crash (``kill -9``
 included) the step starts again after the last committed batch.  Rows the application writes into the runs table
 meanwhile win (the copy inserts only what is missing); sessions the application updated after their batch began are
@@ -31,11 +31,14 @@ log = logging.getLogger("agno_alembic")
 
 PROGRESS_TABLE = "agno_alembic_progress"
 BATCH_SECONDS = 0.1
-"""Target duration of one committed batch on SQLite, where the application's writers wait for it."""
+"""Target duration of one committed batch on SQLite and MySQL/MariaDB, where some of the application's writes wait
+for it (see :data:`SERVER_BATCH_SECONDS`)."""
 SERVER_BATCH_SECONDS = 0.5
-"""Target duration of one committed batch on PostgreSQL and MySQL/MariaDB, where a batch blocks none of the
-application's reads and writes (its reads lock nothing, it inserts rows no one else writes): longer batches spend
-less of the copy on each batch's round trips and commit, and hold no one up."""
+"""Target duration of one committed batch on PostgreSQL, where a batch blocks none of the application's reads and
+writes (its reads lock nothing; the foreign key check of each run it inserts takes ``FOR KEY SHARE`` on the session,
+which an update of the session does not wait for): longer batches spend less of the copy on each batch's round
+trips and commit. MySQL/MariaDB take :data:`BATCH_SECONDS`: there the foreign key check holds a shared lock on each
+session whose runs the batch inserts until it commits, and the application's updates of those sessions wait."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
 CATCH_UP_MARGIN = 5
 """Seconds before the copy began from which an updated session is copied again (clock skew between servers)."""
@@ -78,13 +81,13 @@ def read_progress(connection: sa.Connection, schema: str | None) -> list[Progres
 
 
 class _Sizer:
-    """Rows per batch, adjusted after each batch towards its target duration (:data:`BATCH_SECONDS` on SQLite,
-    :data:`SERVER_BATCH_SECONDS` on the servers)."""
+    """Rows per batch, adjusted after each batch towards its target duration (:data:`SERVER_BATCH_SECONDS` on
+    PostgreSQL, :data:`BATCH_SECONDS` elsewhere)."""
 
     def __init__(self, backend: str) -> None:
         self.size = FIRST_BATCH
         self.took = 0.0
-        self.target = BATCH_SECONDS if backend == registry.SQLITE else SERVER_BATCH_SECONDS
+        self.target = SERVER_BATCH_SECONDS if backend == registry.POSTGRESQL else BATCH_SECONDS
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
