@@ -66,7 +66,7 @@ def make_config(
     return config
 
 
-_SCRIPTS: dict[tuple[str, str], ScriptDirectory] = {}
+_SCRIPTS: dict[tuple[str | None, str | None], ScriptDirectory] = {}
 
 
 def script_directory(config: Config) -> ScriptDirectory:
@@ -93,7 +93,8 @@ def upgrade(config: Config, destinations: Sequence[str], *, sql: bool = False) -
     targets = _without_ancestors(script, destinations)
 
     def steps(rev: Any, context: Any) -> list[Any]:
-        return script._upgrade_revs(targets, rev)
+        # Alembic's (private) _upgrade_revs takes several destinations (upgrade a@x b@y), typed as one.
+        return script._upgrade_revs(targets, rev)  # type: ignore[arg-type]
 
     with EnvironmentContext(config, script, fn=steps, as_sql=sql, destination_rev=targets, tag=None):
         script.run_env()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine.interfaces import ReflectedColumn
 
 from agno_alembic import dialects, plan, registry, shapes
 from agno_alembic.naming import Names
@@ -26,7 +27,7 @@ class Observed:
 
     name: str
     schema: str | None
-    columns: dict[str, dict]
+    columns: dict[str, ReflectedColumn]
     primary_key: tuple[str, ...]
     uniques: frozenset[str]
     indexes: frozenset[str]
@@ -36,8 +37,9 @@ class Observed:
         insp = sa.inspect(connection)
         if not insp.has_table(name, schema=schema):
             return None
-        indexes = frozenset(i["name"] for i in insp.get_indexes(name, schema=schema) if i.get("name"))
-        uniques = frozenset(u["name"] for u in insp.get_unique_constraints(name, schema=schema) if u.get("name"))
+        indexes = frozenset(n for i in insp.get_indexes(name, schema=schema) if (n := i.get("name")))
+        uniques = frozenset(
+            n for u in insp.get_unique_constraints(name, schema=schema) if (n := u.get("name")))
         return cls(
             name=name,
             schema=schema,

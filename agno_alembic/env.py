@@ -12,4 +12,5 @@ from agno_alembic import environment, guard
 guard.configure_logging(context.config)
 with guard.command_line_errors(context):
     guard.install(context, own_environment=True)
-    environment.run(context)
+    # alembic.context is a module standing in for the running EnvironmentContext (it forwards every call)
+    environment.run(context)  # type: ignore[arg-type]

@@ -11,13 +11,13 @@ import contextlib
 import io
 import logging
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
-from agno_alembic import dialects, identifiers, lock, naming, online, plan, registry, stamps
+from agno_alembic import dialects, identifiers, lock, naming, online, plan, registry, stamps, steps
 from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.ops import OFFLINE_PREVIEW, OFFLINE_READER
@@ -163,21 +163,21 @@ def _lock_setting(context: EnvironmentContext, attribute: str, option: str) -> f
 
 
 def _configure(
-    context: EnvironmentContext, state: RunState, tracker: lock.StepTracker | None = None, **kw: Any
+    context: EnvironmentContext, state: RunState, tracker: steps.StepTracker | None = None, **kw: Any
 ) -> None:
-    hooks: list[Any] = [stamps.on_version_apply]
+    hooks: list[Callable[..., None]] = [stamps.on_version_apply]
     if tracker is not None:  # DDL commits by itself here: know the step in progress and what of it committed
         hooks.append(tracker.after_step)
         kw["fn"] = tracker.wrap(_opts(context).get("fn"))
+    kw[RUN_STATE_KEY] = state
     context.configure(
         version_table=state.names.alembic_version_table,
         version_table_schema=state.names.schema,
         transaction_per_migration=True,
-        on_version_apply=hooks,
-        **{RUN_STATE_KEY: state},
+        on_version_apply=stamps.each(hooks),
         **kw,
     )
-    context.get_context()._version.c.version_num.type.length = VERSION_NUM_LENGTH
+    cast(sa.String, context.get_context()._version.c.version_num.type).length = VERSION_NUM_LENGTH
 
 
 def _run_offline(context: EnvironmentContext) -> None:
@@ -214,7 +214,7 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
         _ensure_schema(connection, state)
         transactional = dialects.capabilities(backend).transactional_ddl
         # Online, every backend commits each DDL statement by itself: know what of a failed step committed.
-        tracker = None if transactional and not state.online else lock.StepTracker(connection, backend)
+        tracker = None if transactional and not state.online else steps.StepTracker(connection, backend)
         restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
         # online on SQLite: the migration's writes wait for the application's with the busy timeout
         waits = online.SQLiteWritesWait(connection) if backend == registry.SQLITE and state.live else None
@@ -268,14 +268,14 @@ def _ensure_schema(connection: sa.Connection, state: RunState) -> None:
     connection.commit()
 
 
-def _sqlite_transactional_ddl(connection: sa.Connection):  # noqa: ANN202
+def _sqlite_transactional_ddl(connection: sa.Connection) -> Callable[[], None]:
     """Make pysqlite run DDL inside real transactions (it autocommits DDL by default) with FKs off.
 
     Returns a callable that restores the connection as it was.
     """
     if connection.in_transaction():
         connection.commit()
-    raw = connection.connection.driver_connection
+    raw: Any = connection.connection.driver_connection
     previous = getattr(raw, "isolation_level", None)
     fk_on = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
     if fk_on:

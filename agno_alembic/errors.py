@@ -1,9 +1,16 @@
-"""The exceptions agno-alembic raises: one small tree under :class:`AgnoAlembicError`, each carrying data."""
+"""The exceptions agno-alembic raises: one small tree under :class:`AgnoAlembicError`, each carrying data.
+
+Two more are Alembic's own kind (:class:`alembic.util.CommandError`), raised around Alembic's commands by
+:mod:`agno_alembic.guard` where Alembic would report the problem poorly: :class:`PlainHeadError` and
+:class:`UnknownRevisionsError`.  This module imports nothing of agno-alembic's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from alembic.util import CommandError
 
 __all__ = [
     "AgnoAlembicError",
@@ -17,7 +24,9 @@ __all__ = [
     "LockTimeoutError",
     "MigrationError",
     "PartiallyAppliedError",
+    "PlainHeadError",
     "RewriteRefusedError",
+    "UnknownRevisionsError",
     "UnknownTableTypeError",
     "UnknownVersionError",
     "UnsupportedBackendError",
@@ -236,3 +245,19 @@ class OfflineSQLError(AgnoAlembicError):
         self.table = table
         self.backend = backend
         super().__init__(message)
+
+
+# -- Alembic's kind: CommandError, reported by Alembic's command line as its own ---------------------------------
+
+
+class PlainHeadError(CommandError):
+    """``head`` was asked for where there is one head per table type."""
+
+
+class UnknownRevisionsError(CommandError):
+    """The version table holds revisions that no version location provides."""
+
+    def __init__(self, message: str, *, revisions: Iterable[str], version_table: str) -> None:
+        super().__init__(message)
+        self.revisions = tuple(revisions)
+        self.version_table = version_table

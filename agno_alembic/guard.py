@@ -24,16 +24,15 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 
-from agno_alembic import dialects, plan, registry, runtime, shapes
-from agno_alembic.errors import AgnoAlembicError
+from agno_alembic import dialects, exits, plan, registry, runtime, shapes
+from agno_alembic.errors import AgnoAlembicError, PlainHeadError, UnknownRevisionsError
 from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
 
 __all__ = [
@@ -50,19 +49,6 @@ __all__ = [
 
 _OUR_REVISION = re.compile(r"^(?P<label>agno_[a-z0-9_]+?)_(?P<version>\d+_\d+_\d+)$")
 _GUARDED = "_agno_alembic_guarded"
-
-
-class PlainHeadError(CommandError):
-    """``head`` was asked for where there is one head per table type."""
-
-
-class UnknownRevisionsError(CommandError):
-    """The version table holds revisions that no version location provides."""
-
-    def __init__(self, message: str, *, revisions: Iterable[str], version_table: str) -> None:
-        super().__init__(message)
-        self.revisions = tuple(revisions)
-        self.version_table = version_table
 
 
 def environment_context(context: Any) -> EnvironmentContext | None:
@@ -86,6 +72,7 @@ def check_destination(script: ScriptDirectory, destination: object, *, verb: str
     """
     if destination is None:
         return
+    # The type-ignore below: Alembic's destination: a str or a sequence of them
     wanted = [destination] if isinstance(destination, str) else list(destination)  # type: ignore[call-overload]
     given = [d.strip().rpartition(":")[2] for d in wanted if isinstance(d, str)]
     plain = [d for d in given if _PLAIN_HEAD.fullmatch(d)]
@@ -196,13 +183,13 @@ def agno_table_names(names: Names, backend: str) -> set[str]:
     return {names.table(tt.name) for tt in registry.TABLE_TYPES if tt.on(backend)}
 
 
-def agno_metadata(names: Names, backend: str, *, schema: str | bool | None = True) -> sa.MetaData:
+def agno_metadata(names: Names, backend: str, *, schema: str | Literal[True] | None = True) -> sa.MetaData:
     """Every Agno table of ``backend`` as agno-alembic's heads leave it (Agno's fresh create at its last version).
 
     ``schema=True`` keeps ``names.schema``; anything else replaces it (``None``: the connection's default schema).
     """
     if schema is not True:
-        names = names.with_schema(schema)  # type: ignore[arg-type]
+        names = names.with_schema(schema)
     metadata = sa.MetaData()
     # Registry order puts every foreign key's parent before its children, so no stub table is ever needed.
     for tt in registry.TABLE_TYPES:
@@ -212,7 +199,7 @@ def agno_metadata(names: Names, backend: str, *, schema: str | bool | None = Tru
 
 
 def _compare_type(names: Names, backend: str) -> Callable[..., bool | None]:
-    def compare(context: MigrationContext, inspected: sa.Column, metadata: sa.Column, *_: Any) -> bool | None:
+    def compare(context: MigrationContext, inspected: sa.Column[Any], metadata: sa.Column[Any], *_: Any) -> bool | None:
         assert context.dialect is not None
         return not dialects.type_matches(inspected.type, metadata.type, context.dialect)
 
@@ -343,6 +330,7 @@ def _sorted_current(script: ScriptDirectory) -> Iterator[None]:
     def get_all_current(id_: Any) -> Any:
         return sorted(original(id_), key=_label_key)
 
+    # The type-ignore below: the check wraps this ScriptDirectory's own method
     script.get_all_current = get_all_current  # type: ignore[method-assign]
     try:
         yield
@@ -382,7 +370,7 @@ def command_line_errors(context: Any) -> Iterator[None]:
     """Under ``alembic``'s command line, report agno-alembic's errors and the database's (a refused connection, a
     wrong password, a URL whose driver is missing) as one ``FAILED: <message>`` line, as Alembic reports its own
     ``CommandError`` (on stdout), without a traceback, and exit with ``agno-alembic``'s exit code for it
-    (2 usage or configuration, 3 refused, 4 failed, 5 lock; see :mod:`agno_alembic.cli`).
+    (2 usage or configuration, 3 refused, 4 failed, 5 lock; see :mod:`agno_alembic.exits`).
 
     Alembic's own errors (``CommandError``, a plain ``head`` included) are left to Alembic (``FAILED:``, exit 255);
     ``--raiseerr`` keeps the traceback.  The Python API (``config.cmd_opts`` unset) and ``agno-alembic`` (which
@@ -395,8 +383,6 @@ def command_line_errors(context: Any) -> Iterator[None]:
         options = getattr(config, "cmd_opts", None)
         if options is None or config.attributes.get(OWN_COMMAND_LINE) or getattr(options, "raiseerr", False):
             raise
-        from agno_alembic import cli
-
-        sys.stdout.write(f"FAILED: {cli.error_message(exc)}\n")
+        sys.stdout.write(f"FAILED: {exits.error_message(exc)}\n")
         sys.stdout.flush()
-        raise SystemExit(cli.exit_code(exc)) from exc
+        raise SystemExit(exits.exit_code(exc)) from exc

@@ -22,7 +22,7 @@ It passes everything else to ``context.configure`` and, on top:
   autogenerate and ``alembic check`` (composed with the host's ``include_name`` / ``include_object``);
 * widens the host's ``version_num`` column to 128 characters (Alembic's default holds 32; our revision ids have
   up to 35), creates Agno's schema when it is missing, and reports version rows that no version location
-  provides by name (:class:`agno_alembic.guard.UnknownRevisionsError`) instead of "Can't locate revision".
+  provides by name (:class:`agno_alembic.errors.UnknownRevisionsError`) instead of "Can't locate revision".
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class _AgnoDefault:
 AGNO_DEFAULT_SCHEMA: Any = _AgnoDefault()
 """``schema=`` default of :func:`configure`: Agno's own (``ai`` on PostgreSQL and MySQL, none elsewhere)."""
 
-IncludeName = Callable[[str | None, str, Mapping[str, Any]], bool]
+IncludeName = Callable[[str | None, str, Mapping[Any, Any]], bool]
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
 
 
@@ -146,15 +146,14 @@ def configure(
         configure_kwargs.setdefault("literal_binds", True)
     env.configure(
         connection=connection,
-        on_version_apply=hooks,
+        on_version_apply=stamps.each(hooks),
         include_name=name_filter,
         include_object=object_filter,
-        **configure_kwargs,
-        **{RUN_STATE_KEY: state},
+        **{**configure_kwargs, RUN_STATE_KEY: state},
     )
     version = env.get_context()._version.c.version_num
     if (getattr(version.type, "length", None) or 0) < VERSION_NUM_LENGTH:
-        version.type.length = VERSION_NUM_LENGTH  # type: ignore[attr-defined]
+        version.type.length = VERSION_NUM_LENGTH  # type: ignore[attr-defined]  # a String: it has a length
     if offline and names.schema and backend == registry.POSTGRESQL:
         env.execute(sa.schema.CreateSchema(names.schema, if_not_exists=True))
     return state
@@ -290,7 +289,7 @@ def _prepare(connection: sa.Connection, state: RunState, version_table: str, ver
         column = next((c for c in insp.get_columns(version_table, schema=version_schema)
                        if c["name"] == "version_num"), None)
         length = getattr(column["type"], "length", None) if column else None
-        if length is not None and length < VERSION_NUM_LENGTH:
+        if column is not None and length is not None and length < VERSION_NUM_LENGTH:
             log.warning("Widening %s.version_num from %s to %s characters: agno-alembic's revision ids have up to 35",
                         version_table, length, VERSION_NUM_LENGTH)
             Operations(MigrationContext.configure(connection)).alter_column(

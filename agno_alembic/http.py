@@ -28,7 +28,7 @@ import os
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agno_alembic import registry
 from agno_alembic.errors import (
@@ -37,6 +37,7 @@ from agno_alembic.errors import (
     DowngradeRefusedError,
     LockError,
     MigrationError,
+    UnknownTableTypeError,
     UnknownVersionError,
 )
 from agno_alembic.manager import SyncMigrationManager, TableStatus, _Core
@@ -55,14 +56,14 @@ _CONFLICT = (DowngradeRefusedError, BlockedByDataError, LockError)
 """Errors answered 409: the database's data or another migration stands in the way; nothing was lost."""
 
 
-def _fastapi() -> Any:
+def _need_fastapi() -> None:
+    """Raise an ImportError naming the extra to install when FastAPI is missing (the callers import it next)."""
     try:
-        import fastapi
+        import fastapi  # noqa: F401
     except ImportError as exc:  # pragma: no cover - exercised with fastapi hidden
         raise ImportError(
             "agno_alembic.http needs FastAPI: install the 'http' extra, pip install 'agno-alembic[http]'"
         ) from exc
-    return fastapi
 
 
 # -- databases ---------------------------------------------------------------------------------------------------
@@ -122,7 +123,8 @@ def _plan(
 
     A table already at the target but never adopted goes with the ups, so that it gets its revision too.
     """
-    ups, downs = [], []
+    ups: list[str] = []
+    downs: list[str] = []
     for status in statuses:
         branch = history[f"agno_{status.table_type}"]
         wanted = _version_of(branch, target)
@@ -131,7 +133,7 @@ def _plan(
             if not _settled(status, target):
                 ups.append(status.table_type)  # already there: up() adopts it and sets its row, running nothing
             continue
-        rank = {None: -1, **{v: registry.version_index(v) for _, v in branch}}
+        rank: dict[str | None, int] = {None: -1, **{v: registry.version_index(v) for _, v in branch}}
         (ups if rank[wanted] > rank.get(current, -1) else downs).append(status.table_type)
     return ups, downs
 
@@ -157,7 +159,8 @@ def _described(target: str | None) -> str:
 
 async def _target_version(request: Any, query: str | None) -> str | None:
     """The requested version from the query string or the body (JSON object or form); both must agree."""
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
     body: str | None = None
     raw = await request.body()
     if raw.strip():
@@ -188,7 +191,8 @@ async def _target_version(request: Any, query: str | None) -> str | None:
 
 
 def _resolved(target: str | None) -> str | None:
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
     if target is None:
         return None
     try:
@@ -198,7 +202,8 @@ def _resolved(target: str | None) -> str | None:
 
 
 def _auth_dependency(token: str | None) -> Callable[..., Any]:
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
     expected = None if token is None else token.encode("utf-8")
 
     def check(authorization: str | None = fastapi.Header(default=None)) -> None:
@@ -237,7 +242,8 @@ def _router(
     managers: Mapping[str, SyncMigrationManager], dependencies: list[Any], remote: tuple[str, ...] = ()
 ) -> "fastapi.APIRouter":
     """The two routes over ``managers``, behind ``dependencies``; ``remote`` ids are AgentOS ``RemoteDb``s."""
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
     router = fastapi.APIRouter(tags=["Database"], dependencies=dependencies)
 
     async def run(db_id: str, target: str | None) -> None:
@@ -295,10 +301,11 @@ def _router(
 _PLAN_VERIFY_PATHS = frozenset({"/databases/{db_id}/plan", "/databases/{db_id}/verify"})
 
 
-def _plan_and_verify_routes(router: Any, managers: Mapping[str, SyncMigrationManager]) -> None:
+def _plan_and_verify_routes(router: "fastapi.APIRouter", managers: Mapping[str, SyncMigrationManager]) -> None:
     """``GET /databases/{db_id}/plan``, ``GET /databases/{db_id}/verify``, ``POST /databases/{db_id}/verify``
     (``fix``): :meth:`~agno_alembic.SyncMigrationManager.plan` and ``verify`` as JSON (their ``to_dict()``)."""
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
 
     def manager(db_id: str) -> SyncMigrationManager:
         if db_id not in managers:
@@ -311,7 +318,7 @@ def _plan_and_verify_routes(router: Any, managers: Mapping[str, SyncMigrationMan
     async def answer(fn: Callable[[], Any]) -> Any:
         try:
             return (await asyncio.to_thread(fn)).to_dict()
-        except (ConfigurationError, UnknownVersionError, registry.UnknownTableTypeError) as exc:
+        except (ConfigurationError, UnknownVersionError, UnknownTableTypeError) as exc:
             raise fastapi.HTTPException(400, str(exc)) from exc
         except LockError as exc:
             raise fastapi.HTTPException(409, str(exc)) from exc
@@ -352,7 +359,8 @@ def migration_router(
     application's own, such as AgentOS's): with it, ``token`` and ``allow_unauthenticated`` do not apply and are
     refused.
     """
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
     if auth is not None:
         if token is not None or allow_unauthenticated:
             raise ConfigurationError(
@@ -376,7 +384,8 @@ def create_app(
     health: bool = True,
 ) -> "fastapi.FastAPI":
     """A FastAPI app serving :func:`migration_router`, plus an open ``GET /health`` unless ``health=False``."""
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
     app = fastapi.FastAPI(title="agno-alembic migrations")
     app.include_router(migration_router(databases, token=token, allow_unauthenticated=allow_unauthenticated))
     if health:
@@ -497,7 +506,8 @@ def attach(agent_os: Any, app: "fastapi.FastAPI", *, knowledge: bool = False) ->
     ours.  Call it after ``get_app()``, and again after every ``agent_os.resync(app)`` (which puts AgentOS's routes
     back and may change the databases).  Returns ``app``.
     """
-    fastapi = _fastapi()
+    _need_fastapi()
+    import fastapi
     from agno.os.auth import get_authentication_dependency
 
     local, remote = _agentos_dbs(agent_os, knowledge)
@@ -516,7 +526,7 @@ def attach(agent_os: Any, app: "fastapi.FastAPI", *, knowledge: bool = False) ->
     changed = getattr(app.router, "_mark_routes_changed", None)
     if callable(changed):
         changed()
-    if not any(m.cls is _Challenge for m in app.user_middleware):
+    if not any(m.cls is cast(object, _Challenge) for m in app.user_middleware):  # typed as a factory, is our class
         if app.middleware_stack is None:
             app.add_middleware(_Challenge)
         else:  # attached again on a running app (after resync): middleware can no longer be added

@@ -277,8 +277,8 @@ def _find(names: Names, backend: str) -> list[tuple[str, str]]:
                 add(_option(tt), f"{tt.name} table {table!r} ({_option(tt)}) is {len(table)} characters long; it "
                     f"has a foreign key, which the server names <table>_ibfk_<n> and refuses from 64 characters on, "
                     f"so the name may be at most {MYSQL_FK_TABLE_MAX} characters")
-    for problem in _clashes(all_names, backend, names):
-        add(*problem)
+    for option, message in _clashes(all_names, backend, names):
+        add(option, message)
     return found
 
 

@@ -1,4 +1,4 @@
-"""Running migrations safely: the migration lock, and step tracking where DDL commits by itself.
+"""The migration lock: one migration at a time per database schema.
 
 **The lock.**  One migration at a time per database schema, across threads, processes and hosts.  Every entry
 point takes it: the ``MigrationManager`` facade for a whole ``up()``/``down()``, and the environment
@@ -33,11 +33,7 @@ Waiters poll (every 50-500 ms) until ``timeout`` seconds have passed (:data:`DEF
 lock_timeout=``, ``MigrationManager(..., lock_timeout=)``), then raise :class:`~agno_alembic.errors.LockTimeoutError`
 whose ``holder`` (a :class:`LockHolder`) says who holds the lock.  :func:`break_lock` clears a stale lock.
 
-**Step tracking** (:class:`StepTracker`).  On MySQL, MariaDB and SingleStore every DDL statement commits, so a
-failing step may leave part of itself behind.  The tracker records which step is running and which of its
-statements have committed; a failure after something committed is raised as
-:class:`~agno_alembic.errors.PartiallyAppliedError` naming the step and those statements.  Every step is written
-so that running it again from where it stopped completes it (``ops`` skips what is already there).
+Step tracking (a step's committed statements where DDL commits by itself) lives in :mod:`agno_alembic.steps`.
 """
 
 from __future__ import annotations
@@ -56,16 +52,18 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from agno_alembic import dialects, naming, registry
 from agno_alembic.dialects import galera, mysql
-from agno_alembic.errors import ConfigurationError, LockError, LockHolder, LockTimeoutError, PartiallyAppliedError
+from agno_alembic.errors import ConfigurationError, LockError, LockHolder, LockTimeoutError
+from agno_alembic.steps import StepTracker as StepTracker  # its home before agno_alembic.steps; kept importable
 
 log = logging.getLogger("agno_alembic")
+_T = TypeVar("_T")
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -73,7 +71,6 @@ __all__ = [
     "LOCK_TABLE",
     "OPTIONS",
     "LockHolder",
-    "StepTracker",
     "break_lock",
     "current_holder",
     "hold",
@@ -106,6 +103,7 @@ def parse_seconds(value: object, option: str) -> float | None:
     if isinstance(value, bool):
         raise ConfigurationError(f"Option {option!r} takes a number of seconds, got {value!r}", option=option)
     try:
+        # The type-ignore below: any option value is tried; what float() refuses is a ConfigurationError
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ConfigurationError(f"Option {option!r} takes a number of seconds, got {value!r}", option=option) from None
@@ -180,7 +178,11 @@ async def process_lock_async(timeout: float | None = None) -> AsyncIterator[None
         acquired = await asyncio.shield(waiting)
     except asyncio.CancelledError:
         # Cancelled while a worker thread waits: whatever it gets is released, never leaked.
-        waiting.add_done_callback(lambda f: f.cancelled() or f.exception() or not f.result() or _PROCESS_LOCK.release())
+        def release_if_acquired(f: asyncio.Future[bool]) -> None:
+            if not f.cancelled() and f.exception() is None and f.result():
+                _PROCESS_LOCK.release()
+
+        waiting.add_done_callback(release_if_acquired)
         raise
     if not acquired:
         raise _timeout_error(_process_holder, timeout, "the in-process migration lock")
@@ -214,6 +216,7 @@ def _statement(connection: sa.Connection, fn: Callable[[], Any]) -> Any:
 def _sleep(seconds: float) -> None:
     """Sleep without blocking an event loop when running inside SQLAlchemy's asyncio bridge."""
     try:
+        # The type-ignore below: not in sqlalchemy.util's stubs
         from sqlalchemy.util import await_only, in_greenlet  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - older SQLAlchemy
         time.sleep(seconds)
@@ -473,6 +476,7 @@ def _flock(fd: int, *, blocking: bool) -> bool:
 
         try:
             os.lseek(fd, 0, os.SEEK_SET)
+            # The type-ignore below: msvcrt is Windows only
             msvcrt.locking(fd, msvcrt.LK_NBLCK if not blocking else msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
         except OSError:
             return False
@@ -492,7 +496,7 @@ def _unflock(fd: int) -> None:
 
         with contextlib.suppress(OSError):
             os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]  # Windows only
         return
     fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -514,6 +518,7 @@ def lock_table(schema: str | None) -> sa.Table:
 def _epoch_text(value: object) -> str | None:
     if value is None:
         return None
+    # The type-ignore below: a number the driver read, typed object
     return _dt.datetime.fromtimestamp(int(value)).isoformat(timespec="seconds")  # type: ignore[call-overload]
 
 
@@ -557,7 +562,7 @@ class _RowLock(_DbLock):
                     conn.execute(sa.schema.CreateTable(self.table, if_not_exists=True))
         return self.conn
 
-    def _now(self) -> sa.ColumnElement:
+    def _now(self) -> sa.ColumnElement[Any]:
         return sa.func.unix_timestamp()
 
     def try_acquire(self) -> bool:
@@ -831,7 +836,7 @@ def _resolve(db: object, db_schema: str | None) -> tuple[Any, str, str | None]:
         backend = dialects.backend_of(url.get_backend_name())
         target: Any = url
     elif isinstance(db, sa.Connection | sa.Engine) or hasattr(db, "sync_engine"):
-        backend = dialects.backend_of(db.dialect)  # type: ignore[attr-defined]
+        backend = dialects.backend_of(db.dialect)  # type: ignore[attr-defined]  # an Engine, Connection or AsyncEngine
         target = db
     else:
         raise ConfigurationError(
@@ -844,14 +849,14 @@ def _resolve(db: object, db_schema: str | None) -> tuple[Any, str, str | None]:
     return target, backend, schema
 
 
-def _on_connection(target: Any, fn: Callable[[sa.Connection], Any]) -> Any:
+def _on_connection(target: Any, fn: Callable[[sa.Connection], _T]) -> _T:
     """Run ``fn`` on a sync connection to ``target`` (a URL, an Engine, an AsyncEngine or a Connection)."""
     if isinstance(target, sa.Connection):
         return fn(target)
     if (isinstance(target, sa.URL) and target.get_dialect().is_async) or hasattr(target, "sync_engine"):
         from sqlalchemy.ext.asyncio import create_async_engine
 
-        async def run() -> Any:
+        async def run() -> _T:
             engine = target if hasattr(target, "sync_engine") else create_async_engine(target,
                                                                                      poolclass=sa.pool.NullPool)
             try:
@@ -945,87 +950,3 @@ def _await_gone(lock: _DbLock, seconds: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise LockError(f"{lock.description} is still held after terminating its session", holder=lock.holder())
         time.sleep(0.1)
-
-
-# -- steps on backends whose DDL commits by itself -----------------------------------------------------------------
-
-_DDL = ("CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE")
-_READ = ("SELECT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "PRAGMA", "WITH")
-
-
-def _verb(statement: str) -> str:
-    text = statement.lstrip().lstrip("(").lstrip()
-    return text.split(None, 1)[0].upper() if text else ""
-
-
-def _commits(statement: str) -> bool:
-    """Whether a statement commits by itself on MySQL: DDL, but not on a temporary table (a copy's stage)."""
-    words = statement.split(None, 2)
-    return _verb(statement) in _DDL and not (len(words) > 1 and words[1].upper() == "TEMPORARY")
-
-
-def step_name(step: Any) -> str:
-    """``upgrade agno_metrics_3_0_0`` / ``downgrade agno_metrics_3_0_0`` / Alembic's own text for others."""
-    revision = getattr(getattr(step, "revision", None), "revision", None)
-    if revision is None:
-        return str(step)
-    return f"{'upgrade' if getattr(step, 'is_upgrade', True) else 'downgrade'} {revision}"
-
-
-class StepTracker:
-    """Knows the step in progress and what of it has committed, on a backend without transactional DDL.
-
-    :meth:`wrap` goes around the command's work function (``fn``), :meth:`after_step` is an ``on_version_apply``
-    hook, :meth:`watching` goes around ``run_migrations()``.
-    """
-
-    def __init__(self, connection: sa.Connection, backend: str) -> None:
-        self.connection = connection
-        self.backend = backend
-        self.step: Any = None
-        self.statements: list[str] = []
-
-    def wrap(self, fn: Callable[..., Iterable[Any]] | None) -> Callable[..., Iterable[Any]] | None:
-        if fn is None:
-            return None
-
-        def steps(heads: Any, context: Any) -> Iterator[Any]:
-            for step in fn(heads, context):
-                self.step, self.statements = step, []
-                yield step
-            self.step = None
-
-        return steps
-
-    def after_step(self, **_: Any) -> None:
-        """``on_version_apply``: the step ran to its end (its version row and stamps follow in its transaction)."""
-        self.step, self.statements = None, []
-
-    def _executed(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.step is not None:
-            self.statements.append(statement)
-
-    def committed(self) -> list[str]:
-        """Statements of the current step that are committed: everything up to its last DDL, reads left out."""
-        last = max((i for i, s in enumerate(self.statements) if _commits(s)), default=-1)
-        return [" ".join(s.split()) for s in self.statements[: last + 1] if _verb(s) not in _READ]
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
-        sa.event.listen(self.connection, "after_cursor_execute", self._executed)
-        try:
-            yield
-        except Exception as exc:
-            committed = self.committed() if self.step is not None else []
-            if not committed:
-                raise
-            step = step_name(self.step)
-            shown = "\n".join(f"  {i}. {s[:300]}" for i, s in enumerate(committed, 1))
-            raise PartiallyAppliedError(
-                f"Step {step} failed on {self.backend} after {len(committed)} statement(s) of it had committed "
-                f"(DDL commits by itself here):\n{shown}\nThe step is not recorded as applied. Fix the cause and "
-                f"run the migration again: the step resumes from where it stopped. Cause: {exc}",
-                step=step, committed=committed, backend=self.backend,
-            ) from exc
-        finally:
-            sa.event.remove(self.connection, "after_cursor_execute", self._executed)

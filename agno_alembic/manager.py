@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from alembic.util import CommandError
@@ -40,7 +40,7 @@ from agno_alembic.environment import (
     ATTR_STAMP_TABLES,
     ATTR_SYNC_STAMPS,
 )
-from agno_alembic.errors import AgnoAlembicError, ConfigurationError, MigrationError
+from agno_alembic.errors import AgnoAlembicError, ConfigurationError, MigrationError, UnknownVersionError
 from agno_alembic.naming import Names
 from agno_alembic.runtime import RunState
 
@@ -657,7 +657,7 @@ class _Core:
             connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {q.quote('runs')}")
         return True
 
-    def import_v1(self, connection: sa.Connection, tables: dict[str, str | None], v1_schema: str | None,
+    def import_v1(self, connection: sa.Connection, tables: dict[str, Any], v1_schema: str | None,
                   batch: int) -> Any:
         """Bring every table to the latest version, then import Agno 1.x storage tables (:mod:`agno_alembic.v1`)."""
         from agno_alembic import v1
@@ -672,34 +672,42 @@ class _Core:
 
     # -- running ---------------------------------------------------------------------------------------------
 
+    def _url(self) -> sa.URL:
+        """The URL of a source given as one (a source without an engine always has its URL)."""
+        assert self.source.url is not None
+        return self.source.url
+
     def run_sync(self, fn: Callable[[sa.Connection], T]) -> T:
         """Run ``fn`` on a sync connection of a sync engine (or URL)."""
-        engine = self.source.engine
-        owned = engine is None
-        if owned:
-            engine = sa.create_engine(self.source.url, poolclass=sa.pool.NullPool)  # type: ignore[arg-type]
+        given: sa.Engine | None = self.source.engine
+        owned = given is None
+        engine = sa.create_engine(self._url(), poolclass=sa.pool.NullPool) if given is None else given
         try:
-            with _connecting(), engine.connect() as connection:  # type: ignore[union-attr]
+            with _connecting(), engine.connect() as connection:
                 return _mapped(self._locked(fn), connection)
         finally:
             if owned:
-                engine.dispose()  # type: ignore[union-attr]
+                engine.dispose()
 
     async def run_async(self, fn: Callable[[sa.Connection], T]) -> T:
         """Run ``fn`` on the sync face of an async connection (Alembic drives it through ``run_sync``)."""
-        from sqlalchemy.ext.asyncio import create_async_engine
+        from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-        engine = self.source.engine
-        owned = engine is None
-        if owned:
-            engine = create_async_engine(self.source.url, poolclass=sa.pool.NullPool)  # type: ignore[arg-type]
+        given = cast("AsyncEngine | None", self.source.engine)  # an async source's engine is an AsyncEngine
+        owned = given is None
+        engine = create_async_engine(self._url(), poolclass=sa.pool.NullPool) if given is None else given
+        locked = self._locked(fn)
+
+        def work(sync: sa.Connection) -> T:
+            return _mapped(locked, sync)
+
         try:
             with _connecting():
-                async with engine.connect() as connection:  # type: ignore[union-attr]
-                    return await connection.run_sync(lambda sync: _mapped(self._locked(fn), sync))
+                async with engine.connect() as connection:
+                    return await connection.run_sync(work)
         finally:
             if owned:
-                await engine.dispose()  # type: ignore[union-attr]
+                await engine.dispose()
 
 
     def _locked(self, fn: Callable[[sa.Connection], T]) -> Callable[[sa.Connection], T]:
@@ -743,7 +751,7 @@ def _flag(option: str, value: object) -> None:
 def _target(target_version: object, *, required: bool) -> str:
     if target_version is None or target_version == "":
         if required:
-            raise registry.UnknownVersionError("None", registry.SCHEMA_VERSIONS)
+            raise UnknownVersionError("None", registry.SCHEMA_VERSIONS)
         return registry.LATEST_VERSION
     return registry.resolve_version(target_version)
 
@@ -847,23 +855,23 @@ class _Front:
 
     def _plan(
         self, target_version: object, table_type: Any, exact: bool, create_missing: bool
-    ) -> Callable[[sa.Connection], Any]:
+    ) -> Callable[[sa.Connection], Plan]:
         _flag("exact", exact)
         _flag("create_missing", create_missing)
         target = _target(target_version, required=False)
         types = self._core.select(table_type)
 
-        def read(conn: sa.Connection) -> Any:
+        def read(conn: sa.Connection) -> Plan:
             return self._core.plan(conn, target, types, exact, create_missing)
 
         read.read_only = True  # type: ignore[attr-defined]  # plan changes nothing: no migration lock
         return read
 
-    def _verify(self, table_type: Any, fix: bool) -> Callable[[sa.Connection], Any]:
+    def _verify(self, table_type: Any, fix: bool) -> Callable[[sa.Connection], VerifyReport]:
         _flag("fix", fix)
         types = self._core.select(table_type)
 
-        def check(conn: sa.Connection) -> Any:
+        def check(conn: sa.Connection) -> VerifyReport:
             return self._core.verify(conn, types, fix)
 
         check.read_only = not fix  # type: ignore[attr-defined]  # only a repair takes the migration lock

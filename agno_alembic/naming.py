@@ -113,7 +113,7 @@ def vector_table_names(values: object, option: str = "vector_tables") -> tuple[s
         raise ConfigurationError(
             f"Option {option!r} takes a list of table names, got {values!r}", option=option
         )
-    names = tuple(_checked(option, v if not isinstance(v, str) else v.strip()) for v in values)  # type: ignore[union-attr]
+    names = tuple(_checked(option, v if not isinstance(v, str) else v.strip()) for v in values)
     return tuple(dict.fromkeys(names))
 
 

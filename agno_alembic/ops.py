@@ -10,11 +10,13 @@ looks like at each version, and these operations compute and apply the differenc
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,10 +26,13 @@ from agno_alembic.dialects import online as online_dialect
 from agno_alembic.errors import DataVerificationError, DowngradeRefusedError, OfflineSQLError, RewriteRefusedError
 from agno_alembic.shapes._dsl import ForeignKey, Index, TableSpec, Unique
 
+if TYPE_CHECKING:
+    from agno_alembic.vectors import VectorTable
+
 log = logging.getLogger("agno_alembic")
 
 #: A fill computes a new NOT NULL column's value for existing rows from the table's other columns.
-Fill = Callable[[sa.TableClause], sa.ColumnElement]
+Fill = Callable[[sa.TableClause], sa.ColumnElement[Any]]
 #: A data rule of a step: a check before it, or a change to rows after it (:mod:`agno_alembic.data.checks`).
 DataRule = Callable[[sa.Connection, TableSpec], object]
 
@@ -398,7 +403,7 @@ def _reconcile(d: _Diff) -> _Diff:
         # ... and an interrupted SET NOT NULL may have left its helper check (see _set_not_null)
         for check in insp.get_check_constraints(name, schema=schema):
             if str(check.get("name") or "").startswith(_NN_CHECK):
-                _drop_check(d.old, check["name"])
+                _drop_check(d.old, str(check["name"]))
     uniques = {u["name"] for u in insp.get_unique_constraints(name, schema=schema)} | indexes
     pk = tuple(insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     old_columns = dict(d.old.columns)
@@ -429,10 +434,10 @@ def _reconcile(d: _Diff) -> _Diff:
     )
 
 
-def _column_matches(reflected: Mapping[str, object], spec: TableSpec, name: str, dialect: sa.engine.Dialect) -> bool:
+def _column_matches(reflected: Mapping[str, Any], spec: TableSpec, name: str, dialect: sa.engine.Dialect) -> bool:
     col = spec.columns[name]
     return (
-        dialects.type_matches(reflected["type"], col.type.on(spec.backend, spec.version), dialect)  # type: ignore[arg-type]
+        dialects.type_matches(reflected["type"], col.type.on(spec.backend, spec.version), dialect)
         and bool(reflected["nullable"]) == col.is_nullable(spec.backend)
         and reflected.get("default") is None
     )
@@ -511,7 +516,7 @@ def _holds_data(spec: TableSpec, column: str, empty: object = None) -> bool:
 
 
 def _holding(t: sa.TableClause, column: str, empty: object) -> list[sa.ColumnElement[bool]]:
-    where = [t.c[column].is_not(None)]
+    where: list[sa.ColumnElement[bool]] = [t.c[column].is_not(None)]
     if isinstance(empty, tuple):  # JSON values that mean "nothing here", compared as text
         where.append(sa.cast(t.c[column], sa.Text()).not_in(empty))
     elif empty is not None:
@@ -540,8 +545,8 @@ def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
             _commit_if_online()
         _alter_column(old, new, name, d.reflected.get(name))
     for name, unique in d.add_uniques.items():
-        _ddl(new, "add_unique", lambda n=name, u=unique: op.create_unique_constraint(
-            n, new.name, list(u.columns), schema=new.schema))
+        _ddl(new, "add_unique", functools.partial(
+            op.create_unique_constraint, name, new.name, list(unique.columns), schema=new.schema))
     for name, index in d.add_indexes.items():
         _create_index(new, name, index)
     if d.pk_changed:
@@ -551,11 +556,12 @@ def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
     for fk in d.drop_fks:
         _drop_foreign_key(old, fk)
     for name in d.drop_uniques:
-        _ddl(old, "drop_unique", lambda n=name: op.drop_constraint(n, old.name, type_="unique", schema=old.schema))
+        _ddl(old, "drop_unique",
+             functools.partial(op.drop_constraint, name, old.name, type_="unique", schema=old.schema))
     for name in d.drop_indexes:
-        _ddl(old, "drop_index", lambda n=name: op.drop_index(n, table_name=old.name, schema=old.schema))
+        _ddl(old, "drop_index", functools.partial(op.drop_index, name, table_name=old.name, schema=old.schema))
     for name in d.drop_columns:
-        _ddl(old, "drop_column", lambda n=name: op.drop_column(old.name, n, schema=old.schema))
+        _ddl(old, "drop_column", functools.partial(op.drop_column, old.name, name, schema=old.schema))
 
 
 def _commit_if_online() -> None:
@@ -572,6 +578,7 @@ def _retyped(d: _Diff) -> list[str]:
         reflected = d.reflected.get(name)
         old_type = reflected["type"] if reflected is not None else d.old.columns[name].type.on(
             d.old.backend, d.old.version)
+        # The type-ignore below: a reflected column's type, held in a Mapping[str, object].
         if not dialects.type_matches(old_type, d.new.columns[name].type.on(d.new.backend, d.new.version),  # type: ignore[arg-type]
                                      dialect):
             out.append(name)
@@ -607,7 +614,7 @@ def _refuse_rewrite(d: _Diff) -> None:
 def _add_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
     run = runtime.state()
     pg_online = run.live and run.backend == registry.POSTGRESQL
-    kw = {"postgresql_not_valid": True} if pg_online else {}
+    kw: dict[str, Any] = {"postgresql_not_valid": True} if pg_online else {}
     _ddl(spec, "add_foreign_key", lambda: op.create_foreign_key(
         None, spec.name, spec.referred[fk.referred_type], list(fk.columns), list(fk.referred_columns),
         ondelete=fk.ondelete, source_schema=spec.schema, referent_schema=spec.schema, **kw,
@@ -618,8 +625,9 @@ def _add_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
     quoted = op.get_context().dialect.identifier_preparer
     table = quoted.format_table(sa.table(spec.name, schema=spec.schema))
     for found in sa.inspect(op.get_bind()).get_foreign_keys(spec.name, schema=spec.schema):
-        if tuple(found["constrained_columns"]) == fk.columns and found.get("name"):
-            online.ddl(lambda n=found["name"]: op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {quoted.quote(n)}"),
+        if tuple(found["constrained_columns"]) == fk.columns and (fk_name := found.get("name")):
+            validate = f"ALTER TABLE {table} VALIDATE CONSTRAINT {quoted.quote(fk_name)}"
+            online.ddl(functools.partial(op.execute, validate),
                        kind="add_foreign_key", table=spec.name, schema=spec.schema, patient=True)
 
 
@@ -647,7 +655,7 @@ def _drop_check(spec: TableSpec, name: str) -> None:
     _ddl(spec, "set_not_null", lambda: op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {q.quote(name)}"))
 
 
-def _set_not_null(spec: TableSpec, name: str, type_: sa.types.TypeEngine) -> None:
+def _set_not_null(spec: TableSpec, name: str, type_: sa.types.TypeEngine[Any]) -> None:
     """``SET NOT NULL``; online on PostgreSQL through a ``CHECK ... NOT VALID`` validated first, so the ALTER
     itself needs no scan under its exclusive lock (PostgreSQL 12 and later use the check)."""
     run = runtime.state()
@@ -668,9 +676,10 @@ def _set_not_null(spec: TableSpec, name: str, type_: sa.types.TypeEngine) -> Non
     _ddl(spec, "set_not_null", lambda: op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {check}"))
 
 
-def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[str, object] | None = None) -> None:
+def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[str, Any] | None = None) -> None:
     new_type = new.columns[name].type.on(new.backend, new.version)
-    kw: dict[str, object] = {}
+    kw: dict[str, Any] = {}
+    old_type: sa.types.TypeEngine[Any]
     if reflected is not None:
         old_type = reflected["type"]
         old_nullable = bool(reflected["nullable"])
@@ -680,7 +689,7 @@ def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[
         old_type = old.columns[name].type.on(old.backend, old.version)
         old_nullable = old.columns[name].is_nullable(old.backend)
     dialect = op.get_context().dialect
-    if not dialects.type_matches(old_type, new_type, dialect):  # type: ignore[arg-type]
+    if not dialects.type_matches(old_type, new_type, dialect):
         kw["type_"] = new_type
         if new.backend == registry.POSTGRESQL:
             quoted = op.get_context().dialect.identifier_preparer.quote(name)
@@ -688,7 +697,7 @@ def _alter_column(old: TableSpec, new: TableSpec, name: str, reflected: Mapping[
     run = runtime.state()
     not_null = old_nullable and not new.columns[name].is_nullable(new.backend)
     if run.live and run.backend == registry.POSTGRESQL and not kw and not_null:
-        _set_not_null(new, name, old_type)  # type: ignore[arg-type]
+        _set_not_null(new, name, old_type)
         return
     kind = "alter_type" if "type_" in kw else "set_not_null"
     _ddl(new, kind, lambda: op.alter_column(
@@ -711,9 +720,9 @@ def _swap_primary_key(old: TableSpec, new: TableSpec) -> None:
 
 def _drop_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
     for found in sa.inspect(op.get_bind()).get_foreign_keys(spec.name, schema=spec.schema):
-        if tuple(found["constrained_columns"]) == fk.columns and found.get("name"):
-            _ddl(spec, "drop_foreign_key", lambda n=found["name"]: op.drop_constraint(
-                n, spec.name, type_="foreignkey", schema=spec.schema))
+        if tuple(found["constrained_columns"]) == fk.columns and (fk_name := found.get("name")):
+            _ddl(spec, "drop_foreign_key", functools.partial(
+                op.drop_constraint, fk_name, spec.name, type_="foreignkey", schema=spec.schema))
 
 
 def _drop_invalid_index(spec: TableSpec, name: str) -> None:
@@ -887,7 +896,7 @@ def evolve_vector_tables(from_version: str, to_version: str) -> None:
                 op.execute(f"ALTER TABLE {where['table']} DROP COLUMN{gone} {column}")
 
 
-def _refuse_owned_rows(tables: list, run: runtime.RunState) -> None:
+def _refuse_owned_rows(tables: list[VectorTable], run: runtime.RunState) -> None:
     from agno_alembic import vectors
 
     owned = {t.name: n for t in tables if vectors.OWNER in t.columns and (n := vectors.owned_rows(op.get_bind(), t))}
@@ -934,8 +943,9 @@ def copy_legacy_runs(sessions_version: str) -> None:
         sql = runs_data.whole_table_statement(op.get_context().dialect, run.backend, sessions, runs)
         if sql is None:
             _refuse_offline(sessions, f"copying {sessions.name}.runs into {runs.name} has no single-statement form "
-                                      f"on {run.backend}")
-        op.execute(sa.text(sql).bindparams(now=int(time.time())))
+                                      f"on {run.backend}")  # plan's preview: a comment, the rows decide
+        else:
+            op.execute(sa.text(sql).bindparams(now=int(time.time())))
         _note_created(runs, False)  # it holds rows now
         return
     bind = op.get_bind()
@@ -961,7 +971,7 @@ def copy_legacy_runs(sessions_version: str) -> None:
     if defer:
         present = _index_names(runs)
         for name in (n for n in runs.indexes if n in present):
-            _ddl(runs, "drop_index", lambda n=name: op.drop_index(n, table_name=runs.name, schema=runs.schema))
+            _ddl(runs, "drop_index", functools.partial(op.drop_index, name, table_name=runs.name, schema=runs.schema))
     with _exact_characters(bind, run.backend):
         copied = runs_data.copy_runs(bind, run.backend, sessions, runs, into_empty=empty)
         present = _index_names(runs)  # an interrupted run may have dropped them, and committed that
@@ -981,7 +991,7 @@ def _exact_characters(bind: sa.Connection, backend: str) -> contextlib.AbstractC
 
 
 def _index_names(spec: TableSpec) -> set[str]:
-    return {i["name"] for i in sa.inspect(op.get_bind()).get_indexes(spec.name, schema=spec.schema)}
+    return {n for i in sa.inspect(op.get_bind()).get_indexes(spec.name, schema=spec.schema) if (n := i["name"])}
 
 
 def merge_legacy_runs(sessions_version: str) -> None:

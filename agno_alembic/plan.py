@@ -38,7 +38,7 @@ class _Index:
         """branch label -> ``(revision, schema version)`` of its agno-alembic revisions, oldest first."""
         found: dict[str, list[tuple[str, str]]] = {}
         for r in self._every:
-            version = getattr(r.module, "agno_version", None)
+            version = getattr(getattr(r, "module", None), "agno_version", None)  # a Script (a Revision with its module)
             for label in r.branch_labels or ():
                 if version is not None:
                     found.setdefault(label, []).append((r.revision, version))

@@ -134,8 +134,9 @@ def offline_script(url: sa.URL, names: Names, target: str, heads: Sequence[str],
     script = commands.script_directory(config)
     targets = commands._without_ancestors(script, destinations)
     buffer = io.StringIO()
+    # Alembic's (private) _upgrade_revs takes several destinations, typed as one: hence the ignore.
     with contextlib.redirect_stdout(buffer), EnvironmentContext(
-        config, script, fn=lambda rev, context: script._upgrade_revs(targets, rev), as_sql=True,
+        config, script, fn=lambda rev, context: script._upgrade_revs(targets, rev), as_sql=True,  # type: ignore[arg-type]
         starting_rev=list(heads) or None, destination_rev=targets, tag=None,
     ):
         script.run_env()
@@ -342,7 +343,7 @@ def _with_deferred_indexes(
             sa.select(sa.literal(1)).select_from(sa.table(runs.name, schema=runs.schema)).limit(1)).first():
         return planned
     table = runs.sa_table()
-    indexes = sorted(table.indexes, key=lambda i: list(runs.indexes).index(i.name))
+    indexes = sorted(table.indexes, key=lambda i: list(runs.indexes).index(str(i.name)))
     drops = [_statement(backend, f"{sa.schema.DropIndex(i).compile(dialect=connection.dialect)};", names)
              for i in indexes]
     creates = [_statement(backend, f"{sa.schema.CreateIndex(i).compile(dialect=connection.dialect)};", names)

@@ -65,6 +65,7 @@ class TableType:
 def _t(name: str, default_table: str, since: str, **kw: object) -> TableType:
     attr = kw.pop("agno_attribute", f"{name}_table_name")
     keyword = kw.pop("keyword", f"{name}_table")
+    # The type-ignore below: TableType's optional fields, by name
     return TableType(name, default_table, since, agno_attribute=attr, keyword=keyword, **kw)  # type: ignore[arg-type]
 
 

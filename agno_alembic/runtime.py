@@ -47,7 +47,8 @@ def state(context: MigrationContext | None = None) -> RunState:
     """The run state of the migration in progress."""
     ctx = context or op.get_context()
     try:
-        return ctx.opts[RUN_STATE_KEY]
+        found: RunState = ctx.opts[RUN_STATE_KEY]
+        return found
     except KeyError:
         raise RuntimeError(
             "agno-alembic operations need agno-alembic's env.py (or agno_alembic.host.configure in yours)"

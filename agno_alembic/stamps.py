@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext, MigrationInfo
+from alembic.script.revision import Revision
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from agno_alembic import plan, registry, runtime, shapes
@@ -49,19 +52,18 @@ def upsert(state: runtime.RunState, table_name: str, version: str) -> sa.Executa
     values = {"table_name": table_name, "version": version, "created_at": now, "updated_at": now}
     # The update takes the new row's values (no bound parameters, so --sql output is complete).
     if state.backend == registry.POSTGRESQL:
-        ins = postgresql.insert(t).values(values)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["table_name"], set_={"version": ins.excluded.version, "updated_at": ins.excluded.updated_at}
+        pg = postgresql.insert(t).values(values)
+        return pg.on_conflict_do_update(
+            index_elements=["table_name"], set_={"version": pg.excluded.version, "updated_at": pg.excluded.updated_at}
         )
-    elif state.backend == registry.SQLITE:
-        ins = sqlite.insert(t).values(values)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["table_name"], set_={"version": ins.excluded.version, "updated_at": ins.excluded.updated_at}
+    if state.backend == registry.SQLITE:
+        lite = sqlite.insert(t).values(values)
+        return lite.on_conflict_do_update(
+            index_elements=["table_name"],
+            set_={"version": lite.excluded.version, "updated_at": lite.excluded.updated_at},
         )
-    else:
-        ins = mysql.insert(t).values(values)
-        stmt = ins.on_duplicate_key_update(version=ins.inserted.version, updated_at=ins.inserted.updated_at)
-    return stmt
+    my = mysql.insert(t).values(values)
+    return my.on_duplicate_key_update(version=my.inserted.version, updated_at=my.inserted.updated_at)
 
 
 def delete(connection: sa.Connection, state: runtime.RunState, table_name: str) -> None:
@@ -69,7 +71,17 @@ def delete(connection: sa.Connection, state: runtime.RunState, table_name: str) 
     connection.execute(t.delete().where(t.c.table_name == table_name))
 
 
-def on_version_apply(ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict) -> None:
+def each(hooks: Sequence[Callable[..., None]]) -> Callable[..., None]:
+    """One ``on_version_apply`` hook that calls ``hooks`` in order (Alembic calls it with keywords)."""
+
+    def apply(**kw: Any) -> None:
+        for hook in hooks:
+            hook(**kw)
+
+    return apply
+
+
+def on_version_apply(ctx: MigrationContext, step: MigrationInfo, heads: set[str], run_args: dict[str, Any]) -> None:
     """Alembic's ``on_version_apply`` hook: keep ``agno_schema_versions`` in step with each applied revision.
 
     It runs inside the revision's own transaction, so on PostgreSQL and SQLite the step and its stamp commit
@@ -130,12 +142,13 @@ def _positions(ctx: MigrationContext, step: MigrationInfo) -> list[tuple[registr
     if step.is_stamp:
         only = runtime.state(ctx).stamp_tables
         moved = {tt.name: tt for rev in (*step.up_revisions, *step.down_revisions) if (tt := _table_type_of(rev))}
-        dest = {tt.name: rev.revision for rev in step.destination_revisions if rev and (tt := _table_type_of(rev))}
+        dest = {tt.name: rev.revision for rev in step.destination_revisions
+                if isinstance(rev, Revision) and (tt := _table_type_of(rev))}
         return [(tt, dest.get(name)) for name, tt in moved.items() if only is None or name in only]
-    out = []
+    out: list[tuple[registry.TableType, str | None]] = []
     for rev in step.up_revisions:
         tt = _table_type_of(rev)
-        if rev is None or tt is None:
+        if not isinstance(rev, Revision) or tt is None:
             continue
         if step.is_upgrade:
             out.append((tt, rev.revision))

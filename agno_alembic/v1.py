@@ -659,7 +659,7 @@ def _parts(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    return _json_or(a) == _json_or(b)
+    return bool(_json_or(a) == _json_or(b))
 
 
 def _json_or(value: Any) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.operations import Operations
@@ -115,7 +116,7 @@ class VerifyReport:
                 "fixed": [d.to_dict() for d in self.fixed]}
 
 
-def _type_text(type_: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:
+def _type_text(type_: sa.types.TypeEngine[Any], dialect: sa.engine.Dialect) -> str:
     return dialects._type_text(type_, dialect)
 
 
@@ -167,13 +168,13 @@ def compare(connection: sa.Connection, spec: TableSpec, table_type: str) -> list
         if found is not None and found.get("unique") and tuple(found["column_names"]) == u.columns:
             continue
         diff("missing_unique", uname, ", ".join(u.columns), None)
-    for uname, u in uniques.items():
-        cols = tuple(u["column_names"])
-        if uname in want_uniques or uname in spec.indexes or (not uname and cols in unnamed_want):
+    for found_name, found_unique in uniques.items():
+        cols = tuple(found_unique["column_names"])
+        if found_name in want_uniques or found_name in spec.indexes or (not found_name and cols in unnamed_want):
             continue
         if cols in unnamed_want:  # a column-level UNIQUE, named by the database
             continue
-        diff("extra_unique", uname or "(unnamed)", None, ", ".join(cols))
+        diff("extra_unique", found_name or "(unnamed)", None, ", ".join(cols))
     for iname, ix in spec.indexes.items():
         found = indexes.get(iname)
         if found is None:
@@ -181,16 +182,16 @@ def compare(connection: sa.Connection, spec: TableSpec, table_type: str) -> list
                 continue
             diff("missing_index", iname, ", ".join(ix.columns), None, fixable=True)
             continue
-        cols = tuple(found["column_names"])
-        if cols != ix.columns or bool(found.get("unique")) != ix.unique:
+        index_cols = tuple(found["column_names"])
+        if index_cols != ix.columns or bool(found.get("unique")) != ix.unique:
             diff("index_definition", iname, f"{'unique ' if ix.unique else ''}({', '.join(ix.columns)})",
-                 f"{'unique ' if found.get('unique') else ''}({', '.join(str(c) for c in cols)})")
-    for iname, found in indexes.items():
-        if iname in spec.indexes or iname in want_uniques:
+                 f"{'unique ' if found.get('unique') else ''}({', '.join(str(c) for c in index_cols)})")
+    for found_name, found in indexes.items():
+        if found_name in spec.indexes or found_name in want_uniques:
             continue
         if _fk_index(found, spec, connection):
             continue
-        diff("extra_index", iname, None, ", ".join(str(c) for c in found["column_names"]))
+        diff("extra_index", found_name, None, ", ".join(str(c) for c in found["column_names"]))
 
     want_fks = {(fk.columns, spec.referred[fk.referred_type], fk.referred_columns) for fk in spec.foreign_keys}
     seen_fks = {(tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
@@ -202,11 +203,11 @@ def compare(connection: sa.Connection, spec: TableSpec, table_type: str) -> list
     return out
 
 
-def _fk_index(found: Mapping[str, object], spec: TableSpec, connection: sa.Connection) -> bool:
+def _fk_index(found: Mapping[str, Any], spec: TableSpec, connection: sa.Connection) -> bool:
     """MySQL creates an index for a foreign key that has none; it is the key's, not an extra one."""
     if not dialects.is_mysql_like(spec.backend):
         return False
-    cols = tuple(found["column_names"])  # type: ignore[arg-type]
+    cols = tuple(found["column_names"])
     return any(fk.columns == cols for fk in spec.foreign_keys)
 
 

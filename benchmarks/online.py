@@ -5,7 +5,7 @@ Usage (with the project's interpreter)::
     python benchmarks/online.py --backends sqlite postgres mysql --sessions 10000 [--runs 5] [--seed 42]
     python benchmarks/online.py --quick                 # 2,000 sessions
 
-Per backend and size, the Agno 2.5.6 database of ``benchmarks/runs_copy.py`` (same seeding, same code: N sessions
+Per backend and size, the Agno 2.5.6 database of ``benchmarks/runs_copy.py`` (``benchmarks/seeding.py``: N sessions
 x K runs) is cloned for each contender: ours online (the default), ours offline (``--offline``), Agno 3.1.10's own
 ``MigrationManager`` (its venv). For each, application threads run throughout, each op its own transaction on its
 own connection, as Agno does (SQLite: the default 5 s busy timeout):
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import threading
@@ -40,14 +39,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import runs_copy  # noqa: E402  - the seeding, backends and child runner this benchmark shares
+from benchmarks import processes, seeding
 
-runs_copy.DB_PREFIX = "agno_alembic_bench_online_"  # never the runs_copy benchmark's own databases
-runs_copy.SCRATCH = runs_copy.SCRATCH / "online"
+seeding.use("agno_alembic_bench_online_", seeding.SCRATCH / "online")  # never another benchmark's databases
 CONTENDERS = ("online", "offline", "agno")
 TARGETS = {"postgres": 0.1, "mysql": 0.1, "sqlite": 0.25}
 
@@ -216,11 +212,11 @@ def contend(backend: Any, args: argparse.Namespace, contender: str, agno_python:
     mode = "agno" if contender == "agno" else "ours"
     extra = ["--offline"] if contender == "offline" else []
     began = time.monotonic()
-    first = runs_copy.run_child(python, mode, backend, role, f"online-{backend.kind}-{contender}-1", *extra)
+    first = processes.run_child(python, mode, backend, role, f"online-{backend.kind}-{contender}-1", *extra)
     ended = time.monotonic()
     time.sleep(args.cooldown)
     traffic.finish()
-    second = runs_copy.run_child(python, mode, backend, role, f"online-{backend.kind}-{contender}-2", *extra)
+    second = processes.run_child(python, mode, backend, role, f"online-{backend.kind}-{contender}-2", *extra)
     before = [o for o in traffic.ops if o.started < began]
     during = traffic.window(began, ended)
     failed = [o for o in traffic.ops if not o.ok]
@@ -246,34 +242,25 @@ def contend(backend: Any, args: argparse.Namespace, contender: str, agno_python:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="online.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", nargs="+", choices=runs_copy.BACKENDS, default=list(runs_copy.BACKENDS))
-    parser.add_argument("--sessions", nargs="+", type=int, default=[10_000])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--quick", action="store_true", help=f"{runs_copy.QUICK_SESSIONS:,} sessions")
+    seeding.server_arguments(parser, sessions=[10_000])
+    parser.add_argument("--quick", action="store_true", help=f"{seeding.QUICK_SESSIONS:,} sessions")
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--threads", type=int, default=4, help="Agno 2.x application threads (plus one 3.x writer)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of traffic before up()")
     parser.add_argument("--cooldown", type=float, default=1.0, help="seconds of traffic after up()")
-    parser.add_argument("--reuse", action="store_true")
-    parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--pg-url", default=os.environ.get("AGNO_ALEMBIC_BENCH_PG_URL",
-                                                           "postgresql+psycopg://postgres@127.0.0.1:5432"))
-    parser.add_argument("--mysql-url", default=os.environ.get("AGNO_ALEMBIC_BENCH_MYSQL_URL",
-                                                              "mysql+pymysql://root@127.0.0.1:3306"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    sizes = [runs_copy.QUICK_SESSIONS] if args.quick else args.sessions
-    agno_python = runs_copy.generate.ensure_venv(runs_copy.AGNO_RELEASE)
+    sizes = [seeding.QUICK_SESSIONS] if args.quick else args.sessions
+    agno_python = processes.agno_python()
     results: list[dict[str, Any]] = []
     for name in args.backends:
-        backend = runs_copy.BACKEND_CLASSES[name](args)
+        backend = seeding.BACKEND_CLASSES[name](args)
         for size in sizes:
-            runs_copy.build(backend, args, size)
+            seeding.build(backend, args, size)
             for contender in args.contenders:
-                runs_copy.log(f"{name} {size:,}: {contender} under traffic")
+                seeding.log(f"{name} {size:,}: {contender} under traffic")
                 result = {"backend": name, "sessions": size, **contend(backend, args, contender, agno_python)}
-                runs_copy.log(f"  {json.dumps(result)}")
+                seeding.log(f"  {json.dumps(result)}")
                 results.append(result)
             if not args.keep:
                 backend.drop("src")

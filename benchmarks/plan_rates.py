@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -37,12 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agno_alembic import SyncMigrationManager, dialects, registry, shapes
 from agno_alembic.dialects import rates
 from agno_alembic.naming import Names
-from benchmarks import runs_copy
+from benchmarks import seeding
+from benchmarks.processes import wait_quiet
 
 ROLE = "plan"
 
 
-def _memories(backend: runs_copy.Backend, count: int, seed: int) -> None:
+def _memories(backend: seeding.Backend, count: int, seed: int) -> None:
     """A 2.0.0 memories table with ``count`` rows in the clone."""
     mm = SyncMigrationManager(backend.url(ROLE), db_schema=backend.schema(ROLE))
     mm.up(target_version="2.0.0", table_type="memories")
@@ -61,7 +61,7 @@ def _memories(backend: runs_copy.Backend, count: int, seed: int) -> None:
         engine.dispose()
 
 
-def _analyze(backend: runs_copy.Backend) -> None:
+def _analyze(backend: seeding.Backend) -> None:
     engine = backend.engine(ROLE)
     schema = backend.schema(ROLE)
     try:
@@ -77,8 +77,8 @@ def _analyze(backend: runs_copy.Backend) -> None:
         engine.dispose()
 
 
-def measure(backend: runs_copy.Backend, args: argparse.Namespace) -> list[dict[str, Any]]:
-    runs_copy.build(backend, args, args.sessions)
+def measure(backend: seeding.Backend, args: argparse.Namespace) -> list[dict[str, Any]]:
+    seeding.build(backend, args, args.sessions)
     backend.drop(ROLE)
     backend.clone("src", ROLE)
     _memories(backend, args.memories, args.seed)
@@ -87,7 +87,7 @@ def measure(backend: runs_copy.Backend, args: argparse.Namespace) -> list[dict[s
     planned = mm.plan(table_type=["sessions", "memories"])
     out = []
     for step in planned.steps:
-        runs_copy.wait_quiet(args.quiet_wait)
+        wait_quiet(args.quiet_wait)
         started = time.perf_counter()
         mm.up(target_version=step.to_version, table_type=step.table_type)
         seconds = time.perf_counter() - started
@@ -100,7 +100,7 @@ def measure(backend: runs_copy.Backend, args: argparse.Namespace) -> list[dict[s
             "locks": sorted({s.lock.lock for s in step.statements if s.lock is not None}),
         })
         row = out[-1]
-        runs_copy.log(f"{backend.kind:8} {step.revision:28} rows {step.rows or 0:>7}  planned {low:8.2f}-{high:8.2f}s"
+        seeding.log(f"{backend.kind:8} {step.revision:28} rows {step.rows or 0:>7}  planned {low:8.2f}-{high:8.2f}s"
                       f"  took {seconds:8.2f}s  {'ok' if row['within'] else 'OUTSIDE'}  per row {row['per_row']}")
     if not args.keep:
         backend.drop(ROLE)
@@ -109,31 +109,21 @@ def measure(backend: runs_copy.Backend, args: argparse.Namespace) -> list[dict[s
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="plan_rates.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", nargs="+", choices=runs_copy.BACKENDS, default=list(runs_copy.BACKENDS))
-    parser.add_argument("--sessions", type=int, default=10_000)
+    seeding.server_arguments(parser, sessions=10_000)
     parser.add_argument("--memories", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=5, help="runs per session")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--reuse", action="store_true", help="reuse runs_copy.py's kept source database")
-    parser.add_argument("--keep", action="store_true")
     parser.add_argument("--quiet-wait", type=float, default=30.0)
-    parser.add_argument("--pg-url", default=os.environ.get("AGNO_ALEMBIC_BENCH_PG_URL",
-                                                           "postgresql+psycopg://postgres@127.0.0.1:5432"))
-    parser.add_argument("--mysql-url", default=os.environ.get("AGNO_ALEMBIC_BENCH_MYSQL_URL",
-                                                              "mysql+pymysql://root@127.0.0.1:3306"))
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     # Databases and files of their own, apart from a runs_copy.py run going on at the same time.
-    runs_copy.DB_PREFIX = "agno_alembic_bench_plan_"
-    runs_copy.SCRATCH = runs_copy.SCRATCH / "plan_rates"
+    seeding.use("agno_alembic_bench_plan_", seeding.SCRATCH / "plan_rates")
     results = []
     for name in args.backends:
-        backend = runs_copy.BACKEND_CLASSES[name](args)
+        backend = seeding.BACKEND_CLASSES[name](args)
         results += measure(backend, args)
     if args.json:
         args.json.write_text(json.dumps({"results": results, "latest": registry.LATEST_VERSION}, indent=1))
     outside = [r for r in results if not r["within"]]
-    runs_copy.log(f"{len(results)} step(s) timed, {len(outside)} outside their planned range")
+    seeding.log(f"{len(results)} step(s) timed, {len(outside)} outside their planned range")
     return 1 if outside else 0
 
 

@@ -43,38 +43,33 @@ import datetime
 import json
 import os
 import platform
-import random
 import re
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-CHILDREN = HERE / "children.py"
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.golden import generate  # noqa: E402  (ensure_venv: the Agno release venvs the tests use)
+from agno_alembic.data import runs as runs_data  # noqa: E402
+from benchmarks import seeding  # noqa: E402
+from benchmarks.processes import AGNO_RELEASE, ProcessResult, run_child  # noqa: E402
+from benchmarks.processes import agno_python as agno_venv_python  # noqa: E402
+from benchmarks.seeding import (  # noqa: E402
+    BACKEND_CLASSES,
+    PG_SCHEMA,
+    QUICK_SESSIONS,
+    RUNS_TABLE,
+    Backend,
+    build,
+    log,
+)
 
-AGNO_RELEASE = "3.1.10"
-SCRATCH = Path(tempfile.gettempdir()) / "agno-alembic-bench"
-DB_PREFIX = "agno_alembic_bench_"
-PG_SCHEMA = "ai"
-SESSIONS_TABLE = "agno_sessions"
-RUNS_TABLE = "agno_runs"
-QUICK_SESSIONS = 2000
-GENERATOR_VERSION = 1  # bump when the generated data changes (invalidates --reuse)
-BACKENDS = ("sqlite", "postgres", "mysql")
 CONTENDERS = ("ours", "agno", "base")
 
 # Targets of issue 4.
@@ -82,652 +77,6 @@ SPEEDUP_TARGET = {"postgres": 2.0, "mysql": 2.0, "sqlite": 1.3}
 BASELINE_FACTOR = 1.2
 RSS_LIMIT_MB = 120.0
 RSS_GROWTH_TOLERANCE_MB = 5.0
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.datetime.now():%H:%M:%S}] {message}", flush=True)
-
-
-# ====================================================================== data
-
-
-SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
-
-
-class Generator:
-    """Seeded Agno-like sessions: about 100 users, agent/team/workflow sessions, ~3 KB run dicts."""
-
-    AGENTS = tuple(f"agent-{n}" for n in ("support", "research", "sales", "coder", "writer", "analyst", "ops", "hr"))
-    TEAMS = ("team-helpdesk", "team-research", "team-content")
-    WORKFLOWS = ("workflow-onboarding", "workflow-report")
-    TOOLS = ("search_web", "get_weather", "query_database", "read_file", "send_email", "lookup_order")
-
-    def __init__(self, seed: int, users: int = 100) -> None:
-        self.rng = random.Random(seed)
-        rng = self.rng
-        words = sorted({"".join(rng.choices(SYLLABLES, k=rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(4000)})
-        rng.shuffle(words)
-        words = words[:3000]
-        # Zipf-like frequencies (so the JSON compresses about like real transcripts), with punctuation variants
-        vocab, weights = [], []
-        for rank, w in enumerate(words):
-            base = 1.0 / (rank + 20)
-            vocab += [w, w + ",", w + ".", w.capitalize()]
-            weights += [base * 0.82, base * 0.05, base * 0.08, base * 0.05]
-        self.words = words
-        self.vocab = vocab
-        self.cum = list(_accumulate(weights))
-        self.users = [f"user-{i:03d}@example.com" for i in range(users)]
-        self.prompts = {a: self.text(18, 30) for a in self.AGENTS + self.TEAMS + self.WORKFLOWS}
-        self.clock = 1_735_689_600  # 2025-01-01
-
-    def uid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-    def text(self, low: int, high: int) -> str:
-        words = self.rng.choices(self.vocab, cum_weights=self.cum, k=self.rng.randint(low, high))
-        return " ".join(words).capitalize().rstrip(",.") + "."
-
-    def _metrics(self) -> dict[str, Any]:
-        rng = self.rng
-        i, o = rng.randint(200, 4000), rng.randint(50, 900)
-        return {
-            "input_tokens": i, "output_tokens": o, "total_tokens": i + o, "audio_input_tokens": 0,
-            "audio_output_tokens": 0, "cache_read_tokens": rng.choice((0, 0, 128, 256)), "cache_write_tokens": 0,
-            "reasoning_tokens": 0, "time_to_first_token": round(rng.uniform(0.2, 1.5), 6),
-            "duration": round(rng.uniform(0.8, 20.0), 6),
-        }
-
-    def _message(self, role: str, content: str | None, created: int, **extra: Any) -> dict[str, Any]:
-        message = {"id": self.uid(), "role": role, "content": content, "from_history": False,
-                   "stop_after_tool_call": False, "created_at": created}
-        message.update(extra)
-        return message
-
-    def run(self, session: dict[str, Any], index: int, parent: str | None, kind: str) -> dict[str, Any]:
-        rng = self.rng
-        created = session["created_at"] + 90 * index + rng.randint(0, 60)
-        owner = session["agent_id"] if kind == "agent" else session["team_id"] or session["workflow_id"]
-        question, answer = self.text(8, 22), self.text(20, 50)
-        messages = [self._message("system", self.prompts.get(owner) or self.prompts[self.AGENTS[0]], created),
-                    self._message("user", question, created)]
-        tools = []
-        if rng.random() < 0.6:
-            call_id = f"call_{self.uid().replace('-', '')[:24]}"
-            name = rng.choice(self.TOOLS)
-            args = {"query": self.text(3, 8), "limit": rng.randint(1, 20)}
-            messages.append(self._message(
-                "assistant", None, created + 1, metrics=self._metrics(),
-                tool_calls=[{"id": call_id, "type": "function",
-                             "function": {"name": name, "arguments": json.dumps(args)}}]))
-            result = self.text(15, 45)
-            messages.append(self._message("tool", result, created + 2, tool_call_id=call_id, tool_name=name,
-                                          tool_args=args, tool_call_error=False))
-            tools.append({"tool_call_id": call_id, "tool_name": name, "tool_args": args, "tool_call_error": False,
-                          "result": result, "created_at": created + 2,
-                          "metrics": {"duration": round(rng.uniform(0.01, 2.0), 6)}})
-        messages.append(self._message("assistant", answer, created + 3, metrics=self._metrics()))
-        run: dict[str, Any] = {
-            "run_id": self.uid(),
-            "session_id": session["session_id"],
-            "user_id": session["user_id"],
-            "input": {"input_content": question},
-            "content": answer,
-            "content_type": "str",
-            "model": rng.choice(("gpt-4o", "gpt-4.1-mini", "claude-sonnet-4-5")),
-            "model_provider": "OpenAI",
-            "messages": messages,
-            "metrics": self._metrics(),
-            "session_state": {"turn": index + 1},
-            "status": "COMPLETED" if rng.random() < 0.97 else "ERROR",
-            "created_at": created,
-        }
-        if tools:
-            run["tools"] = tools
-        if kind == "agent":
-            run["agent_id"] = session["agent_id"] or rng.choice(self.AGENTS)
-            run["agent_name"] = run["agent_id"].removeprefix("agent-").title()
-        if kind == "team":
-            run["team_id"] = session["team_id"]
-            run["team_name"] = session["team_id"].removeprefix("team-").title()
-        if session["workflow_id"]:
-            run["workflow_id"] = session["workflow_id"]
-        if parent:
-            run["parent_run_id"] = parent
-        return run
-
-    def session(self, runs_per_session: int) -> dict[str, Any]:
-        rng = self.rng
-        self.clock += rng.randint(1, 400)
-        kind = rng.choices(("agent", "team", "workflow"), weights=(70, 20, 10))[0]
-        session: dict[str, Any] = {
-            "session_id": self.uid(),
-            "session_type": kind,
-            "agent_id": rng.choice(self.AGENTS) if kind == "agent" else None,
-            "team_id": rng.choice(self.TEAMS) if kind == "team" else None,
-            "workflow_id": rng.choice(self.WORKFLOWS) if kind == "workflow" else None,
-            "user_id": rng.choice(self.users),
-            "created_at": self.clock,
-        }
-        runs, leader = [], None
-        for k in range(runs_per_session):
-            if kind == "team" and k % 2 == 1 and leader:  # a member run under the team's run
-                runs.append(self.run(session | {"agent_id": rng.choice(self.AGENTS)}, k, leader, "agent"))
-            elif kind == "workflow":  # a workflow's step runs are agents' runs of the workflow
-                runs.append(self.run(session | {"agent_id": rng.choice(self.AGENTS)}, k, None,
-                                     "agent" if k % 2 else "workflow"))
-            else:
-                runs.append(self.run(session, k, None, kind))
-                leader = runs[-1]["run_id"] if kind == "team" else None
-        owner = session["agent_id"] or session["team_id"] or session["workflow_id"]
-        session.update(
-            session_data={"session_name": self.text(3, 6), "session_state": {"turns": runs_per_session}},
-            agent_data={"agent_id": session["agent_id"], "name": owner, "model": {"id": "gpt-4o",
-                        "provider": "OpenAI"}} if session["agent_id"] else None,
-            team_data={"team_id": session["team_id"], "name": owner} if session["team_id"] else None,
-            workflow_data={"workflow_id": session["workflow_id"], "name": owner} if session["workflow_id"] else None,
-            metadata={"source": "benchmark", "channel": rng.choice(("web", "slack", "api"))},
-            runs=runs,
-            summary={"summary": self.text(30, 60), "topics": rng.sample(self.words[:50], 3),
-                     "updated_at": runs[-1]["created_at"] if runs else self.clock},
-            updated_at=runs[-1]["created_at"] + 5 if runs else self.clock,
-        )
-        return session
-
-
-def _accumulate(values: list[float]) -> Iterator[float]:
-    total = 0.0
-    for v in values:
-        total += v
-        yield total
-
-
-SESSION_COLUMNS = (
-    "session_id", "session_type", "agent_id", "team_id", "workflow_id", "user_id", "session_data", "agent_data",
-    "team_data", "workflow_data", "metadata", "runs", "summary", "created_at", "updated_at",
-)
-JSON_COLUMNS = {"session_data", "agent_data", "team_data", "workflow_data", "metadata", "runs", "summary"}
-
-
-@dataclass
-class DataStats:
-    sessions: int = 0
-    runs: int = 0
-    run_bytes: int = 0
-    users: set[str] = field(default_factory=set)
-
-    def summary(self) -> dict[str, Any]:
-        return {"sessions": self.sessions, "runs": self.runs, "users": len(self.users),
-                "avg_run_bytes": round(self.run_bytes / max(self.runs, 1))}
-
-
-def session_batches(sessions: int, runs: int, seed: int, batch: int, stats: DataStats) -> Iterator[list[tuple]]:
-    """Rows of the sessions table (JSON columns as JSON text), ``batch`` at a time."""
-    gen = Generator(seed)
-    rows: list[tuple] = []
-    for _ in range(sessions):
-        s = gen.session(runs)
-        stats.sessions += 1
-        stats.runs += len(s["runs"])
-        row = tuple(json.dumps(s[c]) if c in JSON_COLUMNS and s[c] is not None else s[c] for c in SESSION_COLUMNS)
-        stats.run_bytes += len(row[SESSION_COLUMNS.index("runs")]) - 2 * len(s["runs"])  # less "[", "]" and ", "
-        stats.users.add(s["user_id"])
-        rows.append(row)
-        if len(rows) >= batch:
-            yield rows
-            rows = []
-    if rows:
-        yield rows
-
-
-# ====================================================================== backends
-
-
-def url_with_database(server_url: str, database: str) -> str:
-    return sa.make_url(server_url).set(database=database).render_as_string(hide_password=False)
-
-
-def _safe(name: str) -> str:
-    if not re.fullmatch(r"agno_alembic_bench_[a-z0-9_]+", name):
-        raise ValueError(f"refusing to touch database {name!r}")
-    return name
-
-
-class Backend:
-    """Where the contenders' databases live, and how to build, clone and drop them."""
-
-    kind: str
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-
-    # names --------------------------------------------------------------------------------------------------
-    def url(self, role: str) -> str:
-        raise NotImplementedError
-
-    def schema(self, role: str) -> str | None:
-        raise NotImplementedError
-
-    def agno_target(self, role: str) -> str:
-        return self.url(role)
-
-    def engine(self, role: str) -> sa.Engine:
-        return sa.create_engine(self.url(role), poolclass=sa.pool.NullPool)
-
-    def admin(self) -> sa.Engine:
-        """A server-level engine (creating and dropping the benchmark's databases); servers only."""
-        raise NotImplementedError
-
-    def _admin(self, *statements: str) -> list[Any]:
-        engine = self.admin()
-        try:
-            with engine.connect() as conn:
-                return [_fetch(conn.exec_driver_sql(s)) for s in statements]
-        finally:
-            engine.dispose()
-
-    # lifecycle ----------------------------------------------------------------------------------------------
-    def create(self, role: str) -> None:
-        raise NotImplementedError
-
-    def drop(self, role: str) -> None:
-        raise NotImplementedError
-
-    def exists(self, role: str) -> bool:
-        raise NotImplementedError
-
-    def insert(self, role: str, batches: Iterator[list[tuple]]) -> None:
-        raise NotImplementedError
-
-    def after_build(self, role: str) -> None:
-        """Leave the built database as a production one would be (statistics, no pending writes)."""
-
-    def clone(self, source: str, role: str) -> None:
-        raise NotImplementedError
-
-    def settle(self) -> None:
-        """Before a timed run: let the server write out what the previous step left dirty."""
-
-    def table_bytes(self, role: str, table: str) -> int | None:
-        return None
-
-
-class Sqlite(Backend):
-    kind = "sqlite"
-
-    def path(self, role: str) -> Path:
-        return SCRATCH / "sqlite" / f"{role}.sqlite"
-
-    def url(self, role: str) -> str:
-        return f"sqlite:///{self.path(role)}"
-
-    def schema(self, role: str) -> str | None:
-        return None
-
-    def agno_target(self, role: str) -> str:
-        return str(self.path(role))
-
-    def create(self, role: str) -> None:
-        self.drop(role)
-        self.path(role).parent.mkdir(parents=True, exist_ok=True)
-
-    def drop(self, role: str) -> None:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{self.path(role)}{suffix}").unlink(missing_ok=True)
-
-    def exists(self, role: str) -> bool:
-        return self.path(role).exists()
-
-    def insert(self, role: str, batches: Iterator[list[tuple]]) -> None:
-        import sqlite3
-
-        conn = sqlite3.connect(self.path(role))
-        try:
-            marks = ", ".join("?" * len(SESSION_COLUMNS))
-            sql = f"INSERT INTO {SESSIONS_TABLE} ({', '.join(SESSION_COLUMNS)}) VALUES ({marks})"
-            for rows in batches:
-                conn.executemany(sql, rows)
-            conn.commit()
-        finally:
-            conn.close()
-
-    def after_build(self, role: str) -> None:
-        import sqlite3
-
-        conn = sqlite3.connect(self.path(role))
-        conn.execute("ANALYZE")
-        conn.commit()
-        conn.close()
-
-    def clone(self, source: str, role: str) -> None:
-        self.create(role)
-        shutil.copyfile(self.path(source), self.path(role))
-
-    def settle(self) -> None:
-        os.sync()
-
-    def table_bytes(self, role: str, table: str) -> int | None:
-        import sqlite3
-
-        conn = sqlite3.connect(self.path(role))
-        try:
-            return conn.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (table,)).fetchone()[0]
-        except sqlite3.DatabaseError:
-            return None
-        finally:
-            conn.close()
-
-
-class Postgres(Backend):
-    kind = "postgres"
-
-    def db(self, role: str) -> str:
-        return _safe(f"{DB_PREFIX}{role}")
-
-    def url(self, role: str) -> str:
-        return url_with_database(self.args.pg_url, self.db(role))
-
-    def schema(self, role: str) -> str | None:
-        return PG_SCHEMA
-
-    def admin(self) -> sa.Engine:
-        return sa.create_engine(url_with_database(self.args.pg_url, "postgres"), isolation_level="AUTOCOMMIT",
-                                poolclass=sa.pool.NullPool)
-
-    def create(self, role: str) -> None:
-        self.drop(role)
-        self._admin(f'CREATE DATABASE "{self.db(role)}"')
-
-    def drop(self, role: str) -> None:
-        self._admin(f'DROP DATABASE IF EXISTS "{self.db(role)}" WITH (FORCE)')
-
-    def exists(self, role: str) -> bool:
-        return bool(self._admin(f"SELECT 1 FROM pg_database WHERE datname = '{self.db(role)}'")[0])
-
-    def insert(self, role: str, batches: Iterator[list[tuple]]) -> None:
-        import psycopg
-
-        u = sa.make_url(self.url(role))
-        conn = psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
-                               dbname=u.database)
-        try:
-            with conn.cursor() as cur:
-                for rows in batches:
-                    with cur.copy(f'COPY "{PG_SCHEMA}"."{SESSIONS_TABLE}" ({", ".join(SESSION_COLUMNS)}) '
-                                  "FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                    conn.commit()
-        finally:
-            conn.close()
-
-    def after_build(self, role: str) -> None:
-        engine = sa.create_engine(self.url(role), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql(f'VACUUM (FREEZE, ANALYZE) "{PG_SCHEMA}"."{SESSIONS_TABLE}"')
-                conn.exec_driver_sql("CHECKPOINT")
-        finally:
-            engine.dispose()
-
-    def clone(self, source: str, role: str) -> None:
-        self.drop(role)
-        self._admin(f'CREATE DATABASE "{self.db(role)}" TEMPLATE "{self.db(source)}"')
-
-    def settle(self) -> None:
-        self._admin("CHECKPOINT")
-
-    def table_bytes(self, role: str, table: str) -> int | None:
-        engine = self.engine(role)
-        try:
-            with engine.connect() as conn:
-                return conn.exec_driver_sql(
-                    f"SELECT pg_total_relation_size('\"{PG_SCHEMA}\".\"{table}\"')").scalar()
-        finally:
-            engine.dispose()
-
-
-class Mysql(Backend):
-    kind = "mysql"
-
-    def db(self, role: str) -> str:
-        return _safe(f"{DB_PREFIX}{role}")
-
-    def url(self, role: str) -> str:
-        return url_with_database(self.args.mysql_url, self.db(role))
-
-    def schema(self, role: str) -> str | None:
-        return self.db(role)
-
-    def admin(self) -> sa.Engine:
-        return sa.create_engine(self.args.mysql_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-    def create(self, role: str) -> None:
-        self.drop(role)
-        self._admin(f"CREATE DATABASE `{self.db(role)}`")
-
-    def drop(self, role: str) -> None:
-        self._admin(f"DROP DATABASE IF EXISTS `{self.db(role)}`")
-
-    def exists(self, role: str) -> bool:
-        return bool(self._admin(f"SELECT 1 FROM information_schema.schemata WHERE schema_name = '{self.db(role)}'")[0])
-
-    def insert(self, role: str, batches: Iterator[list[tuple]]) -> None:
-        import pymysql
-
-        u = sa.make_url(self.url(role))
-        conn = pymysql.connect(host=u.host, port=u.port or 3306, user=u.username, password=u.password or "",
-                               database=u.database, charset="utf8mb4", autocommit=False)
-        try:
-            with conn.cursor() as cur:
-                sql = (f"INSERT INTO `{SESSIONS_TABLE}` ({', '.join(f'`{c}`' for c in SESSION_COLUMNS)}) "
-                       f"VALUES ({', '.join(['%s'] * len(SESSION_COLUMNS))})")
-                for rows in batches:
-                    cur.executemany(sql, rows)
-                    conn.commit()
-        finally:
-            conn.close()
-
-    def after_build(self, role: str) -> None:
-        self._admin(f"ANALYZE TABLE `{self.db(role)}`.`{SESSIONS_TABLE}`")
-        self.settle()
-
-    def clone(self, source: str, role: str) -> None:
-        self.create(role)
-        src, dst = self.db(source), self.db(role)
-        tables = [r[0] for r in self._admin(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{src}'")[0]]
-        for t in tables:
-            self._admin(f"CREATE TABLE `{dst}`.`{t}` LIKE `{src}`.`{t}`",
-                        f"INSERT INTO `{dst}`.`{t}` SELECT * FROM `{src}`.`{t}`")
-        self._admin(f"ANALYZE TABLE `{dst}`.`{SESSIONS_TABLE}`")
-
-    def settle(self, limit: float = 30.0) -> None:
-        """Wait (up to ``limit`` s) until InnoDB has flushed most pages the previous step left dirty."""
-        total = self._admin("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_total'")[0]
-        threshold = max(100, int(total[0][1]) // 20) if total else 100
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            rows = self._admin("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'")[0]
-            if not rows or int(rows[0][1]) < threshold:
-                return
-            time.sleep(1)
-
-    def table_bytes(self, role: str, table: str) -> int | None:
-        # information_schema's sizes are the table's statistics: stale right after a bulk insert until analysed
-        rows = self._admin(
-            f"ANALYZE TABLE `{self.db(role)}`.`{table}`",
-            "SELECT data_length + index_length FROM information_schema.tables "
-            f"WHERE table_schema = '{self.db(role)}' AND table_name = '{table}'")[1]
-        return int(rows[0][0]) if rows else None
-
-
-def _fetch(result: sa.CursorResult) -> list[Any] | None:
-    return result.fetchall() if result.returns_rows else None
-
-
-BACKEND_CLASSES: dict[str, type[Backend]] = {"sqlite": Sqlite, "postgres": Postgres, "mysql": Mysql}
-
-
-# ====================================================================== processes
-
-
-@dataclass
-class ProcessResult:
-    ok: bool
-    seconds: float  # the whole process, as the parent saw it
-    rss_mb: float  # the child's own peak RSS: VmHWM, read by the child at exit
-    report: dict[str, Any]
-    log_path: str
-    foreign_cpu_s: float = 0.0  # CPU other processes (not ours, not the database servers) used meanwhile
-    child_cpu_s: float = 0.0  # the child's own CPU (user + system)
-    server_cpu_s: float = 0.0  # the database server's CPU for it (see CpuMeter)
-
-    @property
-    def work_s(self) -> float | None:
-        return self.report.get("work_s")
-
-
-DB_SERVERS = ("postgres", "mariadbd", "mysqld")
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _proc_table() -> dict[int, tuple[str, int, float]]:
-    """pid -> (comm, ppid, cpu seconds) of every process, from /proc."""
-    out = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1: raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
-        out[int(entry)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK)
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-class CpuMeter:
-    """Samples /proc every quarter second while a timed process runs, and adds up CPU seconds of:
-
-    * ``foreign``: processes that are neither this benchmark (with its children) nor a database server, i.e.
-      other work on the machine that skews a timing;
-    * ``server``: the database server's share of the work: on PostgreSQL the backends connected to
-      ``database`` (their process title names it), on MariaDB the whole ``mariadbd`` (every connection, so
-      approximate when other clients are busy).
-
-    Processes that start and end between two samples are missed, and a backend's last quarter second too.
-    """
-
-    def __init__(self, database: str | None = None) -> None:
-        import threading
-
-        self.database = f" {database} " if database else None
-        self.foreign = 0.0
-        self.server = 0.0
-        self._titles: dict[int, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _ours(self, table: dict[int, tuple[str, int, float]], pid: int) -> bool:
-        me = os.getpid()
-        seen = 0
-        while pid > 1 and seen < 64:
-            if pid == me:
-                return True
-            pid, seen = table.get(pid, ("", 0, 0.0))[1], seen + 1
-        return False
-
-    def _server_share(self, pid: int, comm: str) -> bool:
-        if comm in ("mariadbd", "mysqld"):
-            return True
-        if comm == "postgres" and self.database:
-            if pid not in self._titles:
-                self._titles[pid] = _cmdline(pid)
-            return self.database in self._titles[pid]
-        return False
-
-    def _run(self) -> None:
-        before = _proc_table()
-        while not self._stop.wait(0.25):
-            now = _proc_table()
-            for pid, (comm, _, cpu) in now.items():
-                delta = max(0.0, cpu - before[pid][2]) if pid in before and before[pid][0] == comm else 0.0
-                if not delta:
-                    continue
-                if comm in DB_SERVERS:
-                    if self._server_share(pid, comm):
-                        self.server += delta
-                elif not self._ours(now, pid):
-                    self.foreign += delta
-            before = now
-
-    def __enter__(self) -> CpuMeter:
-        if Path("/proc/self/stat").exists():
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-
-def wait_quiet(limit: float) -> float:
-    """Wait (up to ``limit`` s) until other processes use under a quarter of a core; returns the seconds waited."""
-    started = time.monotonic()
-    while time.monotonic() - started < limit:
-        with CpuMeter() as load:
-            time.sleep(3.1)
-        if load.foreign / 3.0 < 0.25:
-            break
-        time.sleep(5)
-    waited = time.monotonic() - started
-    if waited > 10:
-        log(f"  waited {waited:.0f}s for other processes to quieten")
-    return waited
-
-
-def run_child(python: Path, mode: str, backend: Backend, role: str, tag: str, *extra: str,
-              quiet: float = 0.0) -> ProcessResult:
-    SCRATCH.joinpath("logs").mkdir(parents=True, exist_ok=True)
-    out = SCRATCH / "logs" / f"{tag}.json"
-    log_path = SCRATCH / "logs" / f"{tag}.log"
-    out.unlink(missing_ok=True)
-    target = backend.agno_target(role) if mode == "agno" else backend.url(role)
-    cmd = [str(python), "-B", str(CHILDREN), mode, "--backend", backend.kind, "--url", target, "--out", str(out),
-           *extra]
-    schema = backend.schema(role)
-    if schema:
-        cmd += ["--schema", schema]
-    if quiet:
-        wait_quiet(quiet)
-    database = getattr(backend, "db", None)
-    with open(log_path, "w", encoding="utf-8") as logfile, CpuMeter(database(role) if database else None) as load:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, cwd=str(SCRATCH))
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"ok": False, "error": "no report"}
-    ok = proc.returncode == 0 and bool(report.get("ok"))
-    if not ok:
-        tail = Path(log_path).read_text(encoding="utf-8", errors="replace")[-3000:]
-        log(f"  !! {tag} failed (exit {proc.returncode}): {report.get('error')}\n{report.get('traceback', '')}\n{tail}")
-    # ru_maxrss of a child started by fork/vfork+exec carries the parent's pre-exec high-water mark on Linux,
-    # so the child's own VmHWM is the figure; ru_maxrss is the fallback where /proc is missing.
-    rss_kb = report.get("vm_hwm_kb") or usage.ru_maxrss
-    return ProcessResult(ok, seconds, rss_kb / 1024, report, str(log_path), round(load.foreign, 1),
-                         round(usage.ru_utime + usage.ru_stime, 1), round(load.server, 1))
-
 
 def copy_loop_seconds(log_path: str) -> float | None:
     """The copy's own time, from our per-chunk log lines (the last chunk's elapsed seconds)."""
@@ -741,20 +90,14 @@ def copy_loop_seconds(log_path: str) -> float | None:
 
 # ====================================================================== comparison
 
-RUN_COLS = ("run_id", "session_id", "run_type", "agent_id", "team_id", "workflow_id", "user_id", "parent_run_id",
-            "status", "run_index", "run_data", "created_at")
+#: The runs table's columns compared: all but ``updated_at`` (the time of each copy).
+RUN_COLS = tuple(c for c in runs_data.RUN_COLUMNS if c != "updated_at")
 
 
 def _parse(value: Any) -> Any:
-    for _ in range(2):
-        if isinstance(value, bytes | bytearray):
-            value = value.decode()
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value
-    return value
+    """``run_data`` as Agno reads it (:func:`agno_alembic.data.runs.decode`), the text itself where it is no JSON."""
+    decoded = runs_data.decode(value)
+    return value if decoded is None else decoded
 
 
 def _pages(engine: sa.Engine, schema: str | None, page: int) -> Iterator[dict[str, Any]]:
@@ -816,7 +159,7 @@ def _row_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
                 diffs.append("run_data")
         elif c == "created_at":
             own = data_a.get("created_at") if isinstance(data_a, dict) else None
-            if isinstance(own, int | float) and not isinstance(own, bool) and own and a[c] != b[c]:
+            if runs_data.is_time(own) and a[c] != b[c]:  # a run's own created_at is kept; else each copy's time
                 diffs.append(f"created_at {a[c]!r} != {b[c]!r}")
         elif a[c] != b[c]:
             diffs.append(f"{c} {a[c]!r} != {b[c]!r}")
@@ -834,38 +177,6 @@ def count_rows(backend: Backend, role: str, table: str) -> int:
 
 
 # ====================================================================== the benchmark
-
-
-def build(backend: Backend, args: argparse.Namespace, sessions: int) -> dict[str, Any]:
-    """The 2.5.6 source database (reused with --reuse when it holds the same data)."""
-    state_file = SCRATCH / "state.json"
-    state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    wanted = {"sessions": sessions, "runs": args.runs, "seed": args.seed, "generator": GENERATOR_VERSION}
-    kept = state.get(backend.kind)
-    if args.reuse and kept and {k: kept.get(k) for k in wanted} == wanted and backend.exists("src"):
-        log(f"{backend.kind}: reusing the 2.5.6 source database ({sessions:,} x {args.runs})")
-        return kept["data"]
-    from agno_alembic import SyncMigrationManager
-
-    started = time.perf_counter()
-    backend.create("src")
-    SyncMigrationManager(backend.url("src"), db_schema=backend.schema("src")).up(
-        target_version="2.5.6", table_type="sessions", create_missing=True)
-    stats = DataStats()
-    backend.insert("src", session_batches(sessions, args.runs, args.seed, 1000, stats))
-    backend.after_build("src")
-    data = stats.summary() | {
-        "build_s": round(time.perf_counter() - started, 1),
-        "sessions_table_mb": round((backend.table_bytes("src", SESSIONS_TABLE) or 0) / 2**20, 1),
-    }
-    state[backend.kind] = wanted | {"data": data}
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps(state, indent=1))
-    log(f"{backend.kind}: built {sessions:,} sessions x {args.runs} runs in {data['build_s']}s "
-        f"({data['users']} users, {data['avg_run_bytes']} B per run, sessions table {data['sessions_table_mb']} MB)")
-    return data
-
-
 def bench_copy(backend: Backend, args: argparse.Namespace, sessions: int, agno_python: Path) -> dict[str, Any]:
     data = build(backend, args, sessions)
     roles = [role for role in CONTENDERS if role in args.contenders]
@@ -1102,11 +413,9 @@ def server_versions(backends: dict[str, Backend]) -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="runs_copy.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    seeding.server_arguments(parser)
     parser.add_argument("--sessions", nargs="+", type=int, default=[10_000],
                         help="sessions (several sizes: each is run, and peak RSS growth is checked)")
-    parser.add_argument("--runs", type=int, default=5, help="runs per session")
-    parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SESSIONS:,} sessions")
     parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS),
                         help="which copies to time (default all; the report marks the others as not run)")
@@ -1116,12 +425,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quiet-wait", type=float, default=60.0,
                         help="before each timed process, wait up to this many seconds for other processes to "
                              "quieten (0: do not wait)")
-    parser.add_argument("--reuse", action="store_true", help="reuse a kept source database with the same data")
-    parser.add_argument("--keep", action="store_true", help="keep every database (with --reuse the source is kept)")
-    parser.add_argument("--pg-url", default=os.environ.get("AGNO_ALEMBIC_BENCH_PG_URL",
-                                                           "postgresql+psycopg://postgres@127.0.0.1:5432"))
-    parser.add_argument("--mysql-url", default=os.environ.get("AGNO_ALEMBIC_BENCH_MYSQL_URL",
-                                                              "mysql+pymysql://root@127.0.0.1:3306"))
     parser.add_argument("--mysql-buffer-pool", metavar="SIZE",
                         help="run with the MariaDB/MySQL server's innodb_buffer_pool_size set to SIZE (e.g. 2G; "
                              "SET GLOBAL, restored at the end); default: the server's own setting")
@@ -1130,7 +433,7 @@ def main(argv: list[str]) -> int:
     sizes = [QUICK_SESSIONS] if args.quick else args.sessions
 
     started = time.perf_counter()
-    agno_python = generate.ensure_venv(AGNO_RELEASE)
+    agno_python = agno_venv_python()
     backends = {name: BACKEND_CLASSES[name](args) for name in args.backends}
     restore = None
     if args.mysql_buffer_pool and "mysql" in backends:
@@ -1172,7 +475,7 @@ def _main(args: argparse.Namespace, backends: dict[str, Backend], sizes: list[in
     log(f"done in {elapsed:.0f}s")
     out = {"environment": env, "results": results, "noop": noop,
            "verdicts": [{"target": w, "met": ok} for w, ok in verdicts], "elapsed_s": round(elapsed, 1)}
-    path = args.json or SCRATCH / f"results-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
+    path = args.json or seeding.SCRATCH / f"results-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1, default=str))
     log(f"results: {path}")

@@ -137,12 +137,7 @@ def test_type_checking_relative_and_function_level_imports_are_edges(tmp_path):
 
 
 #: Circles known and not yet broken, each with why; a new circle fails, and so does one listed here once it is gone.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"agno_alembic.cli", "agno_alembic.guard"}): (
-        "function-level imports both ways: guard's FAILED line uses cli.error_message/exit_code, cli's exit_code "
-        "reads guard's errors; goes away when the exit codes leave cli.py (issue 17, the CLI's regrouping)"
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 def test_no_module_of_agno_alembic_imports_one_that_imports_it_back():

@@ -214,7 +214,7 @@ def _copy(connection: sa.Connection, backend: str, copier: _Copier, sessions: Ta
     while True:
         with sizer.timing():
             mark = int(time.time())
-            keys = _retrying(connection, backend, lambda a=after, d=done: _batch(  # type: ignore[misc]
+            keys = _retrying(connection, backend, lambda a=after, d=done: _batch(
                 connection, copier, sessions, t, step, a, d, total, sizer.size))
             if not keys:
                 marks.append((None, mark))  # sessions inserted after the last range since this read
@@ -432,7 +432,7 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
         pause = _Yielder(connection, backend)
         while True:
             with sizer.timing():
-                keys = _retrying(connection, backend, lambda a=after: _range_batch(  # type: ignore[misc]
+                keys = _retrying(connection, backend, lambda a=after: _range_batch(
                     connection, copier, sessions, a, sizer.size))
                 if not keys:
                     break

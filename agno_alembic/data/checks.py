@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -143,7 +144,7 @@ def _rows_of(spec: TableSpec, connection: sa.Connection) -> sa.Table:
     return sa.Table(spec.name, sa.MetaData(), autoload_with=connection, schema=spec.schema)
 
 
-def _duplicates(connection: sa.Connection, t: sa.Table, columns: list[str]) -> tuple[list[tuple], int]:
+def _duplicates(connection: sa.Connection, t: sa.Table, columns: list[str]) -> tuple[list[tuple[Any, ...]], int]:
     """The values of ``columns`` that several rows share (none of them NULL), and how many rows hold them."""
     cols = [t.c[c] for c in columns]
     grouped = (
@@ -156,7 +157,7 @@ def _duplicates(connection: sa.Connection, t: sa.Table, columns: list[str]) -> t
     return [tuple(r[:-1]) for r in found], sum(int(r[-1]) for r in found)
 
 
-def _in(t: sa.Table, columns: list[str], values: list[tuple]) -> sa.ColumnElement[bool]:
+def _in(t: sa.Table, columns: list[str], values: list[tuple[Any, ...]]) -> sa.ColumnElement[bool]:
     if len(columns) == 1:
         return t.c[columns[0]].in_([v[0] for v in values])
     return sa.tuple_(*[t.c[c] for c in columns]).in_(values)

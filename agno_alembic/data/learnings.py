@@ -59,7 +59,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,9 +259,9 @@ def _tables(spec: TableSpec, backend: str) -> tuple[sa.Table, sa.Table]:
     return raw, table
 
 
-def _reader(backend: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    def read(row: Mapping[str, Any]) -> dict[str, Any]:
-        out = dict(row)
+def _reader(backend: str) -> Callable[[sa.RowMapping], dict[str, Any]]:
+    def read(row: sa.RowMapping) -> dict[str, Any]:
+        out: dict[str, Any] = {str(k): v for k, v in row.items()}
         if backend == registry.SQLITE:
             for name in ("content", "metadata"):
                 value = out[name]
@@ -286,7 +286,7 @@ def _old_key(t: sa.Table) -> sa.ColumnElement[bool]:
 
 
 def _chunks(connection: sa.Connection, t: sa.Table, where: sa.ColumnElement[bool], size: int,
-            columns: list[sa.ColumnElement[Any]]) -> Iterator[list[sa.Row[Any]]]:
+            columns: Sequence[sa.ColumnElement[Any]]) -> Iterator[Sequence[sa.Row[Any]]]:
     after: str | None = None
     while True:
         query = sa.select(*columns).where(where).order_by(t.c.learning_id).limit(size)
@@ -328,7 +328,7 @@ class _Step:
     """
 
     def __init__(self, connection: sa.Connection, source: sa.Table, target: sa.Table,
-                 read: Callable[[Mapping[str, Any]], dict[str, Any]], now: int) -> None:
+                 read: Callable[[sa.RowMapping], dict[str, Any]], now: int) -> None:
         self.connection, self.source, self.target, self.read, self.now = connection, source, target, read, now
         self.report = RekeyReport()
         self.state: dict[str, dict[str, Any] | None] = {}

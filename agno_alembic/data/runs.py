@@ -218,12 +218,12 @@ def _row(run: Any, index: int, session_id: str, user_id: str | None, now: int) -
         "status": run.get("status"),
         "run_index": index,
         "run_data": run,
-        "created_at": created if _is_time(created) else now,
+        "created_at": created if is_time(created) else now,
         "updated_at": now,
     }
 
 
-def _is_time(value: Any) -> bool:
+def is_time(value: Any) -> bool:
     """Whether a run's ``created_at`` is kept: a non-zero number (it goes to the driver as Agno hands it, so the
     database stores it as it stores Agno's)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and bool(value)
@@ -350,10 +350,10 @@ def entries(blob: Any) -> Parsed | None:
             return Parsed(",".join(texts), items, False)
         if not isinstance(blob, str):
             return None
-        start = _SPACE.match(blob).end()  # type: ignore[union-attr]
+        start = _SPACE.match(blob).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
         if blob.startswith("[", start):
-            items = _array(blob, start)
-            return None if items is None else Parsed(blob, items, direct)
+            found = _array(blob, start)
+            return None if found is None else Parsed(blob, found, direct)
         try:
             blob, direct = json.loads(blob), False  # a JSON string holding the list's JSON text: encoded twice
         except ValueError:
@@ -363,7 +363,7 @@ def entries(blob: Any) -> Parsed | None:
 
 def _array(text: str, start: int) -> list[tuple[Any, int, int]] | None:
     out: list[tuple[Any, int, int]] = []
-    i = _SPACE.match(text, start + 1).end()  # type: ignore[union-attr]
+    i = _SPACE.match(text, start + 1).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
     try:
         if text.startswith("]", i):
             i += 1
@@ -371,9 +371,9 @@ def _array(text: str, start: int) -> list[tuple[Any, int, int]] | None:
             while True:
                 value, end = _DECODER.raw_decode(text, i)
                 out.append((value, i, end))
-                i = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+                i = _SPACE.match(text, end).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
                 if text.startswith(",", i):
-                    i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]
+                    i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]  # [ \t\n\r]* matches at any index
                 elif text.startswith("]", i):
                     i += 1
                     break
@@ -381,6 +381,7 @@ def _array(text: str, start: int) -> list[tuple[Any, int, int]] | None:
                     return None
     except ValueError:
         return None
+    # The type-ignore below: [ \t\n\r]* matches at any index
     return out if _SPACE.match(text, i).end() == len(text) else None  # type: ignore[union-attr]
 
 
@@ -548,7 +549,7 @@ class _MySQLRuns:
     def __enter__(self) -> _MySQLRuns:
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
         pass
 
 
@@ -845,18 +846,20 @@ def _walk(
 _MIXED_COLLATIONS = frozenset({1267, 1270, 1271})
 
 
-def _present(connection: sa.Connection, r: sa.TableClause, ids: list[str]) -> Sequence[sa.Row[Any]]:
+def _present(connection: sa.Connection, r: sa.TableClause, ids: list[str]) -> list[tuple[str, str]]:
     """``(run_id, session_id)`` of the runs-table rows with these ids. MySQL refuses to compare a ``run_id`` column
     whose character set lacks some of the ids' characters ("Illegal mix of collations"): those rows cannot hold
     such an id, and the column is compared as utf8mb4 instead (a scan, only on such a table)."""
     try:
-        return connection.execute(sa.select(r.c.run_id, r.c.session_id).where(r.c.run_id.in_(ids))).all()
+        rows = connection.execute(sa.select(r.c.run_id, r.c.session_id).where(r.c.run_id.in_(ids)))
+        return [(run_id, sid) for run_id, sid in rows]
     except sa.exc.OperationalError as exc:
         if getattr(exc.orig, "args", (None,))[0] not in _MIXED_COLLATIONS:
             raise
     column = connection.dialect.identifier_preparer.quote("run_id")
-    as_utf8mb4 = sa.literal_column(f"CONVERT({column} USING utf8mb4)")
-    return connection.execute(sa.select(r.c.run_id, r.c.session_id).where(as_utf8mb4.in_(ids))).all()
+    as_utf8mb4: sa.ColumnClause[str] = sa.literal_column(f"CONVERT({column} USING utf8mb4)")
+    rows = connection.execute(sa.select(r.c.run_id, r.c.session_id).where(as_utf8mb4.in_(ids)))
+    return [(run_id, sid) for run_id, sid in rows]
 
 
 def _shared(

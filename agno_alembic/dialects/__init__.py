@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -58,7 +59,7 @@ VECTOR_OWNER: dict[str, VectorOwner] = {
 
 
 def _mysql_or(length_or_text: int | None) -> TypeFactory:
-    def make(backend: str, version: str) -> sa.types.TypeEngine:
+    def make(backend: str, version: str) -> sa.types.TypeEngine[Any]:
         if backend in (registry.MYSQL, registry.SINGLESTORE):
             return sa.Text() if length_or_text is None else sa.String(length_or_text)
         return sa.String()
@@ -70,18 +71,18 @@ def _since_2_3(version: str) -> bool:
     return registry.version_index(version) >= registry.version_index("2.3.0")
 
 
-def _json(backend: str, version: str) -> sa.types.TypeEngine:
+def _json(backend: str, version: str) -> sa.types.TypeEngine[Any]:
     # Agno 2.0 declared PostgreSQL JSON; its 2.3.0 fresh create and migration use JSONB.
     if backend == registry.POSTGRESQL:
         return postgresql.JSONB() if _since_2_3(version) else sa.JSON()
     return sa.JSON()
 
 
-def _jsonb(backend: str, version: str) -> sa.types.TypeEngine:
+def _jsonb(backend: str, version: str) -> sa.types.TypeEngine[Any]:
     return postgresql.JSONB() if backend == registry.POSTGRESQL else sa.JSON()
 
 
-def _long_string(backend: str, version: str) -> sa.types.TypeEngine:
+def _long_string(backend: str, version: str) -> sa.types.TypeEngine[Any]:
     # Free text: TEXT on PostgreSQL (VARCHAR before 2.3.0) and MySQL, VARCHAR on SQLite, as Agno declares it.
     if backend == registry.POSTGRESQL:
         return sa.Text() if _since_2_3(version) else sa.String()
@@ -90,7 +91,7 @@ def _long_string(backend: str, version: str) -> sa.types.TypeEngine:
     return sa.Text()
 
 
-def _int(backend: str, version: str) -> sa.types.TypeEngine:
+def _int(backend: str, version: str) -> sa.types.TypeEngine[Any]:
     return sa.BigInteger() if backend == registry.SQLITE else sa.Integer()
 
 
@@ -154,13 +155,15 @@ _EQUIVALENT_TYPES = {
 }
 
 
-def _type_text(type_: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> str:
+def _type_text(type_: sa.types.TypeEngine[Any], dialect: sa.engine.Dialect) -> str:
     text = type_.compile(dialect=dialect).upper()
     text = text.split(" CHARACTER SET ")[0].split(" COLLATE ")[0]
     return _EQUIVALENT_TYPES.get(text, text)
 
 
-def type_matches(reflected: sa.types.TypeEngine, declared: sa.types.TypeEngine, dialect: sa.engine.Dialect) -> bool:
+def type_matches(
+    reflected: sa.types.TypeEngine[Any], declared: sa.types.TypeEngine[Any], dialect: sa.engine.Dialect
+) -> bool:
     """Whether a reflected column type is the declared one, as this backend stores it."""
     return _type_text(reflected, dialect) == _type_text(declared, dialect)
 
@@ -185,7 +188,7 @@ def checked_url(value: object, option: str = "url") -> sa.URL:
     from agno_alembic.errors import ConfigurationError
 
     try:
-        url = sa.make_url(value)  # type: ignore[arg-type]
+        url = sa.make_url(value)  # type: ignore[arg-type]  # anything given; what make_url refuses is caught
     except (sa.exc.ArgumentError, TypeError, ValueError) as exc:
         raise ConfigurationError(
             f"Not a database URL: {value!r} ({exc}); expected dialect+driver://user:password@host:port/database, "
@@ -200,7 +203,7 @@ def checked_url(value: object, option: str = "url") -> sa.URL:
             f"{', '.join(sorted(_BACKEND_OF_DIALECT))}", option=option,
         ) from None
     try:
-        dialect.import_dbapi() if hasattr(dialect, "import_dbapi") else dialect.dbapi()  # type: ignore[attr-defined]
+        dialect.import_dbapi()
     except ImportError as exc:
         instead = _INSTALLED_DRIVER.get(url.get_backend_name())
         hint = f"use {instead}:// or install the driver" if instead and "+" not in url.drivername and \

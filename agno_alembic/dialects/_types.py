@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
-TypeFactory = Callable[[str, str], sa.types.TypeEngine]
+TypeFactory = Callable[[str, str], sa.types.TypeEngine[Any]]
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class ColumnType:
     name: str
     factory: TypeFactory
 
-    def on(self, backend: str, version: str) -> sa.types.TypeEngine:
+    def on(self, backend: str, version: str) -> sa.types.TypeEngine[Any]:
         return self.factory(backend, version)
 
     def __repr__(self) -> str:

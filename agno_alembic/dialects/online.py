@@ -156,7 +156,7 @@ def is_lock_timeout(backend: str, exc: BaseException) -> bool:
         code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
         return code == "55P03"
     if backend in (registry.MYSQL, registry.SINGLESTORE):
-        args = getattr(orig, "args", ())
+        args: tuple[Any, ...] = getattr(orig, "args", ())
         return bool(args) and args[0] in _MYSQL_LOCK_ERRORS
     text = str(orig).lower()
     return "database is locked" in text or "database table is locked" in text
@@ -174,7 +174,7 @@ def is_retryable(backend: str, exc: BaseException) -> bool:
     if backend == registry.POSTGRESQL:
         return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in _PG_RETRYABLE
     if backend in (registry.MYSQL, registry.SINGLESTORE):
-        args = getattr(orig, "args", ())
+        args: tuple[Any, ...] = getattr(orig, "args", ())
         return bool(args) and args[0] in _MYSQL_RETRYABLE
     return is_lock_timeout(backend, exc)
 
@@ -254,7 +254,7 @@ def mysql_clauses(statement: str) -> list[str]:
 
 
 def is_unsupported_clause(exc: BaseException) -> bool:
-    args = getattr(getattr(exc, "orig", exc), "args", ())
+    args: tuple[Any, ...] = getattr(getattr(exc, "orig", exc), "args", ())
     return bool(args) and args[0] in _MYSQL_UNSUPPORTED
 
 

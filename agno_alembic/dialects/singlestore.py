@@ -42,7 +42,7 @@ and of runs from 3.x).  Every other table is sharded on its primary key, as Agno
 
 
 def _varchar(length: int) -> ColumnType:
-    def make(backend: str, version: str) -> sa.types.TypeEngine:
+    def make(backend: str, version: str) -> sa.types.TypeEngine[Any]:
         return sa.String(length) if backend in (registry.MYSQL, registry.SINGLESTORE) else sa.String()
 
     return ColumnType(f"STR{length}", make)
@@ -106,7 +106,7 @@ compiles(alembic_mysql.MySQLChangeColumn, DIALECT)(alembic_mysql._mysql_change_c
 compiles(DropConstraint, DIALECT)(alembic_mysql._mysql_drop_constraint)
 
 
-def _column_list(constraint: sa.ColumnCollectionConstraint, compiler: Any) -> str:
+def _column_list(constraint: sa.sql.schema.ColumnCollectionConstraint, compiler: Any) -> str:
     return ", ".join(compiler.preparer.quote(c.name) for c in constraint.columns)
 
 
@@ -132,7 +132,7 @@ def _add_constraint(element: AddConstraint, compiler: Any, **kw: Any) -> str:
         return f"ALTER TABLE {table} ADD PRIMARY KEY ({_column_list(constraint, compiler)})"
     if isinstance(constraint, UniqueConstraint):
         return f"ALTER TABLE {table} ADD {_unique_key(constraint, compiler)}"
-    return compiler.visit_add_constraint(element, **kw)
+    return str(compiler.visit_add_constraint(element, **kw))
 
 
 __all__ = ["DIALECT", "SHARD_KEYS", "STR64", "STR512", "SingleStoreImpl", "table_options"]

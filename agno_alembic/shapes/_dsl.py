@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -63,7 +64,7 @@ class PrimaryKey(Element):
 
     def __init__(self, *columns: str, **kw: object) -> None:
         object.__setattr__(self, "columns", columns)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
 
 @dataclass(frozen=True, init=False)
@@ -74,7 +75,7 @@ class Unique(Element):
     def __init__(self, *columns: str, name: str, **kw: object) -> None:
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "name", name)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
 
 @dataclass(frozen=True, init=False)
@@ -103,7 +104,7 @@ class Index(Element):
         object.__setattr__(self, "where", where)
         object.__setattr__(self, "mysql_length", mysql_length)
         object.__setattr__(self, "replaces", replaces)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
 
 @dataclass(frozen=True, init=False)
@@ -117,7 +118,7 @@ class ForeignKey(Element):
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "refers", refers)
         object.__setattr__(self, "ondelete", ondelete)
-        Element.__init__(self, **kw)  # type: ignore[arg-type]
+        Element.__init__(self, **kw)  # type: ignore[arg-type]  # Element's own fields, checked by its __init__
 
     @property
     def referred_type(self) -> str:
@@ -177,13 +178,13 @@ class TableSpec:
     foreign_keys: tuple[ForeignKey, ...]
     referred: Mapping[str, str]
 
-    def sa_column(self, name: str) -> sa.Column:
+    def sa_column(self, name: str) -> sa.Column[Any]:
         col = self.columns[name]
         return sa.Column(
             col.name, col.type.on(self.backend, self.version), nullable=col.is_nullable(self.backend),
         )
 
-    def sa_columns(self) -> list[sa.Column]:
+    def sa_columns(self) -> list[sa.Column[Any]]:
         return [self.sa_column(n) for n in self.columns]
 
     def sa_constraints(self, *, table_name: str | None = None) -> list[sa.Constraint]:
@@ -206,8 +207,8 @@ class TableSpec:
             list(fk.columns), [f"{prefix}.{c}" for c in fk.referred_columns], ondelete=fk.ondelete
         )
 
-    def index_kwargs(self, index: Index) -> dict[str, object]:
-        kw: dict[str, object] = {}
+    def index_kwargs(self, index: Index) -> dict[str, Any]:
+        kw: dict[str, Any] = {}
         if index.where is not None:
             kw["postgresql_where"] = sa.text(index.where)
             kw["sqlite_where"] = sa.text(index.where)
