@@ -36,9 +36,15 @@ BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 2.0
 
 
-def backoff(attempt: int) -> float:
+NOWAIT_BACKOFF_MAX = 0.2
+"""The cap where a try does not wait at all (MariaDB's ``lock_wait_timeout = 0``, NOWAIT): such a try queues in
+front of none of the application's queries, so trying often costs the application nothing, and finds a gap between
+its transactions sooner (a table written all the time has only short ones)."""
+
+
+def backoff(attempt: int, most: float = BACKOFF_MAX) -> float:
     """The pause before retry number ``attempt`` (1-based): exponential, capped, with jitter (half to full)."""
-    cap = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1))
+    cap = min(most, BACKOFF_FIRST * 2 ** (attempt - 1))
     return random.uniform(cap / 2, cap)
 
 
@@ -132,6 +138,52 @@ def _bounded(conn: sa.Connection, backend: str, seconds: float) -> Iterator[None
                 conn.exec_driver_sql(statement)
 
 
+_SQLITE_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+_SQLITE_NEUTRAL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE", "END")
+
+
+class SQLiteWritesWait:
+    """SQLite, online: every write transaction of the migration waits for the application's writers with the busy
+    timeout, as their own do.
+
+    SQLite calls the busy handler when a transaction's first statement needs the write lock, but answers
+    "database is locked" at once when a transaction that has read already needs it while an application writer
+    holds it (waiting could deadlock). So when the migration is about to write in a transaction that has only
+    read so far, that read-only part is committed (nothing of it to lose) and the transaction begins again with
+    ``BEGIN IMMEDIATE``, which waits. The reads before a write are then not of the same snapshot as the write;
+    online, everything the migration reads and writes again is its own (schema, bookkeeping) or copied with
+    "rows already there win", as on PostgreSQL's READ COMMITTED.
+    """
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.state = "none"  # in the current transaction: "none" (no statement yet), "read" or "write"
+        sa.event.listen(connection, "begin", self._begin)
+        sa.event.listen(connection, "before_cursor_execute", self._before)
+
+    def remove(self) -> None:
+        sa.event.remove(self.connection, "begin", self._begin)
+        sa.event.remove(self.connection, "before_cursor_execute", self._before)
+
+    def _begin(self, conn: sa.Connection) -> None:
+        self.state = "none"
+
+    def _before(self, conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        head = statement.lstrip().upper()
+        if self.state == "write" or head.startswith(_SQLITE_NEUTRAL):
+            return
+        if not head.startswith(_SQLITE_WRITES):
+            self.state = "read" if self.state == "none" else self.state
+            return
+        if self.state == "read" and conn.in_transaction() and not conn.in_nested_transaction():
+            raw = conn.connection.driver_connection
+            if raw is not None and raw.in_transaction:
+                raw.execute("COMMIT")
+                raw.execute("BEGIN IMMEDIATE")
+        self.state = "write"
+
+
 class _MySQLClauses:
     """Appends the online ALGORITHM/LOCK clause of the current level to each MySQL DDL statement."""
 
@@ -209,7 +261,8 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
                     statement=statement, table=table, deadline=run.ddl_deadline, attempts=attempt,
                     blockers=blockers, backend=backend,
                 ) from exc
-            pause = min(left, backoff(attempt))
+            nowait = backend == registry.MYSQL and not patient and run.ddl_lock_wait < 1
+            pause = min(left, backoff(attempt, NOWAIT_BACKOFF_MAX if nowait else BACKOFF_MAX))
             log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs",
                      table, kind, attempt, pause)
             time.sleep(pause)

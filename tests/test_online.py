@@ -269,14 +269,18 @@ def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanw
     sessions, runs = _sessions_at_2_5_6(backend, 400)
     app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
     migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
-    seen = {"progress": 0, "fired": False}
+    seen = {"progress": 0, "armed": False, "fired": False}
+
+    def committed(conn: Any) -> None:
+        seen["armed"] = seen["armed"] or seen["progress"] >= 2
 
     def application_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Between two committed batches (the migration holds no lock then), as an Agno app would: a 3.x replica
-        # writes a run of a session not copied yet; a 2.x replica appends a run to a session copied already.
+        # Between two committed batches (after the second batch's commit: the migration holds no lock then), as an
+        # Agno app would: a 3.x replica writes a run of a session not copied yet; a 2.x replica appends a run to a
+        # session copied already.
         if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE"):
             seen["progress"] += 1
-        if seen["progress"] == 2 and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
+        if seen["armed"] and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
             seen["fired"] = True
             with app.begin() as c:
                 c.execute(runs.insert().values(
@@ -288,6 +292,7 @@ def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanw
                           .values(runs=legacy, updated_at=int(time.time())))
 
     sa.event.listen(migration, "before_cursor_execute", application_writes)
+    sa.event.listen(migration, "commit", committed)
     try:
         SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
                                                                      create_missing=True)
@@ -631,3 +636,110 @@ def test_a_contract_that_fails_after_its_guard_gives_the_column_its_name_back(ba
     assert any(batched.LEGACY_RUNS_GUARD in s and "RENAME" in s.upper() for s in seen)  # it was guarded
     assert "runs" in _columns(backend, sessions.name)
     assert batched.LEGACY_RUNS_GUARD not in _columns(backend, sessions.name)
+
+
+class _Writer(threading.Thread):
+    """An Agno 2.x application thread on SQLite, as Agno's ``SqliteDb`` opens its database (a plain engine: the
+    driver's 5 s busy timeout, each write its own transaction that begins with the write): upserts a session's
+    data and appends runs to its legacy list, and reads sessions in between."""
+
+    def __init__(self, backend: Backend, sessions: sa.Table, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.sessions, self.seed = backend, sessions, seed
+        self.stop = threading.Event()
+        self.writes = 0
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        s, n = self.sessions, 0
+        engine = sa.create_engine(self.backend.url, poolclass=sa.pool.NullPool)
+        try:
+            while not self.stop.is_set():
+                n += 1
+                sid = f"s{(self.seed * 97 + n * 31) % 600:05d}"
+                try:
+                    with engine.connect() as c:
+                        blob = c.execute(sa.select(s.c.runs).where(s.c.session_id == sid)).scalar()
+                    legacy = (json.loads(blob) if isinstance(blob, str) else blob or [])
+                    legacy.append({"run_id": f"app-{self.seed}-{n}", "agent_id": "a", "created_at": 50})
+                    with engine.begin() as c:
+                        c.execute(s.update().where(s.c.session_id == sid).values(
+                            runs=legacy, session_data={"n": n}, updated_at=int(time.time())))
+                    self.writes += 1
+                except sa.exc.DBAPIError as exc:
+                    self.failures.append(str(exc.orig))
+                time.sleep(0.002)
+        finally:
+            engine.dispose()
+
+
+def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and_they_see_no_error(
+    sqlite_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four threads write all the time while up() copies: the copy's write transactions wait for theirs with the
+    busy timeout (instead of "database is locked" at once, retried forever), and let them in between batches."""
+    from agno_alembic.data import batched
+
+    backend = sqlite_backend
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # many batches, each one a chance to meet a writer
+    monkeypatch.setattr(batched, "RETRY_SECONDS", 20.0)  # a copy that cannot get the lock fails instead of hanging
+    sessions, runs = _sessions_at_2_5_6(backend, 600)
+    writers = [_Writer(backend, sessions, i) for i in range(4)]
+    for w in writers:
+        w.start()
+    try:
+        time.sleep(0.3)
+        _manager(backend).up(table_type=["sessions", "runs"], create_missing=True)
+        during = sum(w.writes for w in writers)
+    finally:
+        for w in writers:
+            w.stop.set()
+        for w in writers:
+            w.join(30)
+    assert [f for w in writers for f in w.failures] == []
+    assert during > 0
+    _manager(backend).up(table_type=["sessions", "runs"])  # quiet: catches up what was appended since
+    with backend.engine.connect() as c:
+        assert batched.missing_runs(c, shapes.spec("sessions", "sqlite", "2.5.6", backend.names),
+                                    shapes.spec("runs", "sqlite", "3.0.0", backend.names)) == []
+    assert len(_run_ids(backend, runs)) >= 600 * 3
+
+
+@pytest.mark.parametrize("backend", ["postgres", "mysql"], indirect=True)
+def test_a_list_the_application_rewrites_during_its_batch_is_copied_as_it_ends_up(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Agno 2.x replica rewrites a session's whole list (its first run grew) between the copy's read of the list
+    and its INSERT: no run is written with text cut at the old positions (MySQL slices each run out of the stored
+    list by position); the session is caught up, every run as the list ends up."""
+    from agno_alembic.data import batched
+
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)
+    sessions, runs = _sessions_at_2_5_6(backend, 120)
+    app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    final = [{"run_id": f"r00010-{j}", "agent_id": "a", "status": "COMPLETED", "created_at": 10 + j,
+              **({"content": "grown " * 40} if j == 0 else {})} for j in range(3)]
+    seen = {"fired": False}
+
+    def rewrite(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        head = statement.lstrip()
+        if not seen["fired"] and head.startswith("INSERT INTO") and runs.name in head.split("(")[0]:
+            seen["fired"] = True
+            with app.begin() as c:
+                c.execute(sessions.update().where(sessions.c.session_id == "s00010")
+                          .values(runs=final, updated_at=int(time.time())))
+
+    sa.event.listen(migration, "before_cursor_execute", rewrite)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
+                                                                     create_missing=True)
+    finally:
+        migration.dispose()
+        app.dispose()
+    assert seen["fired"]
+    with backend.engine.connect() as c:
+        data = dict(c.execute(sa.select(runs.c.run_id, runs.c.run_data)
+                              .where(runs.c.session_id == "s00010")).all())
+    data = {k: json.loads(v) if isinstance(v, str) else v for k, v in data.items()}
+    assert data == {entry["run_id"]: entry for entry in final}

@@ -32,7 +32,7 @@ def fill_column(connection: sa.Connection, backend: str, spec: TableSpec, name: 
     t = sa.table(spec.name, *(sa.column(c) for c in spec.columns), schema=spec.schema)
     key = [t.c[c] for c in spec.primary_key]
     value = fill(t)  # once: a value computed at migration time is the same in every batch
-    sizer = batched._Sizer(batched._limit(connection, backend))
+    sizer = batched._Sizer(backend, batched._limit(connection, backend), seconds=batched.BATCH_SECONDS)
     written, began = 0, time.monotonic()
 
     def after(last: tuple[Any, ...]) -> sa.ColumnElement[Any]:
