@@ -31,6 +31,7 @@ MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 USER = "mysql"
 RESERVED = {3306, 3310, 5432}
+INSTALL_ATTEMPTS = 3
 STATE = "cluster.json"
 
 
@@ -217,6 +218,25 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _install_db(node_dir: Path) -> None:
+    """``mariadb-install-db`` into the first node's data directory; tried again on a clean directory when it fails
+    (seen once under a loaded machine, not reproduced by hand), and the error names its output."""
+    data = node_dir / "data"
+    for attempt in range(1, INSTALL_ATTEMPTS + 1):
+        done = subprocess.run([INSTALL_DB, f"--defaults-file={node_dir}/my.cnf",
+                               "--auth-root-authentication-method=normal", "--skip-test-db", "--user=" + USER],
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode == 0:
+            return
+        if attempt == INSTALL_ATTEMPTS:
+            raise RuntimeError(f"mariadb-install-db failed {attempt} times (exit {done.returncode}): "
+                               f"{(done.stderr or done.stdout).strip()[-2000:]}")
+        shutil.rmtree(data)
+        data.mkdir()
+        _chown(node_dir)
+        time.sleep(1)
+
+
 def start(root: str | None = None, *, timeout: float = 300.0) -> Cluster:
     """Start a 3-node cluster in ``root`` (a new temporary folder by default); stop it again if it fails."""
     why = available()
@@ -235,9 +255,7 @@ def start(root: str | None = None, *, timeout: float = 300.0) -> Cluster:
             _chown(d)
         # one datadir made by mariadb-install-db, copied: the joiners get their state by SST anyway
         first = cluster.node_dir(cluster.nodes[0])
-        subprocess.run([INSTALL_DB, f"--defaults-file={first}/my.cnf", "--auth-root-authentication-method=normal",
-                        "--skip-test-db", "--user=" + USER],
-                       check=True, capture_output=True, timeout=300)
+        _install_db(first)
         for node in cluster.nodes[1:]:
             d = cluster.node_dir(node) / "data"
             shutil.rmtree(d)
