@@ -102,7 +102,7 @@ def up_sql(args: argparse.Namespace, mm: SyncMigrationManager, url: str, backend
     names = mm.names
     types = options.selected(args, backend)
     recorded, existing, _ = read_state(url, names, backend, types, detect_types=False)
-    heads = recorded or ()
+    heads = list(recorded or ())
     config = commands.make_config(url, names=names, target_version=target)
     script = commands.script_directory(config)
     guard.check_known(script, heads, names.alembic_version_table, own_environment=True)
@@ -126,7 +126,6 @@ def up_sql(args: argparse.Namespace, mm: SyncMigrationManager, url: str, backend
     if mm._core.wants_vectors(options.table_types(args)):
         # as up(): the pgvector tables' branch with every call (or one naming vectors), placed where the oldest
         # knowledge table stands, when there is one; its script reads which tables there are and what each has
-        heads = list(heads)
         types = _with_vector_branch(url, names, script, list(types), heads, positions)
     destinations = [
         rev for tt in types
