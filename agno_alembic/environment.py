@@ -17,7 +17,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
-from agno_alembic import dialects, identifiers, lock, naming, plan, registry, stamps, steps
+from agno_alembic import dialects, identifiers, lock, naming, online, plan, registry, stamps, steps
 from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.ops import OFFLINE_PREVIEW, OFFLINE_READER
@@ -216,6 +216,8 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
         # Online, every backend commits each DDL statement by itself: know what of a failed step committed.
         tracker = None if transactional and not state.online else steps.StepTracker(connection, backend)
         restore = _sqlite_transactional_ddl(connection) if backend == registry.SQLITE else None
+        # online on SQLite: the migration's writes wait for the application's with the busy timeout
+        waits = online.SQLiteWritesWait(connection) if backend == registry.SQLITE and state.live else None
         try:
             _configure(context, state, tracker, connection=connection)
             with tracker.watching() if tracker is not None else contextlib.nullcontext(), \
@@ -228,6 +230,8 @@ def _run_on_connection(context: EnvironmentContext, connection: sa.Connection) -
             if connection.in_transaction():
                 connection.commit()
         finally:
+            if waits is not None:
+                waits.remove()
             if restore is not None:
                 restore()
 

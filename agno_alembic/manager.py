@@ -421,7 +421,7 @@ class _Core:
             commands.upgrade(config, destinations)
         else:
             commands.sync_stamps(config)
-        if before.get("sessions") == registry.LATEST_VERSION and self._contract_pending(connection):
+        if before.get("sessions") == registry.LATEST_VERSION and self._legacy_column(connection) == "runs":
             # expanded already, not contracted: copy what Agno 2.x replicas appended since
             from agno_alembic.data import batched
 
@@ -505,25 +505,31 @@ class _Core:
             )
         return out
 
-    def _contract_pending(self, connection: sa.Connection) -> str | None:
-        """``sessions.runs`` once sessions are at 3.0.0 and the column is still there (expand done, not contracted)."""
+    def _legacy_column(self, connection: sa.Connection) -> str | None:
+        """Where the legacy runs lists are: ``runs``, :data:`~agno_alembic.data.batched.LEGACY_RUNS_GUARD` (a
+        contract step was interrupted between its guard and its drop), or ``None`` (no sessions table or runs
+        table, or nothing left to contract)."""
+        from agno_alembic.data import batched
+
         sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
         insp = sa.inspect(connection)
         if not insp.has_table(sessions.name, schema=sessions.schema) or not insp.has_table(
                 self.names.table("runs"), schema=self.names.schema):
             return None
-        if "runs" not in {c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)}:
+        columns = {c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)}
+        return next((c for c in ("runs", batched.LEGACY_RUNS_GUARD) if c in columns), None)
+
+    def _contract_pending(self, connection: sa.Connection) -> str | None:
+        """``sessions.runs`` once sessions are at 3.0.0 and the column is still there (expand done, not contracted)."""
+        if self._legacy_column(connection) is None:
             return None
-        return f"{sessions.name}.runs"
+        return f"{shapes.spec('sessions', self.backend, '2.5.6', self.names).name}.runs"
 
     def contract(self, connection: sa.Connection, allow_data_loss: bool) -> list[str]:
         """The contract step: copy what older replicas wrote since ``up()`` (legacy runs appended to sessions), then
         drop what the latest schema no longer has (``sessions.runs``); refused, naming the count and ids, while
         anything would be lost.  Returns what was dropped."""
-        from agno_alembic.data import batched
-
         sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
-        runs = shapes.spec("runs", self.backend, registry.LATEST_VERSION, self.names)
         if self._contract_pending(connection) is None:
             return []
         versions = self._versions(connection, [registry.table_type("sessions")])
@@ -531,8 +537,7 @@ class _Core:
             raise ConfigurationError(
                 f"contract drops what schema {registry.LATEST_VERSION} no longer has: run up() first "
                 f"({sessions.name} is at {versions.get('sessions')})", option="contract")
-        batched.catch_up(connection, self.backend, sessions, runs)  # rows already in the runs table win
-        return [f"{sessions.name}.runs"] if self.cleanup_legacy_runs_column(connection, allow_data_loss) else []
+        return [f"{sessions.name}.runs"] if self._drop_legacy_runs(connection, allow_data_loss, copy=True) else []
 
     # -- plan and verify (docs/plan.md) ----------------------------------------------------------------------
 
@@ -639,33 +644,77 @@ class _Core:
 
     def cleanup_legacy_runs_column(self, connection: sa.Connection, allow_data_loss: bool) -> bool:
         """Drop ``sessions.runs`` once every run it holds is in the runs table; returns whether it was dropped."""
+        return self._drop_legacy_runs(connection, allow_data_loss, copy=False)
+
+    def _drop_legacy_runs(self, connection: sa.Connection, allow_data_loss: bool, *, copy: bool) -> bool:
+        """Drop ``sessions.runs``, never losing a run a replica appends meanwhile.
+
+        The column is first renamed to :data:`~agno_alembic.data.batched.LEGACY_RUNS_GUARD` (a catalog change,
+        its lock wait bounded and retried as online DDL is): from then on a replica still writing legacy runs
+        fails loudly (no such column) instead of appending a run the drop would lose, on every backend and on
+        every Galera node (the rename is one TOI event).  The check then reads the guarded column, and the drop
+        follows with nothing able to change it in between.  With ``copy`` the runs appended between the catch-up
+        and the guard are copied from the guarded column first.  While runs would still be lost the column gets
+        its name back and the step is refused, naming them.
+        """
+        from agno_alembic import online
         from agno_alembic.data import batched
+        from agno_alembic.dialects import online as dialect
         from agno_alembic.errors import DowngradeRefusedError
 
         sessions = shapes.spec("sessions", self.backend, "2.5.6", self.names)
         runs = shapes.spec("runs", self.backend, registry.LATEST_VERSION, self.names)
         insp = sa.inspect(connection)
-        if not insp.has_table(sessions.name, schema=sessions.schema) or "runs" not in {
-            c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)
-        }:
+        if not insp.has_table(sessions.name, schema=sessions.schema):
             return False
-        lost = batched.missing_runs(connection, sessions, runs)
-        if lost and not allow_data_loss:
-            raise DowngradeRefusedError(
-                f"Refusing to drop {sessions.name}.runs: {len(lost)} legacy run(s) there are not in {runs.name} "
-                f"(run ids: {', '.join(lost[:20])}{', ...' if len(lost) > 20 else ''}). Run up() or contract() "
-                "first (they copy them), or allow data loss explicitly (allow_data_loss=True).",
-                table=sessions.name,
-                would_destroy=f"{len(lost)} legacy run(s): {', '.join(lost[:20])}",
-                allow_option="allow_data_loss",
-            )
-        q = connection.dialect.identifier_preparer
-        table = q.format_table(sa.table(sessions.name, schema=sessions.schema))
-        if connection.in_transaction():
-            connection.commit()
-        with connection.begin():
-            connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {q.quote('runs')}")
-        return True
+        columns = {c["name"] for c in insp.get_columns(sessions.name, schema=sessions.schema)}
+        guard = batched.LEGACY_RUNS_GUARD
+        if "runs" not in columns and guard not in columns:
+            return False
+        bounds = {"lock_wait": float(self.online.get(ATTR_DDL_LOCK_WAIT) or 0.05),
+                  "deadline": float(self.online.get(ATTR_DDL_DEADLINE) or 300.0)}
+
+        def rename(old: str, new: str) -> None:
+            online.ddl_statement(
+                connection, self.backend,
+                dialect.rename_column(connection, self.backend, sessions.name, sessions.schema, old, new),
+                kind="rename_column", table=sessions.name, schema=sessions.schema, **bounds)
+
+        if guard in columns:  # an interrupted contract: start again from the column as replicas know it
+            log.info("%s: the legacy runs column is still guarded (an interrupted contract); renaming it back to "
+                     "runs first", sessions.name)
+            rename(guard, "runs")
+        if copy:
+            batched.catch_up(connection, self.backend, sessions, runs)  # rows already in the runs table win
+        rename("runs", guard)  # no replica can write a legacy run from here on
+        try:
+            lost = batched.missing_runs(connection, sessions, runs, column=guard, commit=True)
+            if lost and copy:  # appended between the catch-up and the guard: copied now, nothing can add more
+                batched.copy_guarded(connection, self.backend, sessions, runs, guard)
+                lost = batched.missing_runs(connection, sessions, runs, column=guard, commit=True)
+        except Exception:
+            with contextlib.suppress(Exception):  # the column back under the name replicas know, then the error
+                if connection.in_transaction():
+                    connection.rollback()
+                rename(guard, "runs")
+            raise
+        if not lost or allow_data_loss:
+            if lost:
+                log.warning("%s: dropping the legacy runs column with %d run(s) the runs table lacks "
+                            "(allow_data_loss): %s", sessions.name, len(lost), ", ".join(lost[:20]))
+            online.ddl_statement(connection, self.backend,
+                                 dialect.drop_column(connection, sessions.name, sessions.schema, guard),
+                                 kind="drop_column", table=sessions.name, schema=sessions.schema, **bounds)
+            return True
+        rename(guard, "runs")
+        raise DowngradeRefusedError(
+            f"Refusing to drop {sessions.name}.runs: {len(lost)} legacy run(s) there are not in {runs.name} "
+            f"(run ids: {', '.join(lost[:20])}{', ...' if len(lost) > 20 else ''}). Run up() or contract() "
+            "first (they copy them), or allow data loss explicitly (allow_data_loss=True).",
+            table=sessions.name,
+            would_destroy=f"{len(lost)} legacy run(s): {', '.join(lost[:20])}",
+            allow_option="allow_data_loss",
+        )
 
     def import_v1(self, connection: sa.Connection, tables: dict[str, Any], v1_schema: str | None,
                   batch: int) -> Any:

@@ -36,9 +36,15 @@ BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 2.0
 
 
-def backoff(attempt: int) -> float:
+NOWAIT_BACKOFF_MAX = 0.2
+"""The cap where a try does not wait at all (MariaDB's ``lock_wait_timeout = 0``, NOWAIT): such a try queues in
+front of none of the application's queries, so trying often costs the application nothing, and finds a gap between
+its transactions sooner (a table written all the time has only short ones)."""
+
+
+def backoff(attempt: int, most: float = BACKOFF_MAX) -> float:
     """The pause before retry number ``attempt`` (1-based): exponential, capped, with jitter (half to full)."""
-    cap = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1))
+    cap = min(most, BACKOFF_FIRST * 2 ** (attempt - 1))
     return random.uniform(cap / 2, cap)
 
 
@@ -60,10 +66,14 @@ def _rollback(ctx: MigrationContext) -> None:
     assert conn is not None
     transaction = ctx._transaction
     if transaction is not None:
-        if transaction.is_active:
+        # a COMMIT that failed (a Galera certification conflict) leaves the transaction inactive but still the
+        # connection's: it must be rolled back too before anything else runs
+        if transaction.is_active or conn.get_transaction() is transaction:
             transaction.rollback()
+        if conn.get_transaction() is not None:
+            conn.rollback()
         ctx._transaction = conn.begin()
-    elif conn.in_transaction():
+    elif conn.get_transaction() is not None:  # in_transaction() is false for such an inactive one
         conn.rollback()
 
 
@@ -75,7 +85,7 @@ def _rollback_any(connection: sa.Connection) -> None:
         ctx = None
     if ctx is not None and ctx.connection is connection:
         _rollback(ctx)
-    elif connection.in_transaction():
+    elif connection.get_transaction() is not None:  # active, or inactive after a COMMIT that failed
         connection.rollback()
 
 
@@ -126,6 +136,52 @@ def _bounded(conn: sa.Connection, backend: str, seconds: float) -> Iterator[None
         with contextlib.suppress(sa.exc.DBAPIError):
             for statement in dialect.restore_statements(backend, saved):
                 conn.exec_driver_sql(statement)
+
+
+_SQLITE_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+_SQLITE_NEUTRAL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE", "END")
+
+
+class SQLiteWritesWait:
+    """SQLite, online: every write transaction of the migration waits for the application's writers with the busy
+    timeout, as their own do.
+
+    SQLite calls the busy handler when a transaction's first statement needs the write lock, but answers
+    "database is locked" at once when a transaction that has read already needs it while an application writer
+    holds it (waiting could deadlock). So when the migration is about to write in a transaction that has only
+    read so far, that read-only part is committed (nothing of it to lose) and the transaction begins again with
+    ``BEGIN IMMEDIATE``, which waits. The reads before a write are then not of the same snapshot as the write;
+    online, everything the migration reads and writes again is its own (schema, bookkeeping) or copied with
+    "rows already there win", as on PostgreSQL's READ COMMITTED.
+    """
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.state = "none"  # in the current transaction: "none" (no statement yet), "read" or "write"
+        sa.event.listen(connection, "begin", self._begin)
+        sa.event.listen(connection, "before_cursor_execute", self._before)
+
+    def remove(self) -> None:
+        sa.event.remove(self.connection, "begin", self._begin)
+        sa.event.remove(self.connection, "before_cursor_execute", self._before)
+
+    def _begin(self, conn: sa.Connection) -> None:
+        self.state = "none"
+
+    def _before(self, conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        head = statement.lstrip().upper()
+        if self.state == "write" or head.startswith(_SQLITE_NEUTRAL):
+            return
+        if not head.startswith(_SQLITE_WRITES):
+            self.state = "read" if self.state == "none" else self.state
+            return
+        if self.state == "read" and conn.in_transaction() and not conn.in_nested_transaction():
+            raw = conn.connection.driver_connection
+            if raw is not None and raw.in_transaction:
+                raw.execute("COMMIT")
+                raw.execute("BEGIN IMMEDIATE")
+        self.state = "write"
 
 
 class _MySQLClauses:
@@ -205,7 +261,8 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
                     statement=statement, table=table, deadline=run.ddl_deadline, attempts=attempt,
                     blockers=blockers, backend=backend,
                 ) from exc
-            pause = min(left, backoff(attempt))
+            nowait = backend == registry.MYSQL and not patient and run.ddl_lock_wait < 1
+            pause = min(left, backoff(attempt, NOWAIT_BACKOFF_MAX if nowait else BACKOFF_MAX))
             log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs",
                      table, kind, attempt, pause)
             time.sleep(pause)
@@ -220,3 +277,43 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
         if attempt > 1:
             log.info("%s: %s done after %d tries (%.2fs)", table, kind, attempt, time.monotonic() - started)
         return
+
+
+def ddl_statement(connection: sa.Connection, backend: str, statement: str, *, kind: str, table: str,
+                  schema: str | None = None, lock_wait: float = 0.05, deadline: float = 300.0) -> None:
+    """Outside a migration step (``contract()``): run one DDL ``statement`` in a transaction of its own, its lock
+    wait bounded by ``lock_wait`` seconds, retried with backoff and jitter until ``deadline`` as :func:`ddl` does,
+    then :class:`~agno_alembic.errors.DDLLockTimeoutError` naming the blocking sessions."""
+    if connection.in_transaction():
+        connection.commit()
+    until = time.monotonic() + deadline
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            # (PostgreSQL: a SET in a transaction rolled back is undone with it)
+            with connection.begin(), _bounded(connection, backend, lock_wait):
+                connection.exec_driver_sql(statement)
+            return
+        except sa.exc.DBAPIError as exc:
+            if connection.in_transaction():
+                connection.rollback()
+            if not dialect.is_lock_timeout(backend, exc):
+                raise
+            left = until - time.monotonic()
+            if left <= 0:
+                blockers = dialect.blockers(connection, backend, table, schema)
+                who = "\n".join(f"  - {b}" for b in blockers) or "  (the server cannot tell which session)"
+                raise DDLLockTimeoutError(
+                    f"{table}: could not get the lock for {kind} within {deadline:g}s ({attempt} tries of "
+                    f"{lock_wait:g}s each, the application kept the table busy): {statement}\n"
+                    f"Holding locks on it or keeping a transaction open:\n{who}\n"
+                    "Nothing of this statement was applied; run it again, allow a longer wait (ddl_deadline), or "
+                    "end those transactions.",
+                    statement=statement, table=table, deadline=deadline, attempts=attempt, blockers=blockers,
+                    backend=backend,
+                ) from exc
+            pause = min(left, backoff(attempt))
+            log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs",
+                     table, kind, attempt, pause)
+            time.sleep(pause)

@@ -552,9 +552,7 @@ def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
         if name in d.reflected and name in fill and not new.columns[name].is_nullable(new.backend):
             # present but still nullable: an interrupted run added it (MySQL commits each ALTER) and may not have
             # filled it yet
-            t = _table_clause(new, new.columns)
-            op.execute(t.update().where(t.c[name].is_(None)).values({name: fill[name](t)}))
-            _commit_if_online()
+            _fill(new, name, fill[name], only_null=True)
         _alter_column(old, new, name, d.reflected.get(name))
     for name, unique in d.add_uniques.items():
         _ddl(new, "add_unique", functools.partial(
@@ -574,6 +572,22 @@ def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
         _ddl(old, "drop_index", functools.partial(op.drop_index, name, table_name=old.name, schema=old.schema))
     for name in d.drop_columns:
         _ddl(old, "drop_column", functools.partial(op.drop_column, old.name, name, schema=old.schema))
+
+
+def _fill(spec: TableSpec, name: str, fill: Fill, *, only_null: bool) -> None:
+    """A new NOT NULL column's value on the rows where it is NULL: online, in committed batches
+    (:mod:`agno_alembic.data.fill`); offline (or a table without a primary key), one statement (on every row of
+    a column just added: ``only_null`` false)."""
+    run = runtime.state()
+    if run.live and spec.primary_key:
+        from agno_alembic.data import fill as filling
+
+        filling.fill_column(op.get_bind(), run.backend, spec, name, fill)
+        return
+    t = _table_clause(spec, spec.columns)
+    update = t.update().where(t.c[name].is_(None)) if only_null else t.update()
+    op.execute(update.values({name: fill(t)}))
+    _commit_if_online()
 
 
 def _commit_if_online() -> None:
@@ -655,9 +669,7 @@ def _add_column(spec: TableSpec, name: str, fill: Fill | None) -> None:
         return
     column.nullable = True
     _ddl(spec, "add_column", lambda: op.add_column(spec.name, column, schema=spec.schema))
-    t = _table_clause(spec, spec.columns)
-    op.execute(t.update().values({name: fill(t)}))
-    _commit_if_online()
+    _fill(spec, name, fill, only_null=False)
     _set_not_null(spec, name, column.type)
 
 

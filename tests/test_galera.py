@@ -522,3 +522,190 @@ def test_a_node_killed_in_the_runs_copy_then_up_through_another_node_converges_a
     _converged_with_the_seed(db, list(range(len(db.urls))), seeded, counts, before)
     verdict = harness.validate(db.agno(victim))
     assert not verdict.failures, "\n".join(verdict.failures)
+
+
+# ------------------------------------------------------------------ data steps under conflicting writes
+
+
+def _sessions_with_legacy_runs(db: Db, count: int, runs_each: int = 3) -> tuple[sa.Table, sa.Table]:
+    """Sessions at 2.5.6 (through node 1) holding ``runs_each`` legacy runs each: ``r<i>-<j>`` of ``s<i>``."""
+    names = Names(schema=db.name)
+    SyncMigrationManager(db.urls[0], db_schema=db.name).up(target_version="2.5.6", table_type=["sessions", "versions"],
+                                                            create_missing=True)
+    sessions = shapes.spec("sessions", registry.MYSQL, "2.5.6", names).sa_table()
+    runs = shapes.spec("runs", registry.MYSQL, registry.LATEST_VERSION, names).sa_table()
+    engine = db.engine(0)
+    with engine.begin() as c:
+        c.execute(sessions.insert(), [
+            {"session_id": f"s{i:05d}", "session_type": "agent", "user_id": "u", "created_at": 1, "updated_at": 1,
+             "runs": [{"run_id": f"r{i:05d}-{j}", "agent_id": "a", "status": "COMPLETED", "created_at": 10 + j}
+                      for j in range(runs_each)]}
+            for i in range(count)
+        ])
+    engine.dispose()
+    _wait_synced(db.urls)
+    return sessions, runs
+
+
+def _replicated_bytes(engine: sa.Engine) -> int:
+    with engine.connect() as c:
+        return int(c.exec_driver_sql("SHOW GLOBAL STATUS LIKE 'wsrep_replicated_bytes'").one()[1])
+
+
+def test_a_batched_runs_copy_retries_conflicts_with_writes_through_another_node(cluster, db, monkeypatch, caplog):
+    """The 3.0.0 runs copy through node 1 in committed batches while the application (an Agno 3.x replica)
+    writes rows of the runs table through node 2: a batch whose rows node 2 committed first loses certification
+    (1213, whole transaction rolled back) and is retried; the copy ends exact, the application's rows win, every
+    node holds the same rows."""
+    import logging
+
+    from agno_alembic.data import batched
+
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # several batches whatever the machine's speed
+    count = 400
+    _, runs = _sessions_with_legacy_runs(db, count)
+    app = db.engine(1)
+    written: list[str] = []
+
+    def by_the_app(run_id: str, session_id: str) -> None:
+        """Node 2 writes a run the copy is about to write (or is writing, uncommitted, on node 1)."""
+        try:
+            with app.begin() as c:
+                c.execute(sa.text(
+                    f"INSERT IGNORE INTO `{db.name}`.`{runs.name}` (run_id, session_id, run_type, run_data, "
+                    "run_index, created_at, updated_at) VALUES (:r, :s, 'agent', :d, 0, 5, 5)"),
+                    {"r": run_id, "s": session_id, "d": '{"written": "by the app on node 2"}'})
+        except sa.exc.DBAPIError as exc:
+            assert galera.is_conflict(exc), exc  # the application lost certification to the copy: no row
+            return
+        written.append(run_id)
+
+    conflicts = {"n": 0, "position": ""}
+
+    def conflicting_write(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        # Inside a batch, after its runs were inserted on node 1 (uncommitted) and before its progress row is:
+        # node 2 commits the batch's last session's first run first, so node 1's batch must lose (at the UPDATE
+        # or at COMMIT, whenever node 2's write set reaches node 1).
+        if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE"):
+            position = next(p for p in (parameters.values() if isinstance(parameters, dict) else parameters)
+                            if isinstance(p, str) and p.startswith("s0"))
+            conflicts["position"] = position
+            if conflicts["n"] < 2:
+                conflicts["n"] += 1
+                by_the_app(f"r{position[1:]}-0", position)
+
+    def conflicting_commit(conn: Any) -> None:
+        # Right before a later batch's COMMIT: node 2 commits a run of that batch first, so the COMMIT itself
+        # fails certification.
+        position = conflicts["position"]
+        if 2 <= conflicts["n"] < 4 and position and f"r{position[1:]}-1" not in written:
+            conflicts["n"] += 1
+            by_the_app(f"r{position[1:]}-1", position)
+
+    migration = db.engine(0)
+    sa.event.listen(migration, "before_cursor_execute", conflicting_write)
+    sa.event.listen(migration, "commit", conflicting_commit)
+    before = _replicated_bytes(migration)
+    try:
+        with caplog.at_level(logging.INFO, logger="agno_alembic"):
+            SyncMigrationManager(migration, db_schema=db.name).up(table_type=["sessions", "runs"])
+    finally:
+        migration.dispose()
+    replicated = _replicated_bytes(db.engine(0)) - before
+    retried = [r.getMessage() for r in caplog.records if "could not commit" in r.getMessage()]
+    print(f"galera batched copy: {count} sessions x 3 runs, {len(retried)} batch(es) retried after a conflict, "
+          f"{replicated} bytes replicated from node 1")
+    assert conflicts["n"] == 4 and len(written) == 4
+    assert len(retried) >= 2 and all("1213" in m for m in retried), retried
+    expected = {f"r{i:05d}-{j}" for i in range(count) for j in range(3)}
+    everywhere = _same_everywhere(db, list(range(len(db.urls))))
+    assert everywhere  # identical on the three nodes
+    for node in range(len(db.urls)):
+        engine = db.engine(node)
+        with engine.connect() as c:
+            c.exec_driver_sql("SET SESSION wsrep_sync_wait = 15")
+            data = dict(c.execute(sa.select(runs.c.run_id, runs.c.run_data)).all())
+        engine.dispose()
+        assert set(data) == expected, f"node {node + 1}: {len(set(data) ^ expected)} run(s) differ"
+        for run_id in written:  # the application's rows win over the legacy copies
+            assert "by the app on node 2" in str(data[run_id]), (node, run_id, data[run_id])
+    with db.engine(0).connect() as c:
+        assert not sa.inspect(c).has_table(batched.PROGRESS_TABLE, schema=db.name)
+
+
+def test_contract_through_node_1_keeps_every_run_a_replica_on_node_2_appends(cluster, db):
+    """An Agno 2.x replica on node 2 appends legacy runs in a loop while contract() runs through node 1, and once
+    more right before the guard and right before the DROP statement (node 1's statements, seen by an event): the
+    column is guarded by a rename (one TOI event), so each append either commits before it (and is copied) or
+    fails (no such column, or a conflict with the rename); none is dropped."""
+    import json
+    import threading
+
+    from agno_alembic.data import batched
+
+    sessions, runs = _sessions_with_legacy_runs(db, 20)
+    SyncMigrationManager(db.urls[0], db_schema=db.name).up(table_type=["sessions", "runs"])
+    replica = db.engine(1)
+    stop = threading.Event()
+    one_at_a_time = threading.Lock()
+    committed: list[str] = []
+    refused: list[str] = []
+
+    def append(run_id: str) -> None:
+        session_id = f"s{len(committed) % 20:05d}"
+        with one_at_a_time:
+            try:
+                with replica.begin() as c:
+                    blob = c.execute(sa.select(sessions.c.runs).where(sessions.c.session_id == session_id)
+                                     .with_for_update()).scalar_one()
+                    legacy = json.loads(blob) if isinstance(blob, str) else blob
+                    legacy.append({"run_id": run_id, "agent_id": "a", "created_at": 77})
+                    c.execute(sessions.update().where(sessions.c.session_id == session_id)
+                              .values(runs=legacy, updated_at=int(time.time())))
+            except sa.exc.DBAPIError as exc:
+                refused.append(f"{run_id}: {exc.orig}")
+                return
+            committed.append(run_id)
+
+    def append_in_a_loop() -> None:
+        i = 0
+        while not stop.is_set():
+            append(f"w{i:05d}")
+            i += 1
+            time.sleep(0.005)
+
+    def at(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "DROP COLUMN" in statement.upper() and "at-the-drop" not in marks:
+            marks.append("at-the-drop")
+            append("at-the-drop")
+        elif batched.LEGACY_RUNS_GUARD in statement and "at-the-guard" not in marks:
+            marks.append("at-the-guard")
+            append("at-the-guard")  # after the catch-up, right before the guard
+
+    marks: list[str] = []
+    migration = db.engine(0)
+    sa.event.listen(migration, "before_cursor_execute", at)
+    writer = threading.Thread(target=append_in_a_loop, daemon=True)
+    writer.start()
+    try:
+        while len(committed) < 5 and writer.is_alive():
+            time.sleep(0.01)
+        assert SyncMigrationManager(migration, db_schema=db.name).contract() == [f"{sessions.name}.runs"]
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        writer.join(30)
+        replica.dispose()
+        migration.dispose()
+    assert "at-the-drop" in marks and "at-the-drop" not in committed, (marks, refused[:3])
+    assert "at-the-guard" in committed and len(committed) >= 5
+    _wait_synced(db.urls)
+    for node in range(len(db.urls)):
+        engine = db.engine(node)
+        with engine.connect() as c:
+            copied = set(c.execute(sa.select(runs.c.run_id)).scalars())
+            columns = {col["name"] for col in sa.inspect(c).get_columns(sessions.name, schema=db.name)}
+        engine.dispose()
+        lost = [r for r in committed if r not in copied]
+        assert not lost, f"node {node + 1}: contract dropped {len(lost)} committed legacy run(s): {lost}"
+        assert "runs" not in columns

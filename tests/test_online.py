@@ -269,14 +269,18 @@ def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanw
     sessions, runs = _sessions_at_2_5_6(backend, 400)
     app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
     migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
-    seen = {"progress": 0, "fired": False}
+    seen = {"progress": 0, "armed": False, "fired": False}
+
+    def committed(conn: Any) -> None:
+        seen["armed"] = seen["armed"] or seen["progress"] >= 2
 
     def application_writes(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Between two committed batches (the migration holds no lock then), as an Agno app would: a 3.x replica
-        # writes a run of a session not copied yet; a 2.x replica appends a run to a session copied already.
+        # Between two committed batches (after the second batch's commit: the migration holds no lock then), as an
+        # Agno app would: a 3.x replica writes a run of a session not copied yet; a 2.x replica appends a run to a
+        # session copied already.
         if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE"):
             seen["progress"] += 1
-        if seen["progress"] == 2 and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
+        if seen["armed"] and not seen["fired"] and statement.lstrip().upper().startswith("SELECT"):
             seen["fired"] = True
             with app.begin() as c:
                 c.execute(runs.insert().values(
@@ -288,6 +292,7 @@ def test_online_copy_commits_batches_and_keeps_what_the_application_writes_meanw
                           .values(runs=legacy, updated_at=int(time.time())))
 
     sa.event.listen(migration, "before_cursor_execute", application_writes)
+    sa.event.listen(migration, "commit", committed)
     try:
         SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
                                                                      create_missing=True)
@@ -386,3 +391,355 @@ def test_a_copy_killed_between_batches_shows_in_status_and_resumes(
     assert run_worker(target.worker(**spec)).ok
     assert len(_run_ids(backend, runs)) == 900
     assert mm.status(table_type=["sessions"])[0].in_progress == ()
+
+
+class _LegacyWriter(threading.Thread):
+    """An Agno 2.x replica still running during ``contract()``: appends a legacy run to a session in a loop (read
+    the list, append, write it back with ``updated_at``, commit).  ``committed``: the run ids whose write
+    committed; ``failed``: the writes the database refused (a legacy column no longer writable)."""
+
+    def __init__(self, backend: Backend, sessions: sa.Table, count: int) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.sessions, self.count = backend, sessions, count
+        self.stop = threading.Event()
+        self.committed: list[str] = []
+        self.failed: list[str] = []
+        self.one_at_a_time = threading.Lock()  # the loop and the test's own appends: no lost update between them
+        self.engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool,
+                                       connect_args={"timeout": 5} if backend.kind == "sqlite" else {})
+
+    def append(self, run_id: str) -> None:
+        with self.one_at_a_time:
+            self._append(run_id)
+
+    def _append(self, run_id: str) -> None:
+        s = self.sessions
+        session_id = f"s{len(self.committed) % self.count:05d}"
+        try:
+            with self.engine.begin() as c:
+                blob = c.execute(sa.select(s.c.runs).where(s.c.session_id == session_id)).scalar_one()
+                legacy = json.loads(blob) if isinstance(blob, str) else blob
+                legacy.append({"run_id": run_id, "agent_id": "a", "created_at": 77})
+                c.execute(s.update().where(s.c.session_id == session_id)
+                          .values(runs=legacy, updated_at=int(time.time())))
+        except sa.exc.DBAPIError as exc:
+            self.failed.append(f"{run_id}: {exc.orig}")
+            return
+        self.committed.append(run_id)
+
+    def run(self) -> None:
+        i = 0
+        while not self.stop.is_set():
+            self.append(f"w{i:05d}")
+            i += 1
+            time.sleep(0.005)
+
+
+def test_contract_never_drops_a_run_a_replica_appends_meanwhile(backend: Backend) -> None:
+    """A 2.x replica appends legacy runs in a loop while contract() runs, once more right before the legacy column
+    is guarded (after the catch-up) and once more right before the DROP statement (where a check done before it
+    cannot see the run).  Every run here can be copied, so contract succeeds, and every run whose write committed
+    is in the runs table; the writes it refused were never committed.  (A refusal naming the runs is
+    test_up_expands_then_contract_refuses_...)"""
+    from agno_alembic.data import batched
+
+    sessions, runs = _sessions_at_2_5_6(backend, 20)
+    _manager(backend).up(table_type=["sessions", "runs"], create_missing=True)
+    writer = _LegacyWriter(backend, sessions, 20)
+    at_drop: list[str] = []
+
+    def append_before_the_drop(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "DROP COLUMN" in statement.upper() and not at_drop:
+            at_drop.append("at-the-drop")
+            writer.append("at-the-drop")
+        elif batched.LEGACY_RUNS_GUARD in statement and "at-the-guard" not in writer.committed:
+            writer.append("at-the-guard")  # just before the column is guarded: after the catch-up
+
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    sa.event.listen(migration, "before_cursor_execute", append_before_the_drop)
+    writer.start()
+    try:
+        while len(writer.committed) < 5 and writer.is_alive():
+            time.sleep(0.01)
+        assert SyncMigrationManager(migration, db_schema=backend.schema).contract() == [f"{sessions.name}.runs"]
+        time.sleep(0.2)
+    finally:
+        writer.stop.set()
+        writer.join(30)
+        migration.dispose()
+        writer.engine.dispose()
+    assert at_drop, "the DROP statement never ran"
+    assert "runs" not in _columns(backend, sessions.name)
+    assert "at-the-guard" in writer.committed  # copied from the guarded column
+    assert "at-the-drop" not in writer.committed and writer.failed  # refused by the database: not lost
+    lost = [r for r in writer.committed if r not in _run_ids(backend, runs)]
+    assert not lost, f"contract dropped {len(lost)} committed legacy run(s): {lost}"
+    assert len(writer.committed) >= 5  # the replica did write during the test
+
+
+def test_a_contract_interrupted_after_its_guard_shows_pending_and_finishes(backend: Backend) -> None:
+    """Killed between the guard (the column renamed) and the drop: status still shows the contract pending, up()
+    leaves the guarded column alone, and contract() starts again from the column as replicas know it."""
+    from agno_alembic.data import batched
+
+    sessions, runs = _sessions_at_2_5_6(backend, 10)
+    mm = _manager(backend)
+    mm.up(table_type=["sessions", "runs"], create_missing=True)
+    _append_legacy_run(backend, sessions, "s00002", "late-guarded")
+    q = backend.engine.dialect.identifier_preparer
+    with backend.engine.begin() as c:
+        c.exec_driver_sql(f"ALTER TABLE {_qualified(backend, sessions.name)} RENAME COLUMN runs TO "
+                          f"{q.quote(batched.LEGACY_RUNS_GUARD)}")
+    assert mm.status(table_type=["sessions"])[0].contract_pending == f"{sessions.name}.runs"
+    mm.up(table_type=["sessions", "runs"])
+    assert batched.LEGACY_RUNS_GUARD in _columns(backend, sessions.name)
+    assert mm.contract() == [f"{sessions.name}.runs"]
+    assert not {"runs", batched.LEGACY_RUNS_GUARD} & _columns(backend, sessions.name)
+    assert "late-guarded" in _run_ids(backend, runs) and len(_run_ids(backend, runs)) == 31
+
+
+@pytest.fixture
+def mysql_backend(tmp_path) -> Iterator[Backend]:
+    from tests.conftest import make_backend
+
+    with make_backend("mysql", tmp_path) as b:
+        yield b
+
+
+#: The kind of each MySQL DDL statement online mode runs, and the row of
+#: docs/online.md's table that describes it.
+_MYSQL_KINDS = (
+    (r"^CREATE (UNIQUE )?INDEX", "create_index", "new index on a populated table"),
+    (r"ADD CONSTRAINT \S+ PRIMARY KEY", "primary_key", "other ALTERs"),
+    (r"ADD CONSTRAINT \S+ UNIQUE", "add_unique", "other ALTERs"),
+    (r"ADD CONSTRAINT \S+ FOREIGN KEY", "add_foreign_key", "foreign key"),
+    (r"DROP INDEX", "drop_index", "other ALTERs"),
+    (r"MODIFY \S+ .* NOT NULL", "set_not_null", "new NOT NULL column"),
+    (r"ADD COLUMN", "add_column", "other ALTERs"),
+    (r"DROP COLUMN", "drop_column", "other ALTERs"),
+)
+
+
+def _docs_mysql_cells() -> dict[str, str]:
+    """docs/online.md's table of what online means: row label -> its MySQL / MariaDB cell."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "online.md").read_text()
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    column = header.index("MySQL / MariaDB")
+    cells = {}
+    for line in lines[2:]:
+        parts = [c.strip() for c in line.strip("|").split("|")]
+        if len(parts) == len(header):
+            cells[parts[0]] = parts[column]
+    return cells
+
+
+def test_mariadb_runs_each_online_statement_with_the_algorithm_the_docs_and_plan_name(
+    mysql_backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every DDL statement of the whole chain (every table from 2.0.0 to the latest) on the real server: the
+    algorithm MariaDB accepted (the debug line of agno_alembic.online) is the one docs/online.md's table and
+    dialects.locks (what plan shows) say, and none ran without INSTANT or INPLACE, LOCK=NONE."""
+    import re
+
+    from agno_alembic.dialects import locks
+
+    backend = mysql_backend
+    _manager(backend).up(target_version="2.0.0", create_missing=True)
+    with caplog.at_level(logging.DEBUG, logger="agno_alembic"):
+        _manager(backend).up(create_missing=True)
+    used = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG
+            and re.search(r"\((ALGORITHM=[^)]*)\)$", r.getMessage())]
+    assert not [r.getMessage() for r in caplog.records if "not online on this server" in r.getMessage()]
+    cells = _docs_mysql_cells()
+    seen: dict[str, set[str]] = {}
+    for line in used:
+        statement, clause = re.match(r"^[^:]+: (.*) \((ALGORITHM=[^)]*)\)$", line).groups()  # type: ignore[union-attr]
+        kind, row = next(((k, r) for pattern, k, r in _MYSQL_KINDS if re.search(pattern, statement)), (None, None))
+        assert kind is not None, f"a statement of no known kind: {statement}"
+        algorithm = clause.replace("ALGORITHM=", "")  # INSTANT | INPLACE, LOCK=NONE | INPLACE LOCK=NONE
+        assert algorithm.split(",")[0].split(" ")[0] in cells[row], (statement, clause, cells[row])
+        if kind == "create_index":
+            assert clause in cells[row].replace("`", ""), (statement, clause, cells[row])
+        # what plan shows for this kind of statement names the algorithm that ran
+        assert locks.describe("mysql", statement).algorithm == algorithm.split(",")[0].split(" ")[0], (
+            statement, clause)
+        seen.setdefault(kind, set()).add(algorithm)
+    print({k: sorted(v) for k, v in seen.items()})
+    assert {"create_index", "add_column", "set_not_null", "add_unique", "drop_index", "primary_key"} <= set(seen)
+
+
+@pytest.fixture(params=["postgres", "mysql"])
+def server_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
+    from tests.conftest import make_backend
+
+    with make_backend(request.param, tmp_path) as b:
+        yield b
+
+
+def test_a_new_not_null_columns_fill_commits_batches_and_resumes_after_a_kill(
+    server_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2.3.0's memories.created_at (NOT NULL, filled from updated_at): online, the fill walks the table in
+    committed batches; killed before its third batch, two batches are kept (the column nullable, partly
+    filled), and the next up() fills the rest and makes it NOT NULL.  (SQLite rebuilds the table in one
+    transaction instead: there is no fill statement there.)"""
+    from agno_alembic.data import batched
+    from tests.test_lock import Target, run_worker
+
+    for name in ("FIRST_BATCH", "MAX_BATCH", "MIN_BATCH"):  # the worker is forked: it inherits these
+        monkeypatch.setattr(batched, name, 50)
+    backend = server_backend
+    table = _memories_at_2_0_0(backend, rows=300)
+    target = Target(backend.kind, backend.url, backend.schema)
+    spec = {"mode": "up", "table_type": "memories", "target_version": "2.3.0", "lock_timeout": 60}
+    killed = run_worker(target.worker(**spec, kill_at_sql=["UPDATE ", table.name, " SET ", "created_at"],
+                                      kill_at_nth=3))
+    assert killed.killed, killed.report
+    t = sa.table(table.name, sa.column("memory_id"), sa.column("created_at"), sa.column("updated_at"),
+                 schema=backend.schema)
+
+    def filled() -> int:
+        with backend.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).where(t.c.created_at.is_not(None))).scalar_one())
+
+    columns = {c["name"]: c for c in sa.inspect(backend.engine).get_columns(table.name, schema=backend.schema)}
+    assert columns["created_at"]["nullable"] and filled() == 100  # two committed batches of 50
+    assert run_worker(target.worker(**spec)).ok
+    columns = {c["name"]: c for c in sa.inspect(backend.engine).get_columns(table.name, schema=backend.schema)}
+    assert not columns["created_at"]["nullable"]
+    with backend.engine.connect() as c:
+        pairs = c.execute(sa.select(t.c.created_at, t.c.updated_at)).all()
+    assert len(pairs) == 300 and all(created == updated for created, updated in pairs)
+
+
+def test_a_contract_that_fails_after_its_guard_gives_the_column_its_name_back(backend: Backend) -> None:
+    """An error between the guard and the drop (here: no runs table to check against) leaves the legacy column
+    under the name Agno 2.x replicas write, not guarded."""
+    from agno_alembic.data import batched
+
+    sessions, _ = _sessions_at_2_5_6(backend, 3)
+    seen: list[str] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    sa.event.listen(engine, "before_cursor_execute", watch)
+    try:
+        with pytest.raises(Exception, match="agno_runs"):
+            SyncMigrationManager(engine, db_schema=backend.schema).cleanup_legacy_runs_column()
+    finally:
+        engine.dispose()
+    assert any(batched.LEGACY_RUNS_GUARD in s and "RENAME" in s.upper() for s in seen)  # it was guarded
+    assert "runs" in _columns(backend, sessions.name)
+    assert batched.LEGACY_RUNS_GUARD not in _columns(backend, sessions.name)
+
+
+class _Writer(threading.Thread):
+    """An Agno 2.x application thread on SQLite, as Agno's ``SqliteDb`` opens its database (a plain engine: the
+    driver's 5 s busy timeout, each write its own transaction that begins with the write): upserts a session's
+    data and appends runs to its legacy list, and reads sessions in between."""
+
+    def __init__(self, backend: Backend, sessions: sa.Table, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.backend, self.sessions, self.seed = backend, sessions, seed
+        self.stop = threading.Event()
+        self.writes = 0
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        s, n = self.sessions, 0
+        engine = sa.create_engine(self.backend.url, poolclass=sa.pool.NullPool)
+        try:
+            while not self.stop.is_set():
+                n += 1
+                sid = f"s{(self.seed * 97 + n * 31) % 600:05d}"
+                try:
+                    with engine.connect() as c:
+                        blob = c.execute(sa.select(s.c.runs).where(s.c.session_id == sid)).scalar()
+                    legacy = (json.loads(blob) if isinstance(blob, str) else blob or [])
+                    legacy.append({"run_id": f"app-{self.seed}-{n}", "agent_id": "a", "created_at": 50})
+                    with engine.begin() as c:
+                        c.execute(s.update().where(s.c.session_id == sid).values(
+                            runs=legacy, session_data={"n": n}, updated_at=int(time.time())))
+                    self.writes += 1
+                except sa.exc.DBAPIError as exc:
+                    self.failures.append(str(exc.orig))
+                time.sleep(0.002)
+        finally:
+            engine.dispose()
+
+
+def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and_they_see_no_error(
+    sqlite_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four threads write all the time while up() copies: the copy's write transactions wait for theirs with the
+    busy timeout (instead of "database is locked" at once, retried forever), and let them in between batches."""
+    from agno_alembic.data import batched
+
+    backend = sqlite_backend
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # many batches, each one a chance to meet a writer
+    monkeypatch.setattr(batched, "RETRY_SECONDS", 20.0)  # a copy that cannot get the lock fails instead of hanging
+    sessions, runs = _sessions_at_2_5_6(backend, 600)
+    writers = [_Writer(backend, sessions, i) for i in range(4)]
+    for w in writers:
+        w.start()
+    try:
+        time.sleep(0.3)
+        _manager(backend).up(table_type=["sessions", "runs"], create_missing=True)
+        during = sum(w.writes for w in writers)
+    finally:
+        for w in writers:
+            w.stop.set()
+        for w in writers:
+            w.join(30)
+    assert [f for w in writers for f in w.failures] == []
+    assert during > 0
+    _manager(backend).up(table_type=["sessions", "runs"])  # quiet: catches up what was appended since
+    with backend.engine.connect() as c:
+        assert batched.missing_runs(c, shapes.spec("sessions", "sqlite", "2.5.6", backend.names),
+                                    shapes.spec("runs", "sqlite", "3.0.0", backend.names)) == []
+    assert len(_run_ids(backend, runs)) >= 600 * 3
+
+
+@pytest.mark.parametrize("backend", ["postgres", "mysql"], indirect=True)
+def test_a_list_the_application_rewrites_during_its_batch_is_copied_as_it_ends_up(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An Agno 2.x replica rewrites a session's whole list (its first run grew) between the copy's read of the list
+    and its INSERT: no run is written with text cut at the old positions (MySQL slices each run out of the stored
+    list by position); the session is caught up, every run as the list ends up."""
+    from agno_alembic.data import batched
+
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)
+    sessions, runs = _sessions_at_2_5_6(backend, 120)
+    app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    final = [{"run_id": f"r00010-{j}", "agent_id": "a", "status": "COMPLETED", "created_at": 10 + j,
+              **({"content": "grown " * 40} if j == 0 else {})} for j in range(3)]
+    seen = {"fired": False}
+
+    def rewrite(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        head = statement.lstrip()
+        if not seen["fired"] and head.startswith("INSERT INTO") and runs.name in head.split("(")[0]:
+            seen["fired"] = True
+            with app.begin() as c:
+                c.execute(sessions.update().where(sessions.c.session_id == "s00010")
+                          .values(runs=final, updated_at=int(time.time())))
+
+    sa.event.listen(migration, "before_cursor_execute", rewrite)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
+                                                                     create_missing=True)
+    finally:
+        migration.dispose()
+        app.dispose()
+    assert seen["fired"]
+    with backend.engine.connect() as c:
+        data = dict(c.execute(sa.select(runs.c.run_id, runs.c.run_data)
+                              .where(runs.c.session_id == "s00010")).all())
+    data = {k: json.loads(v) if isinstance(v, str) else v for k, v in data.items()}
+    assert data == {entry["run_id"]: entry for entry in final}

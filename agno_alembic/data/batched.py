@@ -1,11 +1,12 @@
 """Online data steps: committed batches sized by time, a progress row to resume from, a catch-up pass.
 
 A batch is one range of session keys, copied and recorded in the progress row in one transaction, then committed;
-its size follows the time the last one took (about :data:`BATCH_SECONDS` of work), so neither the application's
-waits behind it nor the number of commits grow with the data.  After a crash (``kill -9`` included) the step starts
-again after the last committed batch.  Rows the application writes into the runs table meanwhile win (the copy
-inserts only what is missing); sessions the application updated since the copy began are copied again before the
-step is stamped, then the copy is checked.
+its size follows the time the last one took (about :data:`SERVER_BATCH_SECONDS` of work on PostgreSQL, where a
+batch blocks none of the application's queries, :data:`BATCH_SECONDS` elsewhere, where some of them wait for it), so
+neither the application's waits behind it nor the number of commits grow with the data.  After a crash (``kill -9``
+included) the step starts again after the last committed batch.  Rows the application writes into the runs table
+meanwhile win (the copy inserts only what is missing); sessions the application updated after their batch began are
+copied again before the step is stamped, then the copy is checked.
 
 The progress rows live in agno-alembic's own table, :data:`PROGRESS_TABLE`, next to Agno's tables; a row exists
 only while its step is in progress (``status`` shows it).
@@ -30,8 +31,21 @@ log = logging.getLogger("agno_alembic")
 
 PROGRESS_TABLE = "agno_alembic_progress"
 BATCH_SECONDS = 0.1
-"""Target duration of one committed batch."""
+"""Target duration of one committed batch on SQLite and MySQL/MariaDB, where some of the application's writes wait
+for it (see :data:`SERVER_BATCH_SECONDS`)."""
+SERVER_BATCH_SECONDS = 0.5
+"""Target duration of one committed batch on PostgreSQL, where a batch blocks none of the application's reads and
+writes (its reads lock nothing; the foreign key check of each run it inserts takes ``FOR KEY SHARE`` on the session,
+which an update of the session does not wait for): longer batches spend less of the copy on each batch's round
+trips and commit. MySQL/MariaDB take :data:`BATCH_SECONDS`: there the foreign key check holds a shared lock on each
+session whose runs the batch inserts until it commits, and the application's updates of those sessions wait."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
+GALERA_MAX_BATCH = 500
+"""Sessions per batch at most on a Galera node: each batch is one write set every node certifies and applies, and
+a big one holds the cluster's commits behind it (flow control); see docs/clusters.md."""
+LEGACY_RUNS_GUARD = "runs_agno_alembic_contract"
+"""The name ``contract()`` gives ``sessions.runs`` while it checks it, so that no replica can write a legacy run
+between the check and the drop (see ``MigrationManager.contract``)."""
 CATCH_UP_MARGIN = 5
 """Seconds before the copy began from which an updated session is copied again (clock skew between servers)."""
 
@@ -73,18 +87,23 @@ def read_progress(connection: sa.Connection, schema: str | None) -> list[Progres
 
 
 class _Sizer:
-    """Rows per batch, adjusted after each batch towards :data:`BATCH_SECONDS` of work."""
+    """Rows per batch, adjusted after each batch towards its target duration (:data:`SERVER_BATCH_SECONDS` on
+    PostgreSQL, :data:`BATCH_SECONDS` elsewhere)."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: str, limit: int | None = None, seconds: float | None = None) -> None:
         self.size = FIRST_BATCH
+        self.took = 0.0
+        self.target = seconds if seconds is not None else (
+            SERVER_BATCH_SECONDS if backend == registry.POSTGRESQL else BATCH_SECONDS)
+        self.limit = MAX_BATCH if limit is None else min(limit, MAX_BATCH)
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
         started = time.monotonic()
         yield
-        took = max(time.monotonic() - started, 1e-4)
-        factor = min(2.0, max(0.5, BATCH_SECONDS / took))
-        self.size = int(min(MAX_BATCH, max(MIN_BATCH, self.size * factor)))
+        took = self.took = max(time.monotonic() - started, 1e-4)
+        factor = min(2.0, max(0.5, self.target / took))
+        self.size = int(min(self.limit, max(MIN_BATCH, self.size * factor)))
 
 
 def _commit(connection: sa.Connection) -> None:
@@ -115,22 +134,36 @@ class _Copier:
     def __init__(self, connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:
         self.connection, self.backend, self.sessions, self.runs = connection, backend, sessions, runs
         self.now = int(time.time())
-        self.sql = None
+        self.sql = self.sql_keys = None
         if backend == registry.POSTGRESQL:
-            self.sql = sa.text(runs_data._postgresql(runs_data._Names(connection.dialect, sessions, runs)))
-        self.writer = runs_data._MySQLRuns(connection, sessions, runs) if backend == registry.MYSQL else None
+            names = runs_data._Names(connection.dialect, sessions, runs)
+            self.sql = sa.text(runs_data._postgresql(names))
+            self.sql_keys = sa.text(runs_data._postgresql(names, keys=True)).bindparams(
+                sa.bindparam("keys", expanding=True))
+        # MySQL: runs sliced out of their lists by position, each checked against the digest of the text read
+        self.writer = runs_data._GuardedRuns(connection, sessions, runs) if backend == registry.MYSQL else None
 
     def copy(self, after: str, upto: str) -> None:
+        """The sessions of the key range ``(after, upto]``."""
         if self.sql is not None:
             self.connection.execute(self.sql, {"now": self.now, "after": after, "upto": upto})
         else:
             runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer)
+
+    def copy_keys(self, keys: list[str]) -> None:
+        """The sessions of ``keys`` (the catch-up pass)."""
+        if self.sql_keys is not None:
+            self.connection.execute(self.sql_keys, {"now": self.now, "keys": keys})
+        else:
+            runs_data._copy_in_python(self.connection, self.sessions, self.runs, "", "", self.now, self.writer,
+                                      keys=keys)
 
 
 def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec,
                      step: str) -> None:
     """The 3.0.0 runs copy in committed, resumable batches, then a catch-up pass and a check (see the module)."""
     from agno_alembic import online
+    from agno_alembic.dialects import online as dialect
 
     t = progress_table(sessions.schema)
     if not sa.inspect(connection).has_table(t.name, schema=t.schema):
@@ -150,55 +183,155 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
         _commit(connection)
         return found
 
-    progress = _retrying(connection, backend, begin)
-    total = progress.total
-    copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer()
-    after, done, last_log, began = progress.position, progress.done, time.monotonic(), time.monotonic()
-    while True:
-        with sizer.timing():
-            keys = _retrying(connection, backend, lambda a=after, d=done: _batch(
-                connection, copier, sessions, t, step, a, d, total, sizer.size))
-            if not keys:
-                break
-            after, done = keys[-1], done + len(keys)
-        if time.monotonic() - last_log >= runs_data.PROGRESS_SECONDS:
-            last_log = time.monotonic()
-            log.info("%s: copied runs of %d/%d sessions (%.1fs, %d per batch)", sessions.name, done, total,
-                     last_log - began, sizer.size)
-    listed = int(time.time())
-    caught = _catch_up(connection, copier, sessions, progress.started_at - CATCH_UP_MARGIN, sizer)
-    log.info("%s: copied runs of %d sessions into %s in committed batches (%.1fs), caught up %d session(s) "
-             "updated meanwhile", sessions.name, done, runs.name, time.monotonic() - began, caught)
-    # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
-    # copy those; every other session must be complete
-    _check(connection, sessions, runs, listed - CATCH_UP_MARGIN)
-    connection.execute(t.delete().where(t.c.step == step))
+    with dialect.reads_lock_nothing(connection, backend):
+        _copy_and_check(connection, backend, sessions, runs, step, t, _retrying(connection, backend, begin))
     if connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 0:
         # no step in progress: agno-alembic's bookkeeping leaves nothing behind (a crash before the stamp now
         # restarts the copy from the beginning, which keeps every row already copied)
         online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
 
 
+def _limit(connection: sa.Connection, backend: str) -> int | None:
+    """:data:`GALERA_MAX_BATCH` on a Galera node, else no limit but :data:`MAX_BATCH`."""
+    from agno_alembic.dialects import galera
+
+    if backend == registry.MYSQL and galera.node_state(connection) is not None:
+        return GALERA_MAX_BATCH
+    return None
+
+
+def _copy_and_check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, step: str,
+                    t: sa.Table, progress: Progress) -> None:
+    total = progress.total
+    copier = _Copier(connection, backend, sessions, runs)
+    sizer = _Sizer(backend, _limit(connection, backend))
+    after, done, began = progress.position, progress.done, time.monotonic()
+    # when each range of keys was copied, ``(upto, time)``: the catch-up copies again only the sessions updated
+    # since their own range's batch began (a resumed copy: since the step began)
+    marks: list[tuple[str | None, int]] = [(after, progress.started_at)] if after else []
+    with _giving_way(connection, backend):
+        done = _copy(connection, backend, copier, sessions, t, step, total, sizer, after, done, marks)
+        copied = time.monotonic()
+        listed = int(time.time())
+        caught = _catch_up(connection, copier, sessions, t, step, marks, sizer)
+    log.info("%s: copied runs of %d sessions into %s in committed batches (%.1fs), caught up %d session(s) "
+             "updated meanwhile (%.1fs)", sessions.name, done, runs.name, copied - began, caught,
+             time.monotonic() - copied)
+    # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
+    # copy those; every other session must be complete
+    _check(connection, backend, sessions, runs, listed - CATCH_UP_MARGIN)
+    connection.execute(t.delete().where(t.c.step == step))
+
+
+def _copy(connection: sa.Connection, backend: str, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str,
+          total: int, sizer: _Sizer, after: str, done: int, marks: list[tuple[str | None, int]]) -> int:
+    """The batches, from ``after`` to the last session; returns how many sessions are done."""
+    last_log = began = time.monotonic()
+    pause = _Yielder(connection, backend)
+    while True:
+        with sizer.timing():
+            mark = int(time.time())
+            keys = _retrying(connection, backend, lambda a=after, d=done: _batch(
+                connection, copier, sessions, t, step, a, d, total, sizer.size))
+            if not keys:
+                marks.append((None, mark))  # sessions inserted after the last range since this read
+                break
+            after, done = keys[-1], done + len(keys)
+            _merge_mark(marks, after, mark)
+        pause(sizer.took)
+        if time.monotonic() - last_log >= runs_data.PROGRESS_SECONDS:
+            last_log = time.monotonic()
+            log.info("%s: copied runs of %d/%d sessions (%.1fs, %d per batch)", sessions.name, done, total,
+                     last_log - began, sizer.size)
+    return done
+
+
 def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str, after: str,
            done: int, total: int, size: int) -> list[str]:
-    """One batch: copy the runs of the next ``size`` sessions and record where it stopped, then commit."""
+    """One batch: copy the runs of the next ``size`` sessions and record where it stopped, then commit.
+
+    The keys are read in a transaction of their own; on SQLite the write transaction then begins with a write (the
+    progress row), so it waits for the application's writers with the busy timeout (a transaction that read first
+    gets "database is locked" at once where a writer holds the lock: SQLite would deadlock otherwise)."""
     keys = _keys(connection, sessions, after, size)
-    if keys:
-        copier.copy(after, keys[-1])
-        connection.execute(t.update().where(t.c.step == step).values(
-            position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)), updated_at=int(time.time())))
     _commit(connection)
+    if keys:
+        record = t.update().where(t.c.step == step).values(
+            position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)), updated_at=int(time.time()))
+        if copier.backend == registry.SQLITE:
+            connection.execute(record)
+            copier.copy(after, keys[-1])
+        else:  # copy first: where the driver commits each statement itself (SingleStore's), no batch is recorded
+            copier.copy(after, keys[-1])  # that was not copied
+            connection.execute(record)
+        _commit(connection)
     return keys
 
 
+def _merge_mark(marks: list[tuple[str | None, int]], upto: str, when: int) -> None:
+    """Record that the sessions up to ``upto`` were copied by a batch begun at ``when`` (whole seconds: the
+    batches of one second share one mark)."""
+    if marks and marks[-1][1] == when and len(marks) > 1:
+        marks[-1] = (upto, when)
+    else:
+        marks.append((upto, when))
+
+
+#: SQLite: after each committed batch the copy pauses this share of the batch's time when another connection wrote
+#: since the last pause, so the application's writers waiting in their busy handler (which sleeps between its tries)
+#: take the write lock before the next batch does.
+SQLITE_YIELD = 1.0
+
+
+class _Yielder:
+    """SQLite: the pause after a batch, only while the application writes (``PRAGMA data_version`` changes when
+    another connection commits): a quiet database is copied at full speed."""
+
+    def __init__(self, connection: sa.Connection, backend: str) -> None:
+        self.connection, self.sqlite = connection, backend == registry.SQLITE
+        self.version = self._version() if self.sqlite else None
+
+    def _version(self) -> int | None:
+        try:
+            return int(self.connection.exec_driver_sql("PRAGMA data_version").scalar_one())
+        except sa.exc.DBAPIError:  # the application holds the database: it is writing
+            return None
+        finally:
+            _commit(self.connection)  # holds no lock while it pauses (a reader keeps writers from committing)
+
+    def __call__(self, took: float) -> None:
+        if not self.sqlite:
+            return
+        version = self._version()
+        if version is None or version != self.version:
+            time.sleep(min(BATCH_SECONDS, took) * SQLITE_YIELD)
+        self.version = version
+
+
+#: SQLite: how long a batch waits for the write lock before it rolls back and tries again after a pause (seconds).
+#: The application's writers wait with their busy timeout, sleeping longer and longer between their tries; a copy
+#: that waited as long would take the lock before writers that have waited longest, again and again.
+SQLITE_LOCK_WAIT = 0.05
+
+
+def _giving_way(connection: sa.Connection, backend: str) -> contextlib.AbstractContextManager[None]:
+    from agno_alembic import online
+
+    if backend != registry.SQLITE:
+        return contextlib.nullcontext()
+    return online._bounded(connection, backend, SQLITE_LOCK_WAIT)
+
+
 RETRY_SECONDS = 300.0
-"""How long a batch that met the application's lock (SQLite: the database is locked) is retried."""
+"""How long a batch that met the application's lock (SQLite: the database is locked) or lost a Galera
+certification conflict is retried."""
 
 
 def _retrying(connection: sa.Connection, backend: str, fn: Any) -> Any:
-    """``fn`` (one batch, its own transaction), retried with backoff while the application holds the lock it needs
-    (SQLite returns "database is locked" at once where two writers would wait for each other)."""
+    """``fn`` (one batch, its own transaction), retried with backoff while it cannot commit for a reason that rolls
+    it back whole (:func:`agno_alembic.dialects.online.is_retryable_batch`): the application holds the lock it
+    needs (SQLite returns "database is locked" at once where two writers would wait for each other), the server
+    broke a deadlock, or on a Galera cluster a conflicting write committed on another node first (error 1213)."""
     from agno_alembic import online
     from agno_alembic.dialects import online as dialect
 
@@ -208,60 +341,76 @@ def _retrying(connection: sa.Connection, backend: str, fn: Any) -> Any:
             return fn()
         except sa.exc.DBAPIError as exc:
             attempt += 1
-            if not dialect.is_lock_timeout(backend, exc) or time.monotonic() > deadline:
+            if not dialect.is_retryable_batch(backend, exc) or time.monotonic() > deadline:
                 raise
             online._rollback_any(connection)
-            time.sleep(online.backoff(attempt))
+            pause = online.backoff(attempt)
+            log.info("a batch could not commit (try %d: %s); retrying it in %.2fs", attempt,
+                     getattr(exc, "orig", exc), pause)
+            time.sleep(pause)
 
 
-def _updated_since(connection: sa.Connection, sessions: TableSpec, since: int) -> list[str]:
+def _updated_since(connection: sa.Connection, sessions: TableSpec, after: str, upto: str | None,
+                   since: int) -> list[str]:
     s = sa.table(sessions.name, sa.column("session_id"), sa.column("updated_at"), sa.column("runs"),
                  schema=sessions.schema)
-    return list(connection.execute(
-        sa.select(s.c.session_id).where(s.c.updated_at >= since, s.c.runs.is_not(None)).order_by(s.c.session_id)
-    ).scalars())
+    where = [s.c.session_id > after, s.c.updated_at >= since, s.c.runs.is_not(None)]
+    if upto is not None:
+        where.append(s.c.session_id <= upto)
+    return list(connection.execute(sa.select(s.c.session_id).where(*where).order_by(s.c.session_id)).scalars())
 
 
-def _predecessor(connection: sa.Connection, sessions: TableSpec, key: str) -> str:
-    s = sa.table(sessions.name, sa.column("session_id"), schema=sessions.schema)
-    found = connection.execute(sa.select(sa.func.max(s.c.session_id)).where(s.c.session_id < key)).scalar()
-    return found if found is not None else ""
+def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str,
+              marks: list[tuple[str | None, int]], sizer: _Sizer) -> int:
+    """Copy again the sessions updated since their range was copied (runs appended meanwhile), a list of keys per
+    committed batch; rows already in the runs table win."""
+    def listed() -> list[str]:
+        keys: list[str] = []
+        lo = ""
+        for upto, when in marks:
+            keys += _updated_since(connection, sessions, lo, upto, when - CATCH_UP_MARGIN)
+            if upto is None:
+                break
+            lo = upto
+        _commit(connection)
+        return keys
 
-
-def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, since: int, sizer: _Sizer) -> int:
-    """Copy again the sessions updated since ``since`` (their runs appended during the copy), in batches."""
-    keys = _updated_since(connection, sessions, since)
-    _commit(connection)
+    keys = _retrying(connection, copier.backend, listed)
+    pause = _Yielder(connection, copier.backend)
     i = 0
     while i < len(keys):
         with sizer.timing():
-            part = keys[i:i + max(1, sizer.size // 10)]
+            part = keys[i:i + sizer.size]
 
             def batch(part: list[str] = part) -> None:
-                for key in part:
-                    copier.copy(_predecessor(connection, sessions, key), key)
+                if copier.backend == registry.SQLITE:  # first a write: the busy timeout applies (see _batch)
+                    connection.execute(t.update().where(t.c.step == step).values(updated_at=int(time.time())))
+                copier.copy_keys(part)
                 _commit(connection)
 
             _retrying(connection, copier.backend, batch)
             i += len(part)
+        pause(sizer.took)
     return len(keys)
 
 
 def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, before: int | None = None,
-                 commit: bool = False) -> list[str]:
+                 commit: bool = False, column: str = "runs") -> list[str]:
     """The run ids of legacy runs (objects with a ``run_id``) that have no row in the runs table, in session order;
-    with ``before``, only of sessions not updated since then.  Streamed in chunks of sessions."""
-    s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), sa.column("updated_at"),
+    with ``before``, only of sessions not updated since then.  Streamed in chunks of sessions.  ``column``: where
+    the legacy lists are (``contract()`` reads them under :data:`LEGACY_RUNS_GUARD`)."""
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column(column), sa.column("updated_at"),
                  schema=sessions.schema)
+    legacy = s.c[column]
     r = sa.table(runs.name, sa.column("run_id"), schema=runs.schema)
     missing: list[str] = []
     after = ""
     while True:
-        where = [s.c.session_id > after, s.c.runs.is_not(None)]
+        where = [s.c.session_id > after, legacy.is_not(None)]
         if before is not None:
             where.append(sa.or_(s.c.updated_at.is_(None), s.c.updated_at < before))
         rows = connection.execute(
-            sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id).limit(runs_data.CHUNK_SESSIONS)
+            sa.select(s.c.session_id, legacy).where(*where).order_by(s.c.session_id).limit(runs_data.CHUNK_SESSIONS)
         ).all()
         if not rows:
             return missing
@@ -276,27 +425,67 @@ def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
             _commit(connection)
 
 
-def _check(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, before: int) -> None:
+#: SQLite: sessions per read transaction of the check. A reader there keeps the application's writers from
+#: committing (rollback journal), so each one is short; the servers' readers block nobody (MVCC).
+SQLITE_CHECK_CHUNK = 100
+
+
+def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, before: int) -> None:
     """Every legacy run of a session not updated since ``before`` is in the runs table; else nothing is stamped.
 
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
-    runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=lambda: _commit(connection))
+    chunk = SQLITE_CHECK_CHUNK if backend == registry.SQLITE else runs_data.CHUNK_SESSIONS
+    runs_data.verify_copy(connection, sessions, runs, updated_before=before, chunk=chunk,
+                          between=lambda: _commit(connection))
 
 
 def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:
     """Outside a step (a later ``up()``, ``contract()``): copy the legacy runs older replicas appended since the
     copy, every session walked in committed batches; rows already in the runs table win."""
+    from agno_alembic import dialects
+    from agno_alembic.dialects import mysql
+    from agno_alembic.dialects import online as dialect
+
     _commit(connection)
     copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer()
+    sizer = _Sizer(backend, _limit(connection, backend))
     after, done, began = "", 0, time.monotonic()
-    while True:
-        with sizer.timing():
-            keys = _keys(connection, sessions, after, sizer.size)
-            if not keys:
-                break
-            copier.copy(after, keys[-1])
-            after, done = keys[-1], done + len(keys)
-            _commit(connection)
+    # MySQL: in utf8mb4, as the step's copy (a run's digest is of its text as utf8mb4)
+    characters = mysql.utf8mb4(connection) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
+    with characters, dialect.reads_lock_nothing(connection, backend), _giving_way(connection, backend):
+        pause = _Yielder(connection, backend)
+        while True:
+            with sizer.timing():
+                keys = _retrying(connection, backend, lambda a=after: _range_batch(
+                    connection, copier, sessions, a, sizer.size))
+                if not keys:
+                    break
+                after, done = keys[-1], done + len(keys)
+            pause(sizer.took)
     log.info("%s: caught up the legacy runs of %d session(s) (%.1fs)", sessions.name, done, time.monotonic() - began)
+
+
+def _range_batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, after: str, size: int) -> list[str]:
+    keys = _keys(connection, sessions, after, size)
+    if keys:
+        copier.copy(after, keys[-1])
+    _commit(connection)
+    return keys
+
+
+def copy_guarded(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, column: str) -> None:
+    """``contract()``, the legacy column under its guard name (no replica writes it any more): copy what the runs
+    table still lacks, every session walked in committed chunks by Agno's rules; rows already there win."""
+    _commit(connection)
+    now, after = int(time.time()), ""
+
+    def batch(after: str) -> list[str]:
+        keys = _keys(connection, sessions, after, runs_data.CHUNK_SESSIONS)
+        if keys:
+            runs_data._copy_in_python(connection, sessions, runs, after, keys[-1], now, None, column=column)
+        _commit(connection)
+        return keys
+
+    while keys := _retrying(connection, backend, lambda a=after: batch(a)):
+        after = keys[-1]

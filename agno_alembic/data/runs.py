@@ -28,6 +28,7 @@ entries the table lacks, so nothing is lost either way.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -67,7 +68,11 @@ class _Names:
         self.c = {name: once(q.quote(name)) for name in {*RUN_COLUMNS, "runs"}}
 
 
-def _range(c: Mapping[str, str]) -> str:
+def _range(c: Mapping[str, str], keys: bool = False) -> str:
+    """The sessions of one chunk: a key range ``(:after, :upto]``, or with ``keys`` a list of keys (``:keys``, an
+    expanding parameter: an online copy catching up the sessions the application updated meanwhile)."""
+    if keys:
+        return f" AND s.{c['session_id']} IN :keys"
     return f" AND s.{c['session_id']} > :after AND s.{c['session_id']} <= :upto"
 
 
@@ -78,7 +83,7 @@ def _run_type(agent: str, team: str) -> str:
     )
 
 
-def _postgresql(n: _Names) -> str:
+def _postgresql(n: _Names, keys: bool = False) -> str:
     c = n.c
     e = "e.value"
     return f"""
@@ -93,7 +98,7 @@ FROM {n.sessions} AS s
 CROSS JOIN LATERAL jsonb_array_elements(
     CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
 ) WITH ORDINALITY AS e(value, ordinality)
-WHERE s.{c["runs"]} IS NOT NULL{_range(c)}
+WHERE s.{c["runs"]} IS NOT NULL{_range(c, keys)}
   AND jsonb_typeof({e}) = 'object' AND {e}->'run_id' IS NOT NULL AND jsonb_typeof({e}->'run_id') <> 'null'
 ORDER BY s.{c["session_id"]}, e.ordinality
 ON CONFLICT ({c["run_id"]}) DO NOTHING"""
@@ -396,40 +401,50 @@ def _text(value: Any) -> str | None:
 
 
 def _legacy_rows(
-    connection: sa.Connection, sessions: TableSpec, after: str, upto: str
+    connection: sa.Connection, sessions: TableSpec, after: str, upto: str, keys: Sequence[str] | None = None,
+    column: str = "runs",
 ) -> Iterator[tuple[str, Any, Parsed | None]]:
-    """``(session_id, user_id, parsed list)`` of one chunk's sessions that hold a list, in key order."""
-    s = sa.table(sessions.name, sa.column("session_id"), sa.column("user_id"), sa.column("runs"),
+    """``(session_id, user_id, parsed list)`` of one chunk's sessions that hold a list (in ``column``), in key
+    order: the key range ``(after, upto]``, or the sessions of ``keys``."""
+    s = sa.table(sessions.name, sa.column("session_id"), sa.column("user_id"), sa.column(column),
                  schema=sessions.schema)
-    for sid, uid, blob in connection.execute(
-        sa.select(s.c.session_id, s.c.user_id, s.c.runs)
-        .where(s.c.runs.is_not(None), s.c.session_id > after, s.c.session_id <= upto)
-        .order_by(s.c.session_id)
-    ):
+    legacy = s.c[column]
+    chunk = s.c.session_id.in_(list(keys)) if keys is not None else \
+        sa.and_(s.c.session_id > after, s.c.session_id <= upto)
+    query = sa.select(s.c.session_id, s.c.user_id, legacy).where(legacy.is_not(None), chunk)
+    for sid, uid, blob in connection.execute(query.order_by(s.c.session_id)):
         yield sid, uid, entries(blob)
 
 
 def _copy_in_python(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int,
-    writer: _MySQLRuns | None,
+    writer: _MySQLRuns | None, keys: Sequence[str] | None = None, column: str = "runs",
 ) -> int:
     """One chunk, the JSON parsed here by Agno's rules; rows already in the runs table win, then the first entry.
+    ``column``: where the legacy lists are (``contract()`` reads them under its guard name).
 
     Each run's ``run_data`` is its text as stored (never decoded and encoded again). A ``writer`` (MySQL) takes
     the chunk's runs, and where the list was stored as it is, the position of their text in it (1-based, in
     characters), and counts what it writes itself (0 is returned); otherwise the runs are inserted here and their
-    number returned.
+    number returned. ``keys``: see :func:`_legacy_rows`. A :class:`_GuardedRuns` writer is sent each sliced run's
+    digest too.
     """
     fresh: dict[str, dict[str, Any]] = {}
-    for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto):
+    for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto, keys, column):
         if parsed is None:
             continue
         sliced = writer is not None and parsed.direct
+        guarded = isinstance(writer, _GuardedRuns)
         for index, (run, start, end) in enumerate(parsed.items):
             row = _row(run, index, sid, uid, now)
             if row is None or row["run_id"] in fresh:
                 continue  # skipped, or not the first entry with this run_id (the first is copied, as in Agno)
-            row["run_data"] = (start + 1, end - start) if sliced else parsed.source[start:end]
+            if not sliced:
+                row["run_data"] = parsed.source[start:end]
+            elif guarded:
+                row["run_data"] = (start + 1, end - start, _digest(parsed.source[start:end]))
+            else:
+                row["run_data"] = (start + 1, end - start)
             fresh[row["run_id"]] = row
     if not fresh:
         return 0
@@ -459,31 +474,45 @@ _FIELDS = (
 #: ``JSON_TABLE`` over a chunk's document: its runs as rows. Text columns are LONGTEXT so nothing is cut here: a
 #: value too long for the runs table fails the INSERT (strict mode), as Agno's does, instead of being stored cut;
 #: each of an explicit character set (:data:`TEXT`), or it would take the URL database's.
-_DOCUMENT = "JSON_TABLE(:meta, '$[*]' COLUMNS ({}))".format(
-    ", ".join(f"{name} {kind or TEXT} PATH '$[{i}]'" for i, (name, kind) in enumerate(_FIELDS))
-)
+def _json_table(fields: Sequence[tuple[str, str | None]]) -> str:
+    return "JSON_TABLE(:meta, '$[*]' COLUMNS ({}))".format(
+        ", ".join(f"{name} {kind or TEXT} PATH '$[{i}]'" for i, (name, kind) in enumerate(fields))
+    )
 
 
-def _document(rows: list[dict[str, Any]]) -> str:
+_DOCUMENT = _json_table(_FIELDS)
+_GUARDED_DOCUMENT = _json_table((*_FIELDS, ("digest", TEXT)))
+
+
+def _digest(text: str) -> str:
+    """What ``MD5(CONVERT(... USING utf8mb4))`` gives on MySQL for ``text``."""
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def _document(rows: list[dict[str, Any]], *, guarded: bool = False) -> str:
     """A chunk's runs as MySQL reads them (:data:`_FIELDS`): ``run_data`` as a position in the stored list, or
-    the run's text where the list was not stored as it is."""
+    the run's text where the list was not stored as it is; ``guarded``: and the digest of the text at that
+    position (:class:`_GuardedRuns`)."""
     return json.dumps([
         [r["run_id"], r["session_id"], r["run_type"], _text(r["agent_id"]), _text(r["team_id"]),
          _text(r["workflow_id"]), _text(r["parent_run_id"]), _text(r["status"]), r["run_index"],
-         *(r["run_data"] if isinstance(r["run_data"], tuple) else (None, None)),
+         *(r["run_data"][:2] if isinstance(r["run_data"], tuple) else (None, None)),
          None if isinstance(r["run_data"], tuple) else r["run_data"],
          # created_at as MySQL stores a number Agno's driver sends: a float rounds half to even, as Python's round
          r["created_at"] if isinstance(r["created_at"], int) else round(r["created_at"]),
-         r["updated_at"]]
+         r["updated_at"],
+         *((r["run_data"][2] if isinstance(r["run_data"], tuple) else None,) if guarded else ())]
         for r in rows
     ], ensure_ascii=False)
 
 
-def _insert_runs(n: _Names, source: str, join: str = "JOIN", *, keep_existing: bool = True) -> str:
+def _insert_runs(n: _Names, source: str, join: str = "JOIN", *, keep_existing: bool = True,
+                 guarded: bool = False) -> str:
     """``INSERT INTO runs SELECT`` the runs of ``source`` (rows of :data:`_FIELDS`, as ``m``) joined with their
     sessions: ``user_id`` from the session, ``run_data`` sliced out of its stored list (``SUBSTRING``: the runs'
     text never crosses the wire twice); with ``keep_existing`` a row already in the runs table wins (the update
-    changes nothing)."""
+    changes nothing); ``guarded``: a run is written only where its slice still has the digest the client read
+    (:class:`_GuardedRuns`)."""
     c = n.c
     statement = f"""
 INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
@@ -491,6 +520,9 @@ SELECT m.run_id, m.session_id, m.run_type, m.agent_id, m.team_id, m.workflow_id,
        m.parent_run_id, m.status, m.run_index, COALESCE(m.text, SUBSTRING(s.{c["runs"]}, m.start, m.length)),
        m.created_at, m.updated_at
 FROM {source} AS m {join} {n.sessions} AS s ON s.{c["session_id"]} = m.session_id"""
+    if guarded:
+        statement += (f"\nWHERE m.text IS NOT NULL"
+                      f" OR MD5(CONVERT(SUBSTRING(s.{c['runs']}, m.start, m.length) USING utf8mb4)) = m.digest")
     return statement + (f"\nON DUPLICATE KEY UPDATE {c['run_id']} = {n.runs}.{c['run_id']}" if keep_existing else "")
 
 
@@ -522,6 +554,22 @@ class _MySQLRuns:
 
     def __exit__(self, failed: type[BaseException] | None, *_: object) -> None:
         pass
+
+
+class _GuardedRuns(_MySQLRuns):
+    """:class:`_MySQLRuns` for an online copy, where the application may rewrite a session's list between the
+    client's read and the ``INSERT`` that slices its runs out of it (an Agno 2.x replica rewrites the whole list):
+    each run is sent with the digest of its text as read, and written only where the slice still has it. A run
+    skipped so belongs to a session updated meanwhile, which the catch-up copies again (and the check would name
+    it)."""
+
+    def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> None:
+        super().__init__(connection, sessions, runs)
+        self._insert = sa.text(_insert_runs(self.names, _GUARDED_DOCUMENT, guarded=True))
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        result = self.connection.execute(self._insert, {"meta": _document(rows, guarded=True)})
+        self.written += result.rowcount or 0
 
 
 class _Stage(_MySQLRuns):

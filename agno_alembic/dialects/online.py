@@ -7,7 +7,8 @@ takes, in either mode, is in the one lock table, :mod:`agno_alembic.dialects.loc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,6 +70,57 @@ def is_lock_timeout(backend: str, exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+#: Errors after which a data batch (its own transaction, rolled back) may simply run again: a lock wait that ran
+#: out, a deadlock the server broke, a serialization failure.
+_PG_RETRYABLE = frozenset({"55P03", "40P01", "40001"})
+
+
+def is_retryable_batch(backend: str, exc: BaseException) -> bool:
+    """Whether a data step's batch that failed with ``exc`` was rolled back as a whole and may run again from its
+    start: a lock wait that ran out (:func:`is_lock_timeout`); on PostgreSQL a deadlock or serialization failure
+    the server broke (:data:`_PG_RETRYABLE`); on MySQL/MariaDB a deadlock or a Galera certification conflict
+    (error 1213, :data:`agno_alembic.dialects.galera.CONFLICT_ERRORS`: a write committed on another node first)."""
+    from agno_alembic.dialects import galera
+
+    if backend == registry.POSTGRESQL:
+        orig = getattr(exc, "orig", exc)
+        return (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in _PG_RETRYABLE
+    if is_lock_timeout(backend, exc):
+        return True
+    return backend in (registry.MYSQL, registry.SINGLESTORE) and galera.is_conflict(exc)
+
+
+@contextlib.contextmanager
+def reads_lock_nothing(connection: sa.Connection, backend: str) -> Iterator[None]:
+    """An online copy's transactions read the sessions without locking them, so the application's updates of a
+    session never wait for a batch that copies it.
+
+    MySQL/MariaDB: ``READ COMMITTED`` for the copy (under ``REPEATABLE READ``, ``INSERT ... SELECT`` holds a
+    shared lock on every session it joins until the batch commits), except where the binary log is written by
+    statement, which refuses it. PostgreSQL reads lock nothing already (``READ COMMITTED``, MVCC); SQLite has one
+    writer anyway."""
+    if backend != registry.MYSQL:
+        yield
+        return
+    log_bin, binlog_format, level = connection.exec_driver_sql(
+        "SELECT @@GLOBAL.log_bin, @@SESSION.binlog_format, @@SESSION.transaction_isolation"
+        if _has_variable(connection, "transaction_isolation")
+        else "SELECT @@GLOBAL.log_bin, @@SESSION.binlog_format, @@SESSION.tx_isolation").one()
+    if (int(log_bin or 0) and str(binlog_format).upper() == "STATEMENT") or str(level) == "READ-COMMITTED":
+        yield
+        return
+    connection.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sa.exc.DBAPIError):
+            connection.exec_driver_sql(f"SET SESSION TRANSACTION ISOLATION LEVEL {str(level).replace('-', ' ')}")
+
+
+def _has_variable(connection: sa.Connection, name: str) -> bool:
+    return connection.exec_driver_sql(f"SHOW VARIABLES LIKE '{name}'").first() is not None
+
+
 def blockers(connection: sa.Connection, backend: str, table: str | None, schema: str | None) -> list[str]:
     """Who holds locks on ``table`` (or keeps a transaction open), as the server can tell: one line per session."""
     try:
@@ -124,3 +176,19 @@ def invalid_indexes(connection: sa.Connection, table: str, schema: str | None) -
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = to_regclass(:t) AND NOT i.indisvalid"
     ), {"t": qualified}).scalars())
+
+
+def rename_column(connection: sa.Connection, backend: str, table: str, schema: str | None, old: str,
+                  new: str) -> str:
+    """The statement renaming column ``old`` of ``table`` to ``new`` (a catalog change on every backend:
+    PostgreSQL, SQLite 3.25+, MySQL 8.0+ / MariaDB 10.5+ ``RENAME COLUMN``; SingleStore ``CHANGE``)."""
+    q = connection.dialect.identifier_preparer
+    qualified = q.format_table(sa.table(table, schema=schema))
+    if backend == registry.SINGLESTORE:
+        return f"ALTER TABLE {qualified} CHANGE {q.quote(old)} {q.quote(new)}"
+    return f"ALTER TABLE {qualified} RENAME COLUMN {q.quote(old)} TO {q.quote(new)}"
+
+
+def drop_column(connection: sa.Connection, table: str, schema: str | None, column: str) -> str:
+    q = connection.dialect.identifier_preparer
+    return f"ALTER TABLE {q.format_table(sa.table(table, schema=schema))} DROP COLUMN {q.quote(column)}"
