@@ -410,7 +410,7 @@ def _reconcile(d: _Diff) -> _Diff:
         # An interrupted CREATE INDEX CONCURRENTLY left these INVALID: dropped now (a type change would rebuild
         # them and fail), built again with the step's other indexes.
         for invalid in online_dialect.invalid_indexes(bind, name, schema) & (set(d.old.indexes) | set(d.new.indexes)):
-            _drop_invalid_index(d.old, invalid)
+            _drop_invalid_index(name, schema, invalid)
             indexes.discard(invalid)
         # ... and an interrupted SET NOT NULL may have left its helper check (see _set_not_null)
         for check in insp.get_check_constraints(name, schema=schema):
@@ -753,12 +753,14 @@ def _drop_foreign_key(spec: TableSpec, fk: ForeignKey) -> None:
                 op.drop_constraint, fk_name, spec.name, type_="foreignkey", schema=spec.schema))
 
 
-def _drop_invalid_index(spec: TableSpec, name: str) -> None:
-    log.warning("%s: dropping index %s, left INVALID by an interrupted build, to build it again", spec.name, name)
+def _drop_invalid_index(table: str, schema: str | None, name: str) -> None:
+    """PostgreSQL, online: drop index ``name`` of ``table``, left INVALID by an interrupted ``CONCURRENTLY`` build
+    (``IF NOT EXISTS`` would take it as built), to build it again."""
+    log.warning("%s: dropping index %s, left INVALID by an interrupted build, to build it again", table, name)
     q = op.get_context().dialect.identifier_preparer
-    index = q.format_table(sa.table(name, schema=spec.schema))
+    index = q.format_table(sa.table(name, schema=schema))
     online.ddl(lambda: op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}"), kind="drop_index",
-               table=spec.name, schema=spec.schema, patient=True)
+               table=table, schema=schema, patient=True)
 
 
 def _create_index(spec: TableSpec, name: str, index: Index, *, fresh: bool = False) -> None:
@@ -910,22 +912,39 @@ def evolve_vector_tables(from_version: str, to_version: str) -> None:
     column = q.quote(vectors.OWNER)
     guard = " IF NOT EXISTS" if owner.if_not_exists else ""
     gone = " IF EXISTS" if owner.if_not_exists else ""
+    schema = run.names.schema
+    # Online (or plan describing it): every statement through online.ddl (alone, its lock wait bounded, retried
+    # until the deadline; offline it runs as it is), the index in its online form (CONCURRENTLY), an INVALID one
+    # an interrupted build left dropped and built again, as ops._create_index does.
+    concurrently = owner.create_index_online if _online_forms() else None
+    catalog = reader if reader is not None else (None if run.offline else op.get_bind())
+
+    def ddl(kind: str, name: str, sql: str, *, patient: bool = False) -> None:
+        online.ddl(functools.partial(op.execute, sql), kind=kind, table=name, schema=schema, patient=patient)
+
     for name, (has_owner, has_index) in tables.items():
         index = q.quote(vectors.owner_index(name))
         where = {
-            "table": q.format_table(sa.table(name, schema=run.names.schema)), "index": index, "column": column,
-            "qualified_index": f"{q.quote(run.names.schema)}.{index}" if run.names.schema else index,
+            "table": q.format_table(sa.table(name, schema=schema)), "index": index, "column": column,
+            "qualified_index": f"{q.quote(schema)}.{index}" if schema else index,
         }
         if up:
             if not has_owner:
-                op.execute(f"ALTER TABLE {where['table']} ADD COLUMN{guard} {column} {owner.type_sql}")
+                ddl("add_column", name, f"ALTER TABLE {where['table']} ADD COLUMN{guard} {column} {owner.type_sql}")
+            if concurrently is not None and has_index and catalog is not None \
+                    and vectors.owner_index(name) in online_dialect.invalid_indexes(catalog, name, schema):
+                _drop_invalid_index(name, schema, vectors.owner_index(name))
+                has_index = False
             if not has_index:
-                op.execute(owner.create_index.format(**where))
+                if concurrently is not None:  # its locks block none of the application's reads and writes
+                    ddl("create_index", name, concurrently.format(**where), patient=True)
+                else:
+                    ddl("create_index", name, owner.create_index.format(**where))
         else:
             if has_index is not False:
-                op.execute(owner.drop_index.format(**where))
+                ddl("drop_index", name, owner.drop_index.format(**where))
             if has_owner is not False:
-                op.execute(f"ALTER TABLE {where['table']} DROP COLUMN{gone} {column}")
+                ddl("drop_column", name, f"ALTER TABLE {where['table']} DROP COLUMN{gone} {column}")
 
 
 def _refuse_owned_rows(tables: list[VectorTable], run: runtime.RunState) -> None:

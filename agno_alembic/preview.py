@@ -320,7 +320,7 @@ def build(
         module = script.get_revision(revision).module
         if getattr(module, "agno_vector_type", None):
             steps.append(_vector_step(connection, backend, names, script, revision, statements, vector_names,
-                                      exact))
+                                      exact, online))
             continue
         tt = registry.table_type(module.agno_table_type)
         revs = plan.revisions_of(script, tt)
@@ -411,13 +411,13 @@ def _with_vector_branch(
 
 
 def _vector_step(connection: sa.Connection, backend: str, names: Names, script: Any, revision: str,
-                 statements: Sequence[str], tables: Sequence[str], exact: bool) -> PlannedStep:
-    """A step of the pgvector tables' branch: every knowledge table at once (its statements are run as they are,
-    outside online mode's bounded waits: ``ops.evolve_vector_tables``), the rows of them all."""
+                 statements: Sequence[str], tables: Sequence[str], exact: bool, online: bool) -> PlannedStep:
+    """A step of the pgvector tables' branch: every knowledge table at once (online: each statement bounded, the
+    index built ``CONCURRENTLY``, as ``ops.evolve_vector_tables`` writes it), the rows of them all."""
     tt = registry.VECTORS
     revs = plan.revisions_of(script, tt)
     i = [r for r, _ in revs].index(revision)
-    planned = tuple(_statement(backend, s, names) for s in statements)
+    planned = tuple(_statement(backend, s, names, online=online) for s in statements)
     counted = [table_rows(connection, backend, t, names.schema, exact) for t in tables]
     rows = sum(n for n, _ in counted)
     version = revs[i][1]

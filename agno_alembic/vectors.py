@@ -58,6 +58,8 @@ class VectorTable:
     indexes: dict[str, str]
     """Index name -> its access method (``btree``, ``hnsw``, ``ivfflat``, ``gin``)."""
     backend: str = registry.POSTGRESQL
+    invalid_indexes: frozenset[str] = frozenset()
+    """PostgreSQL: the indexes an interrupted ``CREATE INDEX CONCURRENTLY`` left INVALID (in :attr:`indexes` too)."""
 
     @property
     def dimensions(self) -> int | None:
@@ -80,8 +82,11 @@ class VectorTable:
 
     @property
     def version(self) -> str:
-        """The schema version of its shape: 3.0.0 with the owner column, else 2.0.0."""
-        return OWNED_SINCE if OWNER in self.columns else "2.0.0"
+        """The schema version of its shape: 3.0.0 with the owner column, else 2.0.0.  An owner index left INVALID
+        by an interrupted online build means the 3.0.0 step did not finish: 2.0.0, so ``up()`` runs it again."""
+        if OWNER in self.columns and owner_index(self.name) not in self.invalid_indexes:
+            return OWNED_SINCE
+        return "2.0.0"
 
 
 _PG_COLUMNS = sa.text(
@@ -91,7 +96,7 @@ _PG_COLUMNS = sa.text(
     "AND NOT a.attisdropped AND c.relname IN :tables ORDER BY c.relname, a.attnum"
 ).bindparams(sa.bindparam("tables", expanding=True))
 _PG_INDEXES = sa.text(
-    "SELECT t.relname, i.relname, am.amname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+    "SELECT t.relname, i.relname, am.amname, x.indisvalid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_am am ON am.oid = i.relam "
     "JOIN pg_namespace n ON n.oid = t.relnamespace "
     "WHERE n.nspname = coalesce(:schema, current_schema()) AND t.relname IN :tables"
@@ -136,10 +141,15 @@ def read(connection: sa.Connection, schema: str | None, tables: Sequence[str]) -
     for table, column, type_ in connection.execute(columns_query, {"schema": schema, "tables": list(tables)}):
         columns.setdefault(table, {})[column] = type_
     indexes: dict[str, dict[str, str]] = {}
-    for table, index, method in connection.execute(indexes_query, {"schema": schema, "tables": list(tables)}):
+    invalid: dict[str, set[str]] = {}
+    for table, index, method, *valid in connection.execute(indexes_query,
+                                                            {"schema": schema, "tables": list(tables)}):
         indexes.setdefault(table, {})[index] = method
+        if valid and valid[0] is False:
+            invalid.setdefault(table, set()).add(index)
     backend = dialects.backend_of(connection.dialect)
-    return {t: VectorTable(t, schema, columns[t], indexes.get(t, {}), backend) for t in tables if t in columns}
+    return {t: VectorTable(t, schema, columns[t], indexes.get(t, {}), backend, frozenset(invalid.get(t, ())))
+            for t in tables if t in columns}
 
 
 def find(connection: sa.Connection, schema: str | None) -> list[VectorTable]:

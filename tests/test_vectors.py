@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -345,23 +348,26 @@ def test_plan_verify_and_up_sql_cover_a_knowledge_base_agno_2x_built(pg: Backend
     agno("2.2.13", "create", pg, schema, docs=DOCS)
     engine, ran = _ran(pg)
     mm = SyncMigrationManager(engine, db_schema=schema)
-    result = mm.plan(table_type="vectors", exact=True)
+    result = mm.plan(table_type="vectors", exact=True, online=False)  # the statements an up --sql script prints
     assert [(s.revision, s.table_name, s.rows) for s in result.steps] == [("agno_vectors_3_0_0", TABLE, len(DOCS))]
     step = result.steps[0]
     planned = [" ".join(s.sql.split()).rstrip(";") for s in step.statements if s.lock is not None]
     assert [s.lock.lock for s in step.statements if s.lock is not None] == ["ACCESS EXCLUSIVE", "SHARE"]
-    assert all(not s.bounded for s in step.statements)  # run as they are, outside online mode's bounded waits
+    assert all(not s.bounded for s in step.statements)  # offline: run as they are
     assert result.exit_code == 1 and mm.plan(table_type="memories").steps == ()  # vectors only when asked
 
     cli = ["--db-url", pg.url, "--schema", schema, "-q"]
     assert CommandLine().run(["up", *cli, "--sql", "--table-type", "vectors"]) == 0
     script = capsys.readouterr().out
     assert [s for s in planned if s not in script] == [], script
+    assert CommandLine().run(["up", *cli, "--sql"]) == 0  # as up(): the knowledge bases come along
+    plain = capsys.readouterr().out
+    assert [s for s in planned if s not in plain] == [], plain
 
     report = mm.verify(table_type="vectors")
     assert [(t.table, t.version) for t in report.tables] == [(TABLE, "2.0.0")] and report.ok, report.differences
 
-    mm.up(table_type="vectors")
+    SyncMigrationManager(engine, db_schema=schema, online=False).up(table_type="vectors")
     assert [" ".join(s.split()).rstrip(";") for s in ran if " ADD COLUMN" in s or "CREATE INDEX" in s] == planned
     assert mm.plan(table_type="vectors").steps == ()
     report = mm.verify(table_type="vectors")
@@ -377,6 +383,119 @@ def test_plan_verify_and_up_sql_cover_a_knowledge_base_agno_2x_built(pg: Backend
         ("extra_column", "my_extra"), ("missing_index", f"idx_{TABLE}_user_id"), ("type", "user_id")]
     assert report.exit_code == 1 and CommandLine().run(["verify", *cli, "--table-type", "vectors"]) == 1
     capsys.readouterr()
+    engine.dispose()
+
+
+# ====================================================================== online mode (docs/online.md)
+
+HOLD = 2.0
+
+
+class _Reader(threading.Thread):
+    """The application: reads the knowledge table every 20 ms; ``longest`` is its slowest read."""
+
+    def __init__(self, db: Backend, table: str) -> None:
+        super().__init__(daemon=True)
+        self.db, self.table = db, table
+        self.stop = threading.Event()
+        self.longest, self.reads = 0.0, 0
+
+    def run(self) -> None:
+        engine = sa.create_engine(self.db.url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as c:
+                while not self.stop.is_set():
+                    started = time.monotonic()
+                    c.exec_driver_sql(f"SELECT id FROM {self.table} LIMIT 1").all()
+                    c.commit()
+                    self.longest = max(self.longest, time.monotonic() - started)
+                    self.reads += 1
+                    time.sleep(0.02)
+        finally:
+            engine.dispose()
+
+
+def _owner_index(db: Backend, schema: str) -> tuple[bool, str] | None:
+    with db.engine.connect() as c:
+        found = c.execute(sa.text(
+            "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class x ON x.oid = i.indexrelid "
+            "JOIN pg_namespace n ON n.oid = x.relnamespace WHERE x.relname = :i AND n.nspname = :s"
+        ), {"i": vectors.owner_index(TABLE), "s": schema}).first()
+    return None if found is None else (bool(found[0]), str(found[1]))
+
+
+def _ddl(ran: list[str]) -> list[str]:
+    return [" ".join(s.split()).rstrip(";") for s in ran
+            if s.lstrip().upper().startswith(("ALTER TABLE", "CREATE INDEX", "DROP INDEX"))]
+
+
+def test_online_vector_step_waits_for_a_held_lock_retries_and_builds_its_index_concurrently_as_planned(
+    pg: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Online (the default), the 3.0.0 step's ADD COLUMN waits for an application transaction holding the table in
+    bounded, retried tries (the application's reads never queue behind it), its index is built CONCURRENTLY and
+    valid, and plan listed exactly those statements, bounded, with their locks."""
+    from tests.test_online import _Holder
+
+    schema = pg.schema or ""
+    agno("2.2.13", "create", pg, schema, docs=DOCS)
+    qualified = f'"{schema}"."{TABLE}"'
+    engine, ran = _ran(pg)
+    mm = SyncMigrationManager(engine, db_schema=schema, ddl_deadline=60)
+    step = mm.plan(table_type="vectors").steps[0]
+    planned = [s for s in step.statements if s.lock is not None]
+
+    holder, reader = _Holder(pg, qualified, HOLD), _Reader(pg, qualified)
+    reader.start()
+    holder.start()
+    try:
+        assert holder.holding.wait(10) and holder.error is None, holder.error
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO, logger="agno_alembic"):
+            changes = mm.up(table_type="vectors")
+        took = time.monotonic() - started
+    finally:
+        holder.join(30)
+        reader.stop.set()
+        reader.join(30)
+    assert [(c.table_name, c.after) for c in changes] == [(TABLE, "3.0.0")]
+    assert took >= HOLD * 0.5, f"the step did not wait for the application's lock ({took:.2f}s)"
+    assert "waits for a lock held by the application" in caplog.text
+    assert any(s.strip().startswith("SET lock_timeout") for s in ran), ran
+    assert reader.reads > 10 and reader.longest < HOLD / 4, f"a read waited {reader.longest:.2f}s"
+    assert _ddl(ran)[1].startswith("CREATE INDEX CONCURRENTLY"), ran
+    assert _ddl(ran) == [" ".join(s.sql.split()).rstrip(";") for s in planned]
+    assert [s.lock.lock for s in planned] == ["ACCESS EXCLUSIVE", "SHARE UPDATE EXCLUSIVE"]  # type: ignore[union-attr]
+    assert all(s.bounded for s in planned) and planned[1].lock.blocks == "nothing"  # type: ignore[union-attr]
+    valid, definition = _owner_index(pg, schema) or (False, "")
+    assert valid and definition.endswith("USING btree (user_id)"), definition
+    assert describe(pg, schema)["indexes"][vectors.owner_index(TABLE)] == definition.replace(f"{schema}.",
+                                                                                               "<schema>.")
+    engine.dispose()
+
+
+def test_online_vector_step_drops_an_invalid_owner_index_and_builds_it_again(pg: Backend) -> None:
+    """An interrupted CREATE INDEX CONCURRENTLY leaves idx_<table>_user_id INVALID; IF NOT EXISTS would take it as
+    built: online, up() drops it (CONCURRENTLY) and builds it again, and plan says so first."""
+    schema = pg.schema or ""
+    agno("2.2.13", "create", pg, schema, docs=DOCS)
+    qualified, index = f'"{schema}"."{TABLE}"', vectors.owner_index(TABLE)
+    with pg.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.exec_driver_sql(f"ALTER TABLE {qualified} ADD COLUMN user_id VARCHAR")
+        with pytest.raises(sa.exc.IntegrityError):  # a unique build over equal keys fails: INVALID stays
+            c.exec_driver_sql(f'CREATE UNIQUE INDEX CONCURRENTLY "{index}" ON {qualified} ((1))')
+    assert _owner_index(pg, schema) is not None and _owner_index(pg, schema)[0] is False  # type: ignore[index]
+    engine, ran = _ran(pg)
+    mm = SyncMigrationManager(engine, db_schema=schema)
+    step = [s for s in mm.plan(table_type="vectors").steps[0].statements if s.lock is not None]
+    planned = [" ".join(s.sql.split()).rstrip(";") for s in step]
+    mm.up(table_type="vectors")
+    valid, definition = _owner_index(pg, schema) or (False, "")
+    assert valid and definition.endswith("USING btree (user_id)"), definition
+    assert _ddl(ran) == planned
+    assert [(s.lock.operation, s.bounded) for s in step] == [  # type: ignore[union-attr]
+        ("drop index concurrently", True), ("create index concurrently", True)]
     engine.dispose()
 
 

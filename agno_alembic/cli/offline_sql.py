@@ -75,11 +75,34 @@ def offline(config: Config, fn: Any, heads: Sequence[str], destinations: Sequenc
     sys.stdout.flush()
 
 
+def _with_vector_branch(url: str, names: naming.Names, script: Any, types: list[registry.TableType],
+                        heads: list[str], positions: dict[str, str | None]) -> list[registry.TableType]:
+    """The pgvector tables' branch as ``up()`` moves it (:func:`agno_alembic.preview._with_vector_branch`, as
+    ``plan``), read on a read-only connection: only when there is a knowledge table, from where the oldest one
+    stands when the branch is recorded (a script cannot stamp; the UPDATE of a recorded head matches no row and the
+    row stays at the later head), else from its base (the script records it)."""
+    from agno_alembic import preview
+
+    recorded = plan.branch_position(script, heads, registry.VECTORS) is not None
+    given = sa.make_url(url)
+    engine = sa.create_engine(given.set(drivername=sync_driver(given)), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as reader:
+            types, _ = preview._with_vector_branch(reader, script, names, types, heads if recorded else [*heads],
+                                                   positions)
+            reader.rollback()
+    finally:
+        engine.dispose()
+    if not recorded and registry.VECTORS.name in positions:
+        positions[registry.VECTORS.name] = None
+    return types
+
+
 def up_sql(args: argparse.Namespace, mm: SyncMigrationManager, url: str, backend: str, target: str) -> int:
     names = mm.names
     types = options.selected(args, backend)
     recorded, existing, _ = read_state(url, names, backend, types, detect_types=False)
-    heads = recorded or ()
+    heads = list(recorded or ())
     config = commands.make_config(url, names=names, target_version=target)
     script = commands.script_directory(config)
     guard.check_known(script, heads, names.alembic_version_table, own_environment=True)
@@ -100,9 +123,10 @@ def up_sql(args: argparse.Namespace, mm: SyncMigrationManager, url: str, backend
         )
     if not args.create_missing:  # as the online up: only the tables that exist (and the recorded ones)
         types = [tt for tt in types if tt.name in existing or positions[tt.name] is not None]
-    if registry.VECTORS.on(backend) and any(registry.is_vectors(t) for t in options.table_types(args) or []):
-        types.append(registry.VECTORS)  # the pgvector tables' branch: its script reads which tables there are
-        positions[registry.VECTORS.name] = plan.branch_position(script, heads, registry.VECTORS)
+    if mm._core.wants_vectors(options.table_types(args)):
+        # as up(): the pgvector tables' branch with every call (or one naming vectors), placed where the oldest
+        # knowledge table stands, when there is one; its script reads which tables there are and what each has
+        types = _with_vector_branch(url, names, script, list(types), heads, positions)
     destinations = [
         rev for tt in types
         if (rev := plan.revision_at(script, tt, target))

@@ -46,13 +46,18 @@ class VectorOwner:
     drop_index: str
     if_not_exists: bool
     """``ADD COLUMN IF NOT EXISTS`` / ``DROP COLUMN IF EXISTS`` exist (and the index templates are idempotent)."""
+    create_index_online: str | None = None
+    """Online mode's form of :attr:`create_index`, where it has one (PostgreSQL: ``CONCURRENTLY``, run outside a
+    transaction; its locks block none of the application's reads and writes)."""
 
 
 #: The backends with Agno vector tables, and their owner column as Agno 3.x's fresh create has it: pgvector's
 #: ``PgVector.get_table_v1`` (a B-tree index), SingleStore's ``create()`` and ``optimize()`` (a hash index).
 VECTOR_OWNER: dict[str, VectorOwner] = {
     registry.POSTGRESQL: VectorOwner("VARCHAR", "CREATE INDEX IF NOT EXISTS {index} ON {table} ({column})",
-                                     "DROP INDEX IF EXISTS {qualified_index}", if_not_exists=True),
+                                     "DROP INDEX IF EXISTS {qualified_index}", if_not_exists=True,
+                                     create_index_online="CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} "
+                                                         "({column})"),
     registry.SINGLESTORE: VectorOwner("VARCHAR(255)", "ALTER TABLE {table} ADD INDEX {index} ({column}) USING HASH",
                                       "DROP INDEX {index} ON {table}", if_not_exists=False),
 }
