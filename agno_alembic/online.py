@@ -177,10 +177,17 @@ class SQLiteWritesWait:
             self.state = "read" if self.state == "none" else self.state
             return
         if self.state == "read" and conn.in_transaction() and not conn.in_nested_transaction():
+            # the driver's own connection tells whether a transaction is open (sqlite3, aiosqlite); the statements
+            # go through the DBAPI cursor, which SQLAlchemy's aiosqlite adapter runs to completion (the aiosqlite
+            # connection's own execute() is a coroutine)
             raw = conn.connection.driver_connection
             if raw is not None and raw.in_transaction:
-                raw.execute("COMMIT")
-                raw.execute("BEGIN IMMEDIATE")
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open: in use
+                try:
+                    cursor.execute("COMMIT")
+                    cursor.execute("BEGIN IMMEDIATE")
+                finally:
+                    cursor.close()
         self.state = "write"
 
 
