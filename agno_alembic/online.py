@@ -256,23 +256,12 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
                 raise
             left = deadline - time.monotonic()
             if left <= 0:
-                blockers = dialect.blockers(conn, backend, table, schema)
                 statement = " ".join(str(getattr(exc, "statement", "") or "").split())[:300]
-                who = "\n".join(f"  - {b}" for b in blockers) or "  (the server cannot tell which session)"
-                raise DDLLockTimeoutError(
-                    f"{table}: could not get the lock for {kind} within {run.ddl_deadline:g}s ({attempt} tries of "
-                    f"{run.ddl_lock_wait:g}s each, the application kept the table busy): {statement}\n"
-                    f"Holding locks on it or keeping a transaction open:\n{who}\n"
-                    "Nothing of this statement was applied; run the migration again (it resumes), allow a longer "
-                    "wait (ddl_deadline), or end those transactions.",
-                    statement=statement, table=table, deadline=run.ddl_deadline, attempts=attempt,
-                    blockers=blockers, backend=backend,
-                ) from exc
+                raise _timed_out(conn, backend, statement, kind=kind, table=table, schema=schema,
+                                 deadline=run.ddl_deadline, attempts=attempt, lock_wait=run.ddl_lock_wait,
+                                 rerun="run the migration again (it resumes)") from exc
             nowait = backend == registry.MYSQL and not patient and run.ddl_lock_wait < 1
-            pause = min(left, backoff(attempt, NOWAIT_BACKOFF_MAX if nowait else BACKOFF_MAX))
-            log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs",
-                     table, kind, attempt, pause)
-            time.sleep(pause)
+            _wait(table, kind, attempt, min(left, backoff(attempt, NOWAIT_BACKOFF_MAX if nowait else BACKOFF_MAX)))
             continue
         if clauses is not None:
             for statement, clause in clauses.used:
@@ -309,18 +298,30 @@ def ddl_statement(connection: sa.Connection, backend: str, statement: str, *, ki
                 raise
             left = until - time.monotonic()
             if left <= 0:
-                blockers = dialect.blockers(connection, backend, table, schema)
-                who = "\n".join(f"  - {b}" for b in blockers) or "  (the server cannot tell which session)"
-                raise DDLLockTimeoutError(
-                    f"{table}: could not get the lock for {kind} within {deadline:g}s ({attempt} tries of "
-                    f"{lock_wait:g}s each, the application kept the table busy): {statement}\n"
-                    f"Holding locks on it or keeping a transaction open:\n{who}\n"
-                    "Nothing of this statement was applied; run it again, allow a longer wait (ddl_deadline), or "
-                    "end those transactions.",
-                    statement=statement, table=table, deadline=deadline, attempts=attempt, blockers=blockers,
-                    backend=backend,
-                ) from exc
-            pause = min(left, backoff(attempt))
-            log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs",
-                     table, kind, attempt, pause)
-            time.sleep(pause)
+                raise _timed_out(connection, backend, statement, kind=kind, table=table, schema=schema,
+                                 deadline=deadline, attempts=attempt, lock_wait=lock_wait,
+                                 rerun="run it again") from exc
+            _wait(table, kind, attempt, min(left, backoff(attempt)))
+
+
+def _wait(table: str | None, kind: str, attempt: int, pause: float) -> None:
+    """Log that ``kind`` on ``table`` met the application's lock, then sleep ``pause`` seconds before the next try."""
+    log.info("%s: %s waits for a lock held by the application (try %d); retrying in %.2fs", table, kind, attempt,
+             pause)
+    time.sleep(pause)
+
+
+def _timed_out(connection: sa.Connection, backend: str, statement: str, *, kind: str, table: str | None,
+               schema: str | None, deadline: float, attempts: int, lock_wait: float,
+               rerun: str) -> DDLLockTimeoutError:
+    """The error of a DDL statement that could not get its lock before ``deadline``, naming who holds it."""
+    blockers = dialect.blockers(connection, backend, table, schema)
+    who = "\n".join(f"  - {b}" for b in blockers) or "  (the server cannot tell which session)"
+    return DDLLockTimeoutError(
+        f"{table}: could not get the lock for {kind} within {deadline:g}s ({attempts} tries of {lock_wait:g}s "
+        f"each, the application kept the table busy): {statement}\n"
+        f"Holding locks on it or keeping a transaction open:\n{who}\n"
+        f"Nothing of this statement was applied; {rerun}, allow a longer wait (ddl_deadline), or end those "
+        "transactions.",
+        statement=statement, table=table, deadline=deadline, attempts=attempts, blockers=blockers, backend=backend,
+    )

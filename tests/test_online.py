@@ -46,14 +46,41 @@ def _qualified(backend: Backend, name: str) -> str:
 
 
 class _Holder(threading.Thread):
-    """An application session holding a lock on ``table`` for ``seconds``: its id is ``session_id``."""
+    """An application session holding a lock on ``table``: its id is ``session_id``.
 
-    def __init__(self, backend: Backend, table: str, seconds: float) -> None:
+    It holds for ``seconds``; with ``until_waited``, for ``seconds`` after the migration first logs that it waits
+    for this lock (at most 30 s): a loaded machine can take longer than a fixed hold to reach the step, which would
+    then find the lock already released.
+    """
+
+    WAITED = "waits for a lock held by the application"
+
+    def __init__(self, backend: Backend, table: str, seconds: float, *, until_waited: bool = False) -> None:
         super().__init__(daemon=True)
         self.backend, self.table, self.seconds = backend, table, seconds
         self.holding = threading.Event()
+        self.waited = threading.Event() if until_waited else None
         self.session_id: int | None = None
         self.error: BaseException | None = None
+
+    def _hold(self) -> None:
+        if self.waited is None:
+            time.sleep(self.seconds)
+            return
+        waited = self.waited
+
+        class Seen(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                if _Holder.WAITED in record.getMessage():
+                    waited.set()
+
+        handler, logger = Seen(logging.INFO), logging.getLogger("agno_alembic")
+        logger.addHandler(handler)
+        try:
+            if waited.wait(30):
+                time.sleep(self.seconds)
+        finally:
+            logger.removeHandler(handler)
 
     def run(self) -> None:
         engine = sa.create_engine(self.backend.url, poolclass=sa.pool.NullPool)
@@ -68,7 +95,7 @@ class _Holder(threading.Thread):
                     self.session_id = int(c.exec_driver_sql(query).scalar_one())
                     c.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table}").scalar_one()  # holds its lock
                 self.holding.set()
-                time.sleep(self.seconds)
+                self._hold()
                 if self.backend.kind == "sqlite":
                     c.exec_driver_sql("COMMIT")
                 else:
@@ -130,7 +157,7 @@ def test_ddl_under_a_held_application_lock_waits_retries_and_never_blocks_other_
 ) -> None:
     table = _memories_at_2_0_0(backend)
     qualified = _qualified(backend, table.name)
-    holder, prober = _Holder(backend, qualified, HOLD), _Prober(backend, qualified)
+    holder, prober = _Holder(backend, qualified, HOLD, until_waited=True), _Prober(backend, qualified)
     traffic += [holder, prober]
     prober.start()
     holder.start()

@@ -446,7 +446,7 @@ def test_online_vector_step_waits_for_a_held_lock_retries_and_builds_its_index_c
     step = mm.plan(table_type="vectors").steps[0]
     planned = [s for s in step.statements if s.lock is not None]
 
-    holder, reader = _Holder(pg, qualified, HOLD), _Reader(pg, qualified)
+    holder, reader = _Holder(pg, qualified, HOLD, until_waited=True), _Reader(pg, qualified)
     reader.start()
     holder.start()
     try:
