@@ -493,7 +493,8 @@ def _online_rewrite(planned: Sequence[PlannedStatement], table: str, rows: int) 
     (``RewriteRefusedError``) unless the caller accepts the rewrite: a finding that stops the step."""
     from agno_alembic.dialects.online import REWRITE_MOMENT_ROWS
 
-    rewrites = [s for s in planned if s.lock is not None and s.lock.rewrite]
+    # the online rewrite through a shadow table (agno_alembic.rewrite) rewrites the table too, but blocks nothing
+    rewrites = [s for s in planned if s.lock is not None and s.lock.rewrite and not s.lock.online]
     if not rewrites or rows <= REWRITE_MOMENT_ROWS:
         return []
     return [Finding(
