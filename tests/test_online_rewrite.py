@@ -288,3 +288,30 @@ def test_what_a_shadow_cannot_carry_falls_back_to_the_refusal(pg: Backend) -> No
         _manager(pg).up(target_version="2.3.0", table_type="memories")
     assert "my index" in str(info.value) and "allow_rewrite" in str(info.value)
     assert not _leftovers(pg)
+
+
+def test_a_hostile_table_name_is_rewritten_online(pg: Backend) -> None:
+    name = 'Agno "Mem\'s" table'
+    mm = _manager(pg, memory_table=name)
+    mm.up(target_version="2.0.0", table_type="memories", create_missing=True)
+    mm.up(target_version="2.3.0", table_type="versions", create_missing=True)
+    table = shapes.spec("memories", "postgresql", "2.0.0", mm.names).sa_table()
+    assert table.name == name
+    with pg.engine.begin() as c:
+        c.execute(table.insert(), [{"memory_id": f"m{i:05d}", "memory": {"i": i}, "updated_at": i}
+                                   for i in range(ROWS)])
+    engine = sa.create_engine(pg.url, poolclass=sa.pool.NullPool)
+    sent = _statements(engine)
+    _manager(pg, engine, memory_table=name).up(target_version="2.3.0", table_type="memories")
+    engine.dispose()
+    assert any("_agno_alembic_shadow_" in s for s in sent)
+    columns = sa.inspect(pg.engine).get_columns(name, schema=pg.schema)
+    assert [c["name"] for c in columns] == list(shapes.spec("memories", "postgresql", "2.3.0", mm.names).columns)
+    assert str(next(c for c in columns if c["name"] == "memory")["type"]) == "JSONB"
+    indexes = {i["name"] for i in sa.inspect(pg.engine).get_indexes(name, schema=pg.schema)}
+    assert indexes == set(shapes.spec("memories", "postgresql", "2.3.0", mm.names).indexes)
+    pk = sa.inspect(pg.engine).get_pk_constraint(name, schema=pg.schema)["name"]
+    assert pk == f"{name}_pkey"
+    with pg.engine.connect() as c:
+        assert c.execute(sa.text(f"SELECT count(*) FROM {_qualified(pg, name)}")).scalar() == ROWS
+    assert not _leftovers(pg)
