@@ -214,7 +214,7 @@ def obstacles(connection: sa.Connection, p: Plan, known_indexes: set[str]) -> li
     if triggers := [t for t in rows("SELECT tgname FROM pg_trigger WHERE tgrelid = :oid AND NOT tgisinternal")
                     if t not in (p.sync, p.on_truncate)]:
         found.append(f"trigger(s): {', '.join(triggers)}")
-    if checks := rows("SELECT conname FROM pg_constraint WHERE conrelid = :oid AND contype NOT IN ('p', 'u')"):
+    if checks := rows("SELECT conname FROM pg_constraint WHERE conrelid = :oid AND contype NOT IN ('p', 'u', 'n')"):
         found.append(f"constraint(s) the shapes do not know: {', '.join(checks)}")
     if refs := rows("SELECT conrelid::regclass::text || '.' || conname FROM pg_constraint WHERE confrelid = :oid "
                     "AND contype = 'f'"):
