@@ -419,7 +419,10 @@ def _reconcile(d: _Diff) -> _Diff:
     uniques = {u["name"] for u in insp.get_unique_constraints(name, schema=schema)} | indexes
     pk = tuple(insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     old_columns = dict(d.old.columns)
-    add, alter = [], list(d.alter_columns)
+    # a column already as the new shape says (an interrupted run changed it, and committed) is left alone: online,
+    # a type change the run already made must not rewrite the table again
+    add = []
+    alter = [c for c in d.alter_columns if c not in actual or not _column_matches(actual[c], d.new, c, bind.dialect)]
     for c in d.add_columns:
         if c not in actual:
             add.append(c)

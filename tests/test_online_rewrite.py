@@ -261,28 +261,51 @@ def test_plan_lists_the_statements_up_then_sends(pg: Backend) -> None:
     assert batch in {_now(locks.normalise(re.sub(r"%\((\w+)\)s", r":\1", s))) for s in sent}, batch
 
 
-def test_down_rewrites_back_online_and_keeps_every_value(pg: Backend, tmp_path: Any) -> None:
-    _manager(pg).up(target_version="2.3.0", table_type=["sessions", "versions"], create_missing=True)
+def test_sessions_up_and_down_online_keep_every_value(pg: Backend, tmp_path: Any) -> None:
+    """The sessions table at 2.0.0 has no primary key (its unique session_id is the key); down (JSONB to JSON) takes
+    the same way back."""
+    _manager(pg).up(target_version="2.0.0", table_type=["sessions", "versions"], create_missing=True)
     name = pg.names.table("sessions")
-    table = shapes.spec("sessions", "postgresql", "2.3.0", pg.names).sa_table()
+    table = shapes.spec("sessions", "postgresql", "2.0.0", pg.names).sa_table()
     with pg.engine.begin() as c:
         c.execute(table.insert(), [{"session_id": f"s{i:05d}", "session_type": "agent", "created_at": i,
                                     "session_data": {"n": i, "text": "é \u2028"}, "runs": [{"run_id": str(i)}]}
                                    for i in range(ROWS)])
-    with pg.engine.connect() as c:
-        before = dict(c.execute(sa.text(f"SELECT session_id, session_data::text || runs::text "
-                                        f"FROM {_qualified(pg, name)}")).all())
+
+    def values() -> dict[str, str]:
+        with pg.engine.connect() as c:
+            return dict(c.execute(sa.text(f"SELECT session_id, session_data::jsonb::text || runs::jsonb::text "
+                                          f"FROM {_qualified(pg, name)}")).all())
+
+    before = values()
+    for version, call in (("2.3.0", "up"), ("2.0.0", "down")):
+        engine = sa.create_engine(pg.url, poolclass=sa.pool.NullPool)
+        sent = _statements(engine)
+        getattr(_manager(pg, engine), call)(target_version=version, table_type="sessions")
+        engine.dispose()
+        assert any("_agno_alembic_shadow_" in s for s in sent), call
+        assert not [s for s in sent if " TYPE JSON" in s.upper()], call
+        assert values() == before, call
+        assert not _golden_problems(pg, name, version, tmp_path), call
+        assert not _leftovers(pg), call
+
+
+def test_a_rerun_after_the_swap_committed_does_not_rewrite_again(pg: Backend) -> None:
+    """Killed after the swap, before the stamp: the table has its new shape, and the rerun only stamps it."""
+    name = _memories(pg)
+    mm = _manager(pg)
+    mm.up(target_version="2.3.0", table_type="memories")
+    with pg.engine.begin() as c:  # the stamp as it was before the step
+        c.execute(sa.text(f"UPDATE {_qualified(pg, pg.names.alembic_version_table)} SET version_num = "
+                          "'agno_memories_2_0_0' WHERE version_num = 'agno_memories_2_3_0'"))
+        c.execute(sa.text(f"UPDATE {_qualified(pg, pg.names.versions_table)} SET version = '2.0.0' "
+                          "WHERE table_name = :t"), {"t": name})
     engine = sa.create_engine(pg.url, poolclass=sa.pool.NullPool)
     sent = _statements(engine)
-    _manager(pg, engine).down(target_version="2.0.0", table_type="sessions")
+    changes = _manager(pg, engine).up(target_version="2.3.0", table_type="memories")
     engine.dispose()
-    assert any("_agno_alembic_shadow_" in s for s in sent) and not [s for s in sent if " TYPE JSON" in s.upper()]
-    with pg.engine.connect() as c:
-        after = dict(c.execute(sa.text(f"SELECT session_id, session_data::jsonb::text || runs::jsonb::text "
-                                       f"FROM {_qualified(pg, name)}")).all())
-    assert after == before
-    assert not _golden_problems(pg, name, "2.0.0", tmp_path)
-    assert not _leftovers(pg)
+    assert [(c.table_type, c.after) for c in changes] == [("memories", "2.3.0")]
+    assert not [s for s in sent if s.startswith(("CREATE", "ALTER", "DROP", "LOCK"))], sent
 
 
 def test_what_a_shadow_cannot_carry_falls_back_to_the_refusal(pg: Backend) -> None:
