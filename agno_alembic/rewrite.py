@@ -9,6 +9,7 @@ table, so the application's reads and writes wait only for a short, bounded swap
    where it stopped: after a crash (``kill -9`` included) the step resumes after the last committed batch.
 3. A check compares, in one snapshot, every row of the table (cast) with the shadow's by the key; a row that differs
    (the application deleted a row while its batch copied it) is repaired and the check runs again.
+   Then ``ANALYZE`` of the shadow table (whose autovacuum is off until the swap: see :func:`create_statements`).
 4. The swap, in one transaction under a bounded, retried exclusive lock (:func:`agno_alembic.online.ddl`): the
    table is dropped (its trigger with it), the shadow renamed in, its constraints and indexes renamed to the final
    names, the trigger function and the progress row removed.
@@ -252,6 +253,9 @@ def create_statements(connection: sa.Connection | None, p: Plan) -> list[str]:
                       **p.new.index_kwargs(index))
         out.append(str(sa.schema.CreateIndex(ix).compile(dialect=p.dialect)).strip())
     shadow, key = p.table(p.shadow), p.q(p.key)
+    # no autovacuum on the shadow table until the swap: its lock would make the swap's bounded tries fail again and
+    # again (it gives way only to a wait longer than deadlock_timeout); ANALYZE runs before the swap instead
+    out.append(f"ALTER TABLE {shadow} SET (autovacuum_enabled = false)")
     fn = p.table(p.sync)
     updates = ", ".join(f"{p.q(c)} = EXCLUDED.{p.q(c)}" for c in p.carried)
     out.append(
@@ -353,8 +357,14 @@ def swap_statements(p: Plan) -> list[str]:
             out.append(f"ALTER TABLE {new} RENAME CONSTRAINT {p.q(temp)} TO {p.q(final)}")
         else:
             out.append(f"ALTER INDEX {p.table(temp)} RENAME TO {p.q(final)}")
+    out.append(f"ALTER TABLE {new} RESET (autovacuum_enabled)")
     out.append(f"DROP FUNCTION {p.table(p.sync)}()")
     return out
+
+
+def analyze_statement(p: Plan) -> str:
+    """Statistics for the shadow table before it is swapped in (its autovacuum is off until then)."""
+    return f"ANALYZE {p.table(p.shadow)}"
 
 
 def cleanup_statements(p: Plan) -> list[str]:
@@ -391,6 +401,7 @@ def describe(p: Plan, reader: sa.Connection | None) -> None:
     op.execute(_plan_only(
         "-- then, in one snapshot, every row compared with its copy (rows that differ copied again, and the check "
         "run again):\n" + check_statement(p)))
+    op.execute(analyze_statement(p))
     for statement in in_transaction(swap_statements(p)):
         op.execute(statement)
 
@@ -454,6 +465,8 @@ def run(p: Plan) -> None:
     log.info("%s: %d row(s) copied into the shadow table in committed batches (%.1fs)", p.step, done,
              time.monotonic() - began)
     _check_and_repair(bind, state.backend, p)
+    online.ddl(lambda: op.execute(analyze_statement(p)), kind="alter_type", table=p.old.name, schema=p.old.schema,
+               patient=True)  # its lock blocks none of the application's reads and writes
     transaction("alter_type", swap_statements(p),
                 lambda: bind.execute(progress.delete().where(progress.c.step == p.step)))
     log.info("%s: swapped in under a short exclusive lock", p.step)

@@ -175,7 +175,7 @@ def test_big_table_is_rewritten_online_while_the_application_writes(pg: Backend,
     # structural: no in-place rewrite; every statement that blocks the application's reads or writes is the trigger's
     # creation or the swap, each under a bounded lock wait
     assert not [s for s in sent if " TYPE JSONB" in s.upper()]
-    blocking = [s for s in sent if s.startswith(("CREATE", "ALTER", "DROP", "LOCK", "TRUNCATE", "GRANT"))
+    blocking = [s for s in sent if s.startswith(("CREATE", "ALTER", "DROP", "LOCK", "TRUNCATE", "GRANT", "ANALYZE"))
                 and locks.describe("postgresql", s).blocks != "nothing"]
     assert blocking and all(s.startswith(("CREATE TRIGGER", "LOCK TABLE", "DROP TABLE", "ALTER TABLE", "ALTER INDEX"))
                             for s in blocking), blocking
@@ -188,8 +188,11 @@ def test_big_table_is_rewritten_online_while_the_application_writes(pg: Backend,
 
 _KILLED_RUN = """
 import contextlib, os, signal, sys
+import sqlalchemy as sa
 from agno_alembic import SyncMigrationManager
 from agno_alembic.data import batched
+
+point = sys.argv[3]
 
 class Killer(batched._Sizer):
     batches = 0
@@ -201,27 +204,42 @@ class Killer(batched._Sizer):
         with super().timing():
             yield
         Killer.batches += 1
-        if Killer.batches == 5:
+        if point == "batch" and Killer.batches == 5:
             os.kill(os.getpid(), signal.SIGKILL)
 
 batched._Sizer = Killer
-SyncMigrationManager(sys.argv[1], db_schema=sys.argv[2]).up(target_version="2.3.0", table_type="memories")
+engine = sa.create_engine(sys.argv[1], poolclass=sa.pool.NullPool)
+
+def before(conn, cursor, statement, *args):
+    if (point == "create" and statement.startswith("CREATE TRIGGER _agno_alembic_truncate_")) \\
+            or (point == "created" and statement.startswith("WITH batch AS")) \\
+            or (point == "swap" and statement.startswith("DROP FUNCTION")):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+sa.event.listen(engine, "before_cursor_execute", before)
+SyncMigrationManager(engine, db_schema=sys.argv[2]).up(target_version="2.3.0", table_type="memories")
 """
 
 
-def test_kill_9_mid_backfill_then_rerun_resumes_and_converges(pg: Backend, caplog: pytest.LogCaptureFixture,
-                                                           tmp_path: Any) -> None:
+@pytest.mark.parametrize("point", ["create", "created", "batch", "swap"])
+def test_kill_9_then_rerun_resumes_and_converges(pg: Backend, point: str, caplog: pytest.LogCaptureFixture,
+                                                 tmp_path: Any) -> None:
+    """Killed inside the transaction creating the shadow table, right after it, after the 5th committed batch,
+    inside the swap: the rerun ends where an uninterrupted run ends (mid-backfill: resumed after the last batch)."""
     import logging
 
     name = _memories(pg)
     before = _rows(pg, name)
-    done = subprocess.run([sys.executable, "-c", _KILLED_RUN, pg.url, pg.schema or ""], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", _KILLED_RUN, pg.url, pg.schema or "", point], capture_output=True,
                           text=True, timeout=300, cwd=os.getcwd())
     assert done.returncode == -9, done.stderr[-2000:]
     with pg.engine.connect() as c:
-        progress = c.execute(sa.text(f"SELECT step, done FROM {_qualified(pg, 'agno_alembic_progress')}")).all()
-    assert len(progress) == 1 and 0 < progress[0][1] < ROWS, progress
-    assert "_agno_alembic_shadow_agno_memories" in _leftovers(pg)
+        progress = c.execute(sa.text(
+            f"SELECT step, done FROM {_qualified(pg, 'agno_alembic_progress')}")).all() if point != "create" else []
+    if point == "batch":
+        assert len(progress) == 1 and 0 < progress[0][1] < ROWS, progress
+    if point != "create":
+        assert "_agno_alembic_shadow_agno_memories" in _leftovers(pg)
     with pg.engine.begin() as c:  # the application writes while the migration is down: the trigger mirrors it
         c.execute(sa.text(f"UPDATE {_qualified(pg, name)} SET updated_at = -1 WHERE memory_id = 'm00000'"))
         c.execute(sa.text(f"DELETE FROM {_qualified(pg, name)} WHERE memory_id = 'm00001'"))
@@ -229,7 +247,8 @@ def test_kill_9_mid_backfill_then_rerun_resumes_and_converges(pg: Backend, caplo
     del before["m00001"]
     with caplog.at_level(logging.INFO, logger="agno_alembic"):
         _manager(pg).up(target_version="2.3.0", table_type="memories")
-    assert f"resuming the backfill after {progress[0][1]} row(s)" in caplog.text
+    if point == "batch":
+        assert f"resuming the backfill after {progress[0][1]} row(s)" in caplog.text
     assert _normalised(_rows(pg, name)) == _normalised(before)
     assert not _golden_problems(pg, name, "2.3.0", tmp_path)
     assert not _leftovers(pg)
@@ -342,4 +361,31 @@ def test_a_hostile_table_name_is_rewritten_online(pg: Backend) -> None:
     assert pk == f"{name}_pkey"
     with pg.engine.connect() as c:
         assert c.execute(sa.text(f"SELECT count(*) FROM {_qualified(pg, name)}")).scalar() == ROWS
+    assert not _leftovers(pg)
+
+
+def test_the_swap_waits_for_the_application_without_making_its_reads_wait(pg: Backend,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """An application transaction that read the table holds it until the swap has waited for it: the swap tries,
+    gives up after ddl_lock_wait, tries again; the application's other reads never queue behind it for long."""
+    import logging
+
+    from tests.test_online import HOLD, _Holder, _Prober
+
+    name = _memories(pg)
+    qualified = _qualified(pg, name)
+    holder, prober = _Holder(pg, qualified, HOLD, until_waited=True), _Prober(pg, qualified)
+    prober.start()
+    holder.start()
+    try:
+        assert holder.holding.wait(10) and holder.error is None, holder.error
+        with caplog.at_level(logging.INFO, logger="agno_alembic"):
+            _manager(pg, ddl_deadline=60).up(target_version="2.3.0", table_type="memories")
+    finally:
+        holder.join(60)
+        prober.stop.set()
+        prober.join(30)
+    assert "waits for a lock held by the application" in caplog.text and "swapped in" in caplog.text
+    assert prober.reads > 10 and not prober.failures, prober.failures
+    assert prober.longest < HOLD / 4, f"a read waited {prober.longest:.2f}s behind the migration"
     assert not _leftovers(pg)

@@ -96,6 +96,11 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
         _Rule(r"^WITH BATCH AS .* INSERT INTO (\S+\.)?_AGNO_ALEMBIC_SHADOW_", LockInfo(
             "online rewrite: one committed batch into the shadow table",
             "ACCESS SHARE (the table), ROW EXCLUSIVE (the shadow table)", None, True, True, _NONE, True)),
+        _Rule(r"^ALTER TABLE (\S+\.)?_AGNO_ALEMBIC_SHADOW_\S* SET \(AUTOVACUUM_ENABLED", _pg(
+            "online rewrite: no autovacuum on the shadow table until the swap", "ACCESS EXCLUSIVE (new table)")),
+        _Rule(r"^ALTER TABLE .* RESET \(AUTOVACUUM_ENABLED\)", _pg("reset a storage parameter",
+                                                                   "SHARE UPDATE EXCLUSIVE")),
+        _Rule(r"^ANALYZE\b", _pg("analyze", "SHARE UPDATE EXCLUSIVE", scan=True)),
         _Rule(r"^SELECT .* FULL JOIN (\S+\.)?_AGNO_ALEMBIC_SHADOW_", _pg(
             "online rewrite: check every row against its copy (one snapshot)", "ACCESS SHARE", scan=True)),
         _Rule(r"^LOCK TABLE .* IN ACCESS EXCLUSIVE MODE", _pg(
