@@ -158,7 +158,7 @@ def plan(old: TableSpec, new: TableSpec, fill: Mapping[str, Fill], dialect: sa.e
     parts += [fill[c](src).label(c) for c in filled]
     select_list = ", ".join(
         str(sa.select(p).compile(dialect=dialect, compile_kwargs={"literal_binds": True})).split("\n")[0]
-        .removeprefix("SELECT ") for p in parts)
+        .removeprefix("SELECT ").strip() for p in parts)
     shadow = _short(SHADOW_PREFIX, new.name)
     renames: list[tuple[str, str, bool]] = []
     n = 0
@@ -412,6 +412,7 @@ def run(p: Plan) -> None:
 
     from agno_alembic import online, runtime
     from agno_alembic.data import batched
+    from agno_alembic.errors import DataVerificationError
 
     state = runtime.state()
     bind = op.get_bind()
@@ -461,15 +462,35 @@ def run(p: Plan) -> None:
             step=p.step, position="", done=0, total=total, started_at=now, updated_at=now)))
         after, done = None, 0
     began = time.monotonic()
-    done = _backfill(bind, state.backend, p, progress, after, done)
-    log.info("%s: %d row(s) copied into the shadow table in committed batches (%.1fs)", p.step, done,
-             time.monotonic() - began)
-    _check_and_repair(bind, state.backend, p)
+    try:
+        done = _backfill(bind, state.backend, p, progress, after, done)
+        log.info("%s: %d row(s) copied into the shadow table in committed batches (%.1fs)", p.step, done,
+                 time.monotonic() - began)
+        _check_and_repair(bind, state.backend, p)
+    except (sa.exc.DBAPIError, DataVerificationError) as exc:
+        # a row the new type refuses, a check that does not converge: resuming would not help, and the trigger
+        # would go on taxing (and, for such a row, failing) the application's writes; the table is unchanged
+        log.warning("%s failed (%s); removing the shadow table and its trigger", p.step,
+                    str(getattr(exc, "orig", exc)).splitlines()[0])
+        online._rollback_any(bind)
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            transaction("alter_type", cleanup_statements(p),
+                        lambda: bind.execute(progress.delete().where(progress.c.step == p.step)))
+            _drop_progress_if_empty(bind, progress)
+        raise
     online.ddl(lambda: op.execute(analyze_statement(p)), kind="alter_type", table=p.old.name, schema=p.old.schema,
                patient=True)  # its lock blocks none of the application's reads and writes
     transaction("alter_type", swap_statements(p),
                 lambda: bind.execute(progress.delete().where(progress.c.step == p.step)))
     log.info("%s: swapped in under a short exclusive lock", p.step)
+    _drop_progress_if_empty(bind, progress)
+
+
+def _drop_progress_if_empty(bind: sa.Connection, progress: sa.Table) -> None:
+    """No step in progress: agno-alembic's bookkeeping leaves nothing behind (as :mod:`agno_alembic.data.batched`)."""
+    from agno_alembic import online
+    from agno_alembic.data import batched
+
     if not bind.execute(sa.select(sa.func.count()).select_from(progress)).scalar_one():
         online.ddl(lambda: progress.drop(bind, checkfirst=True), kind="drop_table", table=progress.name,
                    schema=progress.schema)
