@@ -434,3 +434,23 @@ def test_a_value_jsonb_refuses_fails_the_step_and_removes_the_shadow(pg: Backend
     assert not _leftovers(pg)
     types = {c["name"]: str(c["type"]) for c in sa.inspect(pg.engine).get_columns(name, schema=pg.schema)}
     assert types["memory"] == "JSON" and "created_at" not in types
+
+
+def test_the_async_facade_rewrites_online_too(pg: Backend, tmp_path: Any) -> None:
+    import asyncio
+
+    from agno_alembic import MigrationManager
+
+    name = _memories(pg)
+    before = _rows(pg, name)
+    asyncio.run(MigrationManager(pg.async_url(), db_schema=pg.schema).up(target_version="2.3.0",
+                                                                          table_type="memories"))
+    with pg.engine.connect() as c:
+        analyzed = c.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"),
+                             {"t": _qualified(pg, name)}).scalar()
+        options = c.execute(sa.text("SELECT reloptions FROM pg_class WHERE oid = to_regclass(:t)"),
+                            {"t": _qualified(pg, name)}).scalar()
+    assert analyzed == ROWS and options is None  # statistics taken before the swap; autovacuum back to default
+    assert _normalised(_rows(pg, name)) == _normalised(before)
+    assert not _golden_problems(pg, name, "2.3.0", tmp_path)
+    assert not _leftovers(pg)
