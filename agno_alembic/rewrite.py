@@ -28,7 +28,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,11 @@ SYNC_PREFIX = "_agno_alembic_sync_"
 BATCH_SECONDS = 0.1
 """Target duration of one backfill batch: an application write of a row the running batch has just copied waits
 for that batch's commit (its trigger's upsert meets the batch's uncommitted copy), so batches stay short."""
+BATCH_LOCK_WAIT = 0.2
+"""How long a backfill batch or repair waits for a row lock before it rolls back and tries again (seconds): shorter
+than PostgreSQL's ``deadlock_timeout`` (1 s), so where an application transaction and a batch wait for each other
+(each inserted a copy the other now needs), the batch gives way before the server breaks the deadlock, which might
+have chosen the application's transaction."""
 REPAIR_ROUNDS = 20
 """How many check-and-repair rounds before the step gives up (each repairs up to :data:`REPAIR_KEYS` rows)."""
 REPAIR_KEYS = 1000
@@ -463,10 +468,11 @@ def run(p: Plan) -> None:
         after, done = None, 0
     began = time.monotonic()
     try:
-        done = _backfill(bind, state.backend, p, progress, after, done)
-        log.info("%s: %d row(s) copied into the shadow table in committed batches (%.1fs)", p.step, done,
-                 time.monotonic() - began)
-        _check_and_repair(bind, state.backend, p)
+        with _giving_way(bind):
+            done = _backfill(bind, state.backend, p, progress, after, done)
+            log.info("%s: %d row(s) copied into the shadow table in committed batches (%.1fs)", p.step, done,
+                     time.monotonic() - began)
+            _check_and_repair(bind, state.backend, p)
     except (sa.exc.DBAPIError, DataVerificationError) as exc:
         # a row the new type refuses, a check that does not converge: resuming would not help, and the trigger
         # would go on taxing (and, for such a row, failing) the application's writes; the table is unchanged
@@ -495,6 +501,25 @@ def _drop_progress_if_empty(bind: sa.Connection, progress: sa.Table) -> None:
         online.ddl(lambda: progress.drop(bind, checkfirst=True), kind="drop_table", table=progress.name,
                    schema=progress.schema)
     batched._commit(bind)
+
+
+@contextlib.contextmanager
+def _giving_way(bind: sa.Connection) -> Iterator[None]:
+    """The backfill's and the repairs' lock waits bounded by :data:`BATCH_LOCK_WAIT` (a session setting, committed
+    at once so that a batch rolled back does not take it back with it)."""
+    from agno_alembic import online
+    from agno_alembic.data import batched
+
+    saved = bind.exec_driver_sql("SELECT current_setting('lock_timeout')").scalar_one()
+    bind.exec_driver_sql(f"SET lock_timeout = '{round(BATCH_LOCK_WAIT * 1000)}ms'")
+    batched._commit(bind)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(sa.exc.DBAPIError):
+            online._rollback_any(bind)
+            bind.exec_driver_sql(f"SET lock_timeout = '{saved}'")
+            batched._commit(bind)
 
 
 def _backfill(bind: sa.Connection, backend: str, p: Plan, progress: sa.Table, after: str | None, done: int) -> int:
@@ -533,6 +558,14 @@ def _check_and_repair(bind: sa.Connection, backend: str, p: Plan) -> None:
     check = sa.text(check_statement(p))
     upsert, delete = (sa.text(s) for s in repair_statements(p))
     found: list[Any] = []
+
+    def repair(copy: list[str], gone: list[str]) -> None:
+        if copy:
+            bind.execute(upsert, {"keys": copy})
+        if gone:
+            bind.execute(delete, {"keys": gone})
+        batched._commit(bind)
+
     for _ in range(REPAIR_ROUNDS):
         found = list(bind.execute(check))
         batched._commit(bind)
@@ -541,11 +574,7 @@ def _check_and_repair(bind: sa.Connection, backend: str, p: Plan) -> None:
         copy = [k for k, missing, extra in found if not extra]
         gone = [k for k, missing, extra in found if extra]
         log.info("%s: copying %d row(s) again and removing %d the table no longer has", p.step, len(copy), len(gone))
-        if copy:
-            bind.execute(upsert, {"keys": copy})
-        if gone:
-            bind.execute(delete, {"keys": gone})
-        batched._commit(bind)
+        batched._retrying(bind, backend, lambda c=copy, g=gone: repair(c, g))
     examples = [k for k, _, _ in found[:10]]
     raise DataVerificationError(
         f"{p.step}: after {REPAIR_ROUNDS} rounds, {len(found)} row(s) of the shadow table still differ from the "

@@ -454,3 +454,61 @@ def test_the_async_facade_rewrites_online_too(pg: Backend, tmp_path: Any) -> Non
     assert _normalised(_rows(pg, name)) == _normalised(before)
     assert not _golden_problems(pg, name, "2.3.0", tmp_path)
     assert not _leftovers(pg)
+
+
+def test_a_batch_and_an_application_transaction_waiting_for_each_other_the_batch_gives_way(
+        pg: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An application transaction wrote row m00050 (its copy, through the trigger, not yet committed); the first
+    batch copies m00000... and waits at m00050; the transaction then updates m00010, whose copy the waiting batch
+    has just inserted: each waits for the other.  The batch gives up after BATCH_LOCK_WAIT (before PostgreSQL's
+    deadlock_timeout, 1 s, would have the server break the cycle) and runs again: the application's update waits
+    a moment only, and fails nothing."""
+    from agno_alembic import rewrite
+
+    name = _memories(pg)
+    table = _qualified(pg, name)
+    app = sa.create_engine(pg.url, poolclass=sa.pool.NullPool)
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            _manager(pg).up(target_version="2.3.0", table_type="memories")
+        except BaseException as exc:
+            errors.append(exc)
+
+    ready = threading.Event()
+    backfill = rewrite._backfill
+
+    def after_the_application_wrote(*args: Any) -> int:
+        assert ready.wait(30)
+        return backfill(*args)
+
+    monkeypatch.setattr(rewrite, "_backfill", after_the_application_wrote)
+    with app.connect() as c:
+        migration = threading.Thread(target=migrate, daemon=True)
+        migration.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH batch AS%'"
+        deadline = time.monotonic() + 60
+        with pg.engine.connect() as probe:
+            while not probe.execute(sa.text(
+                    "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '\\_agno\\_alembic\\_sync\\_%'")).scalar():
+                probe.rollback()
+                assert time.monotonic() < deadline and not errors, errors
+                time.sleep(0.01)
+            c.execute(sa.text(f"UPDATE {table} SET updated_at = -50 WHERE memory_id = 'm00050'"))
+            ready.set()
+            while not probe.execute(sa.text(waiting)).scalar():
+                probe.rollback()
+                assert time.monotonic() < deadline and not errors, errors
+                time.sleep(0.005)
+        started = time.monotonic()
+        c.execute(sa.text(f"UPDATE {table} SET updated_at = -10 WHERE memory_id = 'm00010'"))
+        waited = time.monotonic() - started
+        c.commit()
+    migration.join(120)
+    app.dispose()
+    assert not errors, errors
+    # without the batch's bound the server breaks the cycle after deadlock_timeout: the update waited 1.0 s
+    assert rewrite.BATCH_LOCK_WAIT < 0.5 and waited < 0.8, f"the application's update waited {waited:.2f}s"
+    rows = _rows(pg, name)
+    assert rows["m00050"][2] == -50 and rows["m00010"][2] == -10 and len(rows) == ROWS
