@@ -202,8 +202,9 @@ class DDLLockTimeoutError(MigrationError):
 
 class RewriteRefusedError(AgnoAlembicError):
     """Online mode: a step would rewrite a populated table under an exclusive lock (PostgreSQL's 2.3.0 JSON to
-    JSONB change), blocking the application for the whole rewrite.  Refused unless the caller accepts it
-    (``allow_rewrite``), or run in offline mode in a maintenance window.  Nothing was changed."""
+    JSONB change), blocking the application for the whole rewrite, because the table has what the online rewrite
+    through a shadow table cannot carry (the message names it; docs/online.md).  Refused unless the caller accepts
+    it (``allow_rewrite``), or run in offline mode in a maintenance window.  Nothing was changed."""
 
     def __init__(self, message: str, *, table: str, columns: Sequence[str], rows: int, allow_option: str) -> None:
         self.table = table

@@ -951,7 +951,8 @@ class MigrationManager(_Front):
     ``online`` (default ``True``) migrates under a live application (docs/online.md): each DDL statement alone,
     its lock wait bounded by ``ddl_lock_wait`` seconds and retried until ``ddl_deadline``
     (:class:`~agno_alembic.errors.DDLLockTimeoutError`); ``allow_rewrite=True`` accepts a step that rewrites a
-    populated table under an exclusive lock.  ``online=False`` is the maintenance-window path.
+    populated table under an exclusive lock (where the online rewrite through a shadow table cannot run).
+    ``online=False`` is the maintenance-window path.
     """
 
     async def _run(self, fn: Callable[[sa.Connection], T]) -> T:

@@ -419,7 +419,10 @@ def _reconcile(d: _Diff) -> _Diff:
     uniques = {u["name"] for u in insp.get_unique_constraints(name, schema=schema)} | indexes
     pk = tuple(insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     old_columns = dict(d.old.columns)
-    add, alter = [], list(d.alter_columns)
+    # a column already as the new shape says (an interrupted run changed it, and committed) is left alone: online,
+    # a type change the run already made must not rewrite the table again
+    add = []
+    alter = [c for c in d.alter_columns if c not in actual or not _column_matches(actual[c], d.new, c, bind.dialect)]
     for c in d.add_columns:
         if c not in actual:
             add.append(c)
@@ -545,7 +548,10 @@ def _ddl(spec: TableSpec, kind: str, fn: Callable[[], object]) -> None:
 
 def _alter(d: _Diff, fill: Mapping[str, Fill]) -> None:
     old, new = d.old, d.new
-    _refuse_rewrite(d)
+    obstacles = _rewrite_online(d, fill)
+    if obstacles is None:
+        return
+    _refuse_rewrite(d, obstacles)
     for name in d.add_columns:
         _add_column(new, name, fill.get(name))
     for name in d.alter_columns:
@@ -611,9 +617,49 @@ def _retyped(d: _Diff) -> list[str]:
     return out
 
 
-def _refuse_rewrite(d: _Diff) -> None:
-    """Online on PostgreSQL: a type change rewrites the table under ACCESS EXCLUSIVE for the whole rewrite; on a
-    populated table it is refused unless the caller accepts it (``allow_rewrite``)."""
+def _rewrite_rows(d: _Diff) -> int:
+    """The rows of a table a step rewrites: counted, or in ``plan`` read from the database it is written for."""
+    if not runtime.state().offline:
+        return _count(d.old, None) if _has_rows(d.old) else 0
+    found = _reader_columns(d.old)
+    if found is None or _created_here(d.old):
+        return 0
+    return int(found[0].execute(sa.select(sa.func.count()).select_from(_table_clause(d.old, []))).scalar_one())
+
+
+def _rewrite_online(d: _Diff, fill: Mapping[str, Fill]) -> list[str] | None:
+    """PostgreSQL, online (or ``plan`` of it): a type change on a table of more than ``REWRITE_MOMENT_ROWS`` rows
+    through a shadow table (:mod:`agno_alembic.rewrite`); the whole step is done then (``None``).  Otherwise the
+    reasons it cannot run (empty when it is not needed: not online, no rewrite, a small table)."""
+    from agno_alembic import rewrite
+
+    run = runtime.state()
+    if run.backend != registry.POSTGRESQL or not _online_forms() or not _retyped(d):
+        return []
+    if _rewrite_rows(d) <= online_dialect.REWRITE_MOMENT_ROWS:
+        return []
+    dialect = op.get_context().dialect
+    shadow = rewrite.plan(d.old, d.new, fill, dialect, cast=d.alter_columns)
+    if shadow is None:
+        return [f"the shapes of {_qualified(d.old)} share no one-column key, or the new one has foreign keys or a "
+                "NOT NULL column without a fill"]
+    reader = op.get_context().opts.get(OFFLINE_READER) if run.offline else op.get_bind()
+    known = set(d.old.indexes) | set(d.new.indexes) | set(d.drop_indexes)
+    obstacles = rewrite.obstacles(reader, shadow, known) if reader is not None else []
+    if obstacles:
+        return obstacles
+    if run.offline:
+        rewrite.describe(shadow, reader)
+    else:
+        log.info("Rewriting %s (%s) online through a shadow table", _qualified(d.old), ", ".join(_retyped(d)))
+        rewrite.run(shadow)
+    return None
+
+
+def _refuse_rewrite(d: _Diff, obstacles: Collection[str] = ()) -> None:
+    """Online on PostgreSQL, where the online rewrite cannot run (``obstacles``): a type change rewrites the table
+    under ACCESS EXCLUSIVE for the whole rewrite; on a populated table it is refused unless the caller accepts it
+    (``allow_rewrite``)."""
     run = runtime.state()
     if not run.live or run.backend != registry.POSTGRESQL:
         return
@@ -626,9 +672,12 @@ def _refuse_rewrite(d: _Diff) -> None:
         log.info("Rewriting %s under a short exclusive lock (a small table)", what)
         return
     if not run.allow_rewrite:
+        why = f" The online rewrite through a shadow table cannot carry what the table has: {'; '.join(obstacles)}." \
+            if obstacles else ""
         raise RewriteRefusedError(
-            f"Refusing, in online mode, to change the type of {what}: PostgreSQL rewrites the table under an "
-            "ACCESS EXCLUSIVE lock, so the application could neither read nor write it until the rewrite ends. "
+            f"Refusing, in online mode, to change the type of {what} in place: PostgreSQL rewrites the table under "
+            "an ACCESS EXCLUSIVE lock, so the application could neither read nor write it until the rewrite ends."
+            f"{why} "
             "Accept it explicitly (allow_rewrite=True, --allow-rewrite, -x allow_rewrite=true) or run it in a "
             "maintenance window (online=False, --offline, -x online=false).",
             table=d.old.name, columns=retyped, rows=rows, allow_option="allow_rewrite",

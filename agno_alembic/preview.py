@@ -493,14 +493,16 @@ def _online_rewrite(planned: Sequence[PlannedStatement], table: str, rows: int) 
     (``RewriteRefusedError``) unless the caller accepts the rewrite: a finding that stops the step."""
     from agno_alembic.dialects.online import REWRITE_MOMENT_ROWS
 
-    rewrites = [s for s in planned if s.lock is not None and s.lock.rewrite]
+    # the online rewrite through a shadow table (agno_alembic.rewrite) rewrites the table too, but blocks nothing
+    rewrites = [s for s in planned if s.lock is not None and s.lock.rewrite and not s.lock.online]
     if not rewrites or rows <= REWRITE_MOMENT_ROWS:
         return []
     return [Finding(
         check="online_rewrite", table=table,
         problem=f"{len(rewrites)} statement(s) rewrite {table} ({rows} row(s)) under ACCESS EXCLUSIVE: online mode "
                 f"refuses this above {REWRITE_MOMENT_ROWS} rows (the application could neither read nor write it "
-                "until the rewrite ends)",
+                "until the rewrite ends) where the table has what the online rewrite through a shadow table cannot "
+                "carry (up() names it)",
         rows=rows, sql=f"SELECT count(*) FROM {table};", fix="",
         advice="accept the rewrite (allow_rewrite=True, --allow-rewrite) in a quiet moment, or run this step "
                "offline (online=False, --offline)",

@@ -305,14 +305,21 @@ def test_plan_statements_are_the_ones_up_then_runs(backend, online):
 
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_plan_refuses_a_large_rewrite_online_as_online_mode_does(backend, capsys):
-    """PostgreSQL, online: the 2.3.0 JSON to JSONB rewrite of a table above REWRITE_MOMENT_ROWS rows is a blocking
-    finding (exit 3), and online up() refuses it; accepted (allow_rewrite) or offline, it is not."""
+    """PostgreSQL, online: the 2.3.0 JSON to JSONB rewrite of a table above REWRITE_MOMENT_ROWS rows runs through a
+    shadow table (no finding); where the table has what a shadow cannot carry (an index the shapes do not know), the
+    in-place rewrite is a blocking finding (exit 3), and online up() refuses it; accepted (allow_rewrite) or
+    offline, it is not."""
     from agno_alembic.dialects.online import REWRITE_MOMENT_ROWS
     from agno_alembic.errors import RewriteRefusedError
 
     mm = _mm(backend)
     mm.up(target_version="2.0.0", table_type="sessions", create_missing=True)
     _insert(backend, SESSIONS, [_session(f"s{i:05}", i) for i in range(REWRITE_MOMENT_ROWS + 1)])
+    shadow = mm.plan(target_version="2.3.0", table_type="sessions", exact=True)
+    assert shadow.exit_code == 1 and not [f for s in shadow.steps for f in s.findings if f.check == "online_rewrite"]
+    assert any("_agno_alembic_shadow_" in s.sql for step in shadow.steps for s in step.statements)
+    with backend.engine.begin() as c:
+        c.exec_driver_sql(f"CREATE INDEX mine ON {backend.schema}.{SESSIONS} (user_id, created_at)")
     result = mm.plan(target_version="2.3.0", table_type="sessions", exact=True)
     found = _finding(result, "agno_sessions_2_3_0", "online_rewrite")
     assert found.blocking and found.rows == REWRITE_MOMENT_ROWS + 1 and result.exit_code == 3

@@ -168,7 +168,8 @@ def online_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offline", action="store_true", help="maintenance-window mode: the fastest path, one "
                         "transaction per step, which blocks the application (default: online, docs/online.md)")
     parser.add_argument("--allow-rewrite", action="store_true", help="online: accept a step that rewrites a "
-                        "populated table under an exclusive lock (PostgreSQL JSON to JSONB)")
+                        "populated table under an exclusive lock (PostgreSQL JSON to JSONB, where the table has what "
+                        "the online rewrite through a shadow table cannot carry)")
     parser.add_argument("--ddl-deadline", metavar="SECONDS", help="online: how long a DDL statement keeps retrying "
                         "for its lock (default 300)")
 

@@ -84,6 +84,29 @@ _SESSION = LockInfo("session setting", "none", None, False, False, _NONE, True)
 _RULES: dict[str, tuple[_Rule, ...]] = {
     registry.POSTGRESQL: (
         _Rule(r"^SET\b|^RESET\b", _SESSION),
+        # the online rewrite through a shadow table (agno_alembic.rewrite): the shadow is new, and empty while its
+        # indexes are built; the trigger's creation waits for the table's writers; the swap is one short transaction
+        _Rule(r"^CREATE (UNIQUE )?INDEX \S+ ON (\S+\.)?_AGNO_ALEMBIC_SHADOW_", _pg(
+            "online rewrite: index the new, empty shadow table", "SHARE (new table)")),
+        _Rule(r"^CREATE (OR REPLACE )?FUNCTION|^DROP FUNCTION", _pg("function (no table lock)", "none")),
+        _Rule(r"^CREATE TRIGGER", _pg("online rewrite: mirror writes into the shadow table (create trigger)",
+                                      "SHARE ROW EXCLUSIVE")),
+        _Rule(r"^(GRANT|ALTER TABLE (\S+\.)?_AGNO_ALEMBIC_SHADOW_\S* OWNER TO)\b", _pg(
+            "online rewrite: the table's owner and grants on the shadow table", "ACCESS EXCLUSIVE (new table)")),
+        _Rule(r"^WITH BATCH AS .* INSERT INTO (\S+\.)?_AGNO_ALEMBIC_SHADOW_", LockInfo(
+            "online rewrite: one committed batch into the shadow table",
+            "ACCESS SHARE (the table), ROW EXCLUSIVE (the shadow table)", None, True, True, _NONE, True)),
+        _Rule(r"^ALTER TABLE (\S+\.)?_AGNO_ALEMBIC_SHADOW_\S* SET \(AUTOVACUUM_ENABLED", _pg(
+            "online rewrite: no autovacuum on the shadow table until the swap", "ACCESS EXCLUSIVE (new table)")),
+        _Rule(r"^ALTER TABLE .* RESET \(AUTOVACUUM_ENABLED\)", _pg("reset a storage parameter",
+                                                                   "SHARE UPDATE EXCLUSIVE")),
+        _Rule(r"^ANALYZE\b", _pg("analyze", "SHARE UPDATE EXCLUSIVE", scan=True)),
+        _Rule(r"^SELECT .* FULL JOIN (\S+\.)?_AGNO_ALEMBIC_SHADOW_", _pg(
+            "online rewrite: check every row against its copy (one snapshot)", "ACCESS SHARE", scan=True)),
+        _Rule(r"^LOCK TABLE .* IN ACCESS EXCLUSIVE MODE", _pg(
+            "online rewrite: swap (one short transaction, its wait bounded)", "ACCESS EXCLUSIVE")),
+        _Rule(r"^ALTER INDEX .* RENAME TO", _pg("rename index", "SHARE UPDATE EXCLUSIVE")),
+        _Rule(r"^ALTER TABLE .* RENAME CONSTRAINT", _pg("rename constraint", "ACCESS EXCLUSIVE")),
         _Rule(r"^CREATE (UNIQUE )?INDEX CONCURRENTLY", _pg("create index concurrently", "SHARE UPDATE EXCLUSIVE",
                                                             scan=True)),
         _Rule(r"^CREATE (UNIQUE )?INDEX", _pg("create index", "SHARE", scan=True)),

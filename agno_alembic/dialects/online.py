@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from agno_alembic import registry
 
 REWRITE_MOMENT_ROWS = 1000
-"""PostgreSQL, online: a type change that rewrites a table of at most this many rows runs (its exclusive lock lasts
-milliseconds); on a bigger table it is refused unless the caller accepts the rewrite (``allow_rewrite``)."""
+"""PostgreSQL, online: a type change that rewrites a table of at most this many rows runs in place (its exclusive lock
+lasts milliseconds); a bigger table is rewritten through a shadow table (:mod:`agno_alembic.rewrite`), or, where a
+shadow cannot carry what the table has, refused unless the caller accepts the rewrite (``allow_rewrite``)."""
 
 
 # -- bounding lock waits -----------------------------------------------------------------------------------------
