@@ -89,6 +89,12 @@ def read_progress(connection: sa.Connection, schema: str | None) -> list[Progres
     return [Progress(**r._mapping) for r in connection.execute(sa.select(t).order_by(t.c.step))]
 
 
+def batch_seconds(backend: str) -> float:
+    """The target duration of one committed batch of an online data step on ``backend``."""
+    return {registry.POSTGRESQL: SERVER_BATCH_SECONDS, registry.SQLITE: SQLITE_BATCH_SECONDS}.get(backend,
+                                                                                                 BATCH_SECONDS)
+
+
 class _Sizer:
     """Rows per batch, adjusted after each batch towards its target duration (:data:`SERVER_BATCH_SECONDS` on
     PostgreSQL, :data:`BATCH_SECONDS` elsewhere)."""
@@ -99,9 +105,7 @@ class _Sizer:
 
         self.size = FIRST_BATCH
         self.took = 0.0
-        self.target = seconds if seconds is not None else (
-            SERVER_BATCH_SECONDS if backend == registry.POSTGRESQL
-            else SQLITE_BATCH_SECONDS if backend == registry.SQLITE else BATCH_SECONDS)
+        self.target = seconds if seconds is not None else batch_seconds(backend)
         self.limit = MAX_BATCH if limit is None else min(limit, MAX_BATCH)
         # SQLite, online: what the application waits for is the write lock's hold, COMMIT included (a batch's time
         # also counts the wait for the lock and the keys read before it, which block no writer)
