@@ -172,6 +172,10 @@ class SQLiteWritesWait:
         """The longest of this run's write-lock holds, seconds."""
         self.holds = 0
         """How many write transactions held the lock."""
+        self.since_turn = 0.0
+        """Seconds of write-lock holds since the migration last gave the application a turn (:func:`sqlite_turn`)."""
+        self.version: int | None = None
+        self.seen = time.monotonic()  # when another connection was last seen writing (at the start: presumed)
         sa.event.listen(connection, "begin", self._begin)
         sa.event.listen(connection, "before_cursor_execute", self._before)
         sa.event.listen(connection, "commit", self._commit)
@@ -238,11 +242,39 @@ class SQLiteWritesWait:
         held = self.last_hold = time.monotonic() - self.locked_at
         self.longest = max(self.longest, held)
         self.holds += 1
+        self.since_turn += held
         self.state = "none"
         log.debug("sqlite write lock held %.3fs (waited %.3fs): %s", held, self.waited, self.what)
 
 
 _SQLITE_WAITS = "agno_alembic_sqlite_writes_wait"
+
+
+def sqlite_turn(ctx: MigrationContext, waits: SQLiteWritesWait) -> None:
+    """SQLite, between two DDL statements: once the migration held the write lock for a batch's worth
+    (``data.batched.SQLITE_BATCH_SECONDS``) since the application's last turn, it gives way as a batch does
+    (:class:`agno_alembic.data.batched._Turns`): a run of short DDL transactions back to back would otherwise keep
+    a writer sleeping in its busy handler waiting through all of them."""
+    from agno_alembic.data import batched
+
+    if waits.since_turn < batched.SQLITE_BATCH_SECONDS:
+        return
+    waits.since_turn = 0.0
+    conn = ctx.connection
+    assert conn is not None
+    try:
+        version: int | None = int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+    except sa.exc.DBAPIError:  # the application holds the database: it is writing
+        version = None
+        _rollback(ctx)
+    else:
+        commit(ctx)
+    if version is None or version != waits.version or waits.waited > batched.SQLITE_WAITED:
+        waits.seen = time.monotonic()
+    waits.version = version
+    if time.monotonic() - waits.seen <= batched.SQLITE_WRITING_FOR:
+        log.debug("sqlite: giving way %.2fs to the application's writers", batched.SQLITE_GIVE_WAY)
+        time.sleep(batched.SQLITE_GIVE_WAY)
 
 
 def sqlite_writes(connection: sa.Connection) -> SQLiteWritesWait | None:
@@ -332,6 +364,9 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
                     log.debug("%s: %s (%s)", table, statement, clause)
         if attempt > 1:
             log.info("%s: %s done after %d tries (%.2fs)", table, kind, attempt, time.monotonic() - started)
+        waits = sqlite_writes(conn) if backend == registry.SQLITE else None
+        if waits is not None:
+            sqlite_turn(ctx, waits)
         return
 
 

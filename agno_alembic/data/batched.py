@@ -343,6 +343,8 @@ class _Turns:
         """After a committed transaction of the migration (``took``: unused, kept for the callers' symmetry)."""
         if not self.sqlite:
             return
+        if self.writes is not None:
+            self.writes.since_turn = 0.0  # DDL that follows counts its holds from here (online.sqlite_turn)
         self._look()
         if time.monotonic() - self.seen <= SQLITE_WRITING_FOR:
             log.debug("sqlite: giving way %.2fs to the application's writers", SQLITE_GIVE_WAY)
