@@ -96,8 +96,8 @@ def batch_seconds(backend: str) -> float:
 
 
 class _Sizer:
-    """Rows per batch, adjusted after each batch towards its target duration (:data:`SERVER_BATCH_SECONDS` on
-    PostgreSQL, :data:`BATCH_SECONDS` elsewhere)."""
+    """Rows per batch, adjusted after each batch towards its target duration (:func:`batch_seconds`); on SQLite,
+    online, the batch's hold of the write lock (``connection``'s :class:`~agno_alembic.online.SQLiteWritesWait`)."""
 
     def __init__(self, backend: str, limit: int | None = None, seconds: float | None = None,
                  connection: sa.Connection | None = None) -> None:
