@@ -144,29 +144,63 @@ _SQLITE_NEUTRAL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEAS
 
 class SQLiteWritesWait:
     """SQLite, online: every write transaction of the migration waits for the application's writers with the busy
-    timeout, as their own do.
+    timeout, as their own do, and says how long it held the database's write lock.
 
     SQLite calls the busy handler when a transaction's first statement needs the write lock, but answers
     "database is locked" at once when a transaction that has read already needs it while an application writer
-    holds it (waiting could deadlock). So when the migration is about to write in a transaction that has only
-    read so far, that read-only part is committed (nothing of it to lose) and the transaction begins again with
-    ``BEGIN IMMEDIATE``, which waits. The reads before a write are then not of the same snapshot as the write;
-    online, everything the migration reads and writes again is its own (schema, bookkeeping) or copied with
-    "rows already there win", as on PostgreSQL's READ COMMITTED.
+    holds it (waiting could deadlock). So when the migration is about to write in a transaction, the part before
+    (nothing, or only reads: nothing of it to lose) is committed and the transaction begins again with
+    ``BEGIN IMMEDIATE``, which takes the write lock at once, waiting for it with the busy timeout. The reads before
+    a write are then not of the same snapshot as the write; online, everything the migration reads and writes again
+    is its own (schema, bookkeeping) or copied with "rows already there win", as on PostgreSQL's READ COMMITTED.
+
+    From ``BEGIN IMMEDIATE`` to the end of its ``COMMIT`` (sent here, so that its journal writes and syncs count)
+    or ``ROLLBACK`` the transaction holds the write lock: each such hold is a debug line of the ``agno_alembic``
+    logger, ``sqlite write lock held <s>s (waited <s>s): <first statement>``; :attr:`last_hold` feeds the online data
+    steps' batch sizing and :attr:`longest` is the run's longest.
     """
 
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
         self.state = "none"  # in the current transaction: "none" (no statement yet), "read" or "write"
+        self.locked_at = 0.0
+        self.waited = 0.0
+        self.what = ""
+        self.last_hold = 0.0
+        """Seconds the last write transaction held the write lock, its ``COMMIT`` included."""
+        self.longest = 0.0
+        """The longest of this run's write-lock holds, seconds."""
+        self.holds = 0
+        """How many write transactions held the lock."""
+        self.since_turn = 0.0
+        """Seconds of write-lock holds since the migration last gave the application a turn (:func:`sqlite_turn`)."""
+        self.version: int | None = None
+        self.seen = time.monotonic()  # when another connection was last seen writing (at the start: presumed)
         sa.event.listen(connection, "begin", self._begin)
         sa.event.listen(connection, "before_cursor_execute", self._before)
+        sa.event.listen(connection, "commit", self._commit)
+        sa.event.listen(connection, "rollback", self._rollback)
+        connection.info[_SQLITE_WAITS] = self
 
     def remove(self) -> None:
         sa.event.remove(self.connection, "begin", self._begin)
         sa.event.remove(self.connection, "before_cursor_execute", self._before)
+        sa.event.remove(self.connection, "commit", self._commit)
+        sa.event.remove(self.connection, "rollback", self._rollback)
+        if self.connection.info.get(_SQLITE_WAITS) is self:
+            del self.connection.info[_SQLITE_WAITS]
 
     def _begin(self, conn: sa.Connection) -> None:
         self.state = "none"
+
+    def _raw(self, conn: sa.Connection, statement: str) -> None:
+        # the statements go through the DBAPI cursor, which SQLAlchemy's aiosqlite adapter runs to completion (the
+        # aiosqlite connection's own execute() is a coroutine)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open: in use
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()
 
     def _before(self, conn: sa.Connection, cursor: Any, statement: str, parameters: Any, context: Any,
                 executemany: bool) -> None:
@@ -176,19 +210,77 @@ class SQLiteWritesWait:
         if not head.startswith(_SQLITE_WRITES):
             self.state = "read" if self.state == "none" else self.state
             return
-        if self.state == "read" and conn.in_transaction() and not conn.in_nested_transaction():
-            # the driver's own connection tells whether a transaction is open (sqlite3, aiosqlite); the statements
-            # go through the DBAPI cursor, which SQLAlchemy's aiosqlite adapter runs to completion (the aiosqlite
-            # connection's own execute() is a coroutine)
-            raw = conn.connection.driver_connection
-            if raw is not None and raw.in_transaction:
-                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open: in use
-                try:
-                    cursor.execute("COMMIT")
-                    cursor.execute("BEGIN IMMEDIATE")
-                finally:
-                    cursor.close()
+        # the driver's own connection tells whether a transaction is open (sqlite3, aiosqlite)
+        raw = conn.connection.driver_connection
+        if conn.in_transaction() and not conn.in_nested_transaction() and raw is not None and raw.in_transaction:
+            self._raw(conn, "COMMIT")
+            started = time.monotonic()
+            self._raw(conn, "BEGIN IMMEDIATE")  # raises "database is locked" when the busy timeout ran out
+            self.locked_at = time.monotonic()
+            self.waited = self.locked_at - started
+        else:  # autocommit, or a savepoint: the statement takes the lock itself
+            self.locked_at, self.waited = time.monotonic(), 0.0
+        self.what = " ".join(statement.split())[:80]
         self.state = "write"
+
+    def _commit(self, conn: sa.Connection) -> None:
+        if self.state != "write":
+            return
+        raw = conn.connection.driver_connection
+        if raw is not None and raw.in_transaction:
+            try:
+                self._raw(conn, "COMMIT")  # the driver's commit() that follows finds no transaction left
+            except conn.dialect.loaded_dbapi.Error as exc:  # busy: readers kept it from writing; still open
+                raise sa.exc.DBAPIError.instance("COMMIT", None, exc, conn.dialect.loaded_dbapi.Error) from exc
+        self._held()
+
+    def _rollback(self, conn: sa.Connection) -> None:
+        if self.state == "write":
+            self._held()
+
+    def _held(self) -> None:
+        held = self.last_hold = time.monotonic() - self.locked_at
+        self.longest = max(self.longest, held)
+        self.holds += 1
+        self.since_turn += held
+        self.state = "none"
+        log.debug("sqlite write lock held %.3fs (waited %.3fs): %s", held, self.waited, self.what)
+
+
+_SQLITE_WAITS = "agno_alembic_sqlite_writes_wait"
+
+
+def sqlite_turn(ctx: MigrationContext, waits: SQLiteWritesWait) -> None:
+    """SQLite, between two DDL statements: once the migration held the write lock for a batch's worth
+    (``data.batched.SQLITE_BATCH_SECONDS``) since the application's last turn, it gives way as a batch does
+    (:class:`agno_alembic.data.batched._Turns`): a run of short DDL transactions back to back would otherwise keep
+    a writer sleeping in its busy handler waiting through all of them."""
+    from agno_alembic.data import batched
+
+    if waits.since_turn < batched.SQLITE_BATCH_SECONDS:
+        return
+    waits.since_turn = 0.0
+    conn = ctx.connection
+    assert conn is not None
+    try:
+        version: int | None = int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+    except sa.exc.DBAPIError:  # the application holds the database: it is writing
+        version = None
+        _rollback(ctx)
+    else:
+        commit(ctx)
+    if version is None or version != waits.version or waits.waited > batched.SQLITE_WAITED:
+        waits.seen = time.monotonic()
+    waits.version = version
+    if time.monotonic() - waits.seen <= batched.SQLITE_WRITING_FOR:
+        log.debug("sqlite: giving way %.2fs to the application's writers", batched.SQLITE_GIVE_WAY)
+        time.sleep(batched.SQLITE_GIVE_WAY)
+
+
+def sqlite_writes(connection: sa.Connection) -> SQLiteWritesWait | None:
+    """The :class:`SQLiteWritesWait` watching ``connection`` (online SQLite runs), else ``None``."""
+    found = connection.info.get(_SQLITE_WAITS)
+    return found if isinstance(found, SQLiteWritesWait) else None
 
 
 class _MySQLClauses:
@@ -272,6 +364,9 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
                     log.debug("%s: %s (%s)", table, statement, clause)
         if attempt > 1:
             log.info("%s: %s done after %d tries (%.2fs)", table, kind, attempt, time.monotonic() - started)
+        waits = sqlite_writes(conn) if backend == registry.SQLITE else None
+        if waits is not None:
+            sqlite_turn(ctx, waits)
         return
 
 

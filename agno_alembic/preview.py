@@ -477,7 +477,8 @@ def _in_batches(
                      f"INSERT INTO {target} (...) VALUES (...), ...")
     low, high = batched.MIN_BATCH, batched.MAX_BATCH
     batch = PlannedStatement(
-        f"-- in committed batches of about {batched.BATCH_SECONDS:g} s of work ({low} to {high} sessions each), "
+        f"-- in committed batches of about {batched.batch_seconds(backend):g} s of work ({low} to {high} sessions "
+        "each), "
         f"each recorded in {progress.name} and resumed from there after a crash; then the sessions updated "
         "meanwhile are copied again and the copy is checked. One batch:\n" + batch_sql.strip().rstrip(";") + ";",
         locks.BATCH[backend])

@@ -6,6 +6,7 @@ and MariaDB, a write transaction on SQLite) while ``up()`` runs; a prober keeps 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -735,6 +736,44 @@ def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and
         assert batched.missing_runs(c, shapes.spec("sessions", "sqlite", "2.5.6", backend.names),
                                     shapes.spec("runs", "sqlite", "3.0.0", backend.names)) == []
     assert len(_run_ids(backend, runs)) >= 600 * 3
+
+
+def test_sqlite_online_copy_gives_the_application_a_turn_after_every_write_transaction_and_holds_the_lock_briefly(
+    sqlite_backend: Backend, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Application writers with the busy timeout write all the time while up() copies a populated database: after
+    each of the copy's and catch-up's write transactions, and each read of the check, the migration holds nothing
+    for longer than SQLite's busy handler sleeps between two tries (so every waiting writer gets a turn), and each
+    write transaction's hold of the write lock, COMMIT included, is logged and short."""
+    from agno_alembic.data import batched
+
+    backend = sqlite_backend
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # many batches
+    monkeypatch.setattr(batched, "SQLITE_CHECK_CHUNK", 100)  # several reads in the check
+    sessions, _ = _sessions_at_2_5_6(backend, 400)
+    writers = [_Writer(backend, sessions, i) for i in range(3)]
+    for w in writers:
+        w.start()
+    caplog.set_level(logging.DEBUG, logger="agno_alembic")
+    try:
+        time.sleep(0.3)
+        _manager(backend).up(table_type=["sessions", "runs"], create_missing=True)
+    finally:
+        for w in writers:
+            w.stop.set()
+        for w in writers:
+            w.join(30)
+    assert [f for w in writers for f in w.failures] == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "agno_alembic"]
+    held = [(i, float(m.split()[4].rstrip("s"))) for i, m in enumerate(lines) if m.startswith("sqlite write lock held")]
+    gave = [i for i, m in enumerate(lines) if m.startswith("sqlite: giving way")]
+    batches = [i for i, m in enumerate(lines)
+               if m.startswith("sqlite write lock held") and "UPDATE agno_alembic_progress" in m]
+    assert len(batches) >= 400 // 50 and held and gave
+    for this, following in itertools.pairwise(batches):  # the application's turn between two batches
+        assert any(this < g < following for g in gave), lines[this:following + 1]
+    assert sum(1 for g in gave if g > batches[-1]) >= 4  # and between the check's reads (400 sessions, 100 a read)
+    assert max(h for _, h in held) < 1.0, max(held, key=lambda x: x[1])  # each hold short (0.08 s sized; margin)
 
 
 @pytest.mark.parametrize("backend", ["postgres", "mysql"], indirect=True)

@@ -39,6 +39,9 @@ writes (its reads lock nothing; the foreign key check of each run it inserts tak
 which an update of the session does not wait for): longer batches spend less of the copy on each batch's round
 trips and commit. MySQL/MariaDB take :data:`BATCH_SECONDS`: there the foreign key check holds a shared lock on each
 session whose runs the batch inserts until it commits, and the application's updates of those sessions wait."""
+SQLITE_BATCH_SECONDS = 0.08
+"""Target hold of SQLite's write lock by one batch, its ``COMMIT`` included: every writer of the application waits
+for it (see :class:`_Turns`)."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
 GALERA_MAX_BATCH = 500
 """Sessions per batch at most on a Galera node: each batch is one write set every node certifies and applies, and
@@ -86,22 +89,36 @@ def read_progress(connection: sa.Connection, schema: str | None) -> list[Progres
     return [Progress(**r._mapping) for r in connection.execute(sa.select(t).order_by(t.c.step))]
 
 
-class _Sizer:
-    """Rows per batch, adjusted after each batch towards its target duration (:data:`SERVER_BATCH_SECONDS` on
-    PostgreSQL, :data:`BATCH_SECONDS` elsewhere)."""
+def batch_seconds(backend: str) -> float:
+    """The target duration of one committed batch of an online data step on ``backend``."""
+    return {registry.POSTGRESQL: SERVER_BATCH_SECONDS, registry.SQLITE: SQLITE_BATCH_SECONDS}.get(backend,
+                                                                                                 BATCH_SECONDS)
 
-    def __init__(self, backend: str, limit: int | None = None, seconds: float | None = None) -> None:
+
+class _Sizer:
+    """Rows per batch, adjusted after each batch towards its target duration (:func:`batch_seconds`); on SQLite,
+    online, the batch's hold of the write lock (``connection``'s :class:`~agno_alembic.online.SQLiteWritesWait`)."""
+
+    def __init__(self, backend: str, limit: int | None = None, seconds: float | None = None,
+                 connection: sa.Connection | None = None) -> None:
+        from agno_alembic import online
+
         self.size = FIRST_BATCH
         self.took = 0.0
-        self.target = seconds if seconds is not None else (
-            SERVER_BATCH_SECONDS if backend == registry.POSTGRESQL else BATCH_SECONDS)
+        self.target = seconds if seconds is not None else batch_seconds(backend)
         self.limit = MAX_BATCH if limit is None else min(limit, MAX_BATCH)
+        # SQLite, online: what the application waits for is the write lock's hold, COMMIT included (a batch's time
+        # also counts the wait for the lock and the keys read before it, which block no writer)
+        self.writes = online.sqlite_writes(connection) if connection is not None else None
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
         started = time.monotonic()
+        holds = self.writes.holds if self.writes is not None else 0
         yield
         took = self.took = max(time.monotonic() - started, 1e-4)
+        if self.writes is not None and self.writes.holds > holds:
+            took = max(self.writes.last_hold, 1e-4)
         factor = min(2.0, max(0.5, self.target / took))
         self.size = int(min(self.limit, max(MIN_BATCH, self.size * factor)))
 
@@ -204,30 +221,31 @@ def _copy_and_check(connection: sa.Connection, backend: str, sessions: TableSpec
                     t: sa.Table, progress: Progress) -> None:
     total = progress.total
     copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer(backend, _limit(connection, backend))
+    sizer = _Sizer(backend, _limit(connection, backend), connection=connection)
     after, done, began = progress.position, progress.done, time.monotonic()
     # when each range of keys was copied, ``(upto, time)``: the catch-up copies again only the sessions updated
     # since their own range's batch began (a resumed copy: since the step began)
     marks: list[tuple[str | None, int]] = [(after, progress.started_at)] if after else []
     with _giving_way(connection, backend):
-        done = _copy(connection, backend, copier, sessions, t, step, total, sizer, after, done, marks)
+        turns = _Turns(connection, backend)  # one for every phase: it remembers when the application last wrote
+        done = _copy(connection, backend, copier, sessions, t, step, total, sizer, after, done, marks, turns)
         copied = time.monotonic()
         listed = int(time.time())
-        caught = _catch_up(connection, copier, sessions, t, step, marks, sizer)
+        caught = _catch_up(connection, copier, sessions, t, step, marks, sizer, turns)
     log.info("%s: copied runs of %d sessions into %s in committed batches (%.1fs), caught up %d session(s) "
              "updated meanwhile (%.1fs)", sessions.name, done, runs.name, copied - began, caught,
              time.monotonic() - copied)
     # sessions updated after the catch-up listed them may hold runs appended since: a later up() and contract()
     # copy those; every other session must be complete
-    _check(connection, backend, sessions, runs, listed - CATCH_UP_MARGIN)
+    _check(connection, backend, sessions, runs, listed - CATCH_UP_MARGIN, turns)
     connection.execute(t.delete().where(t.c.step == step))
 
 
 def _copy(connection: sa.Connection, backend: str, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str,
-          total: int, sizer: _Sizer, after: str, done: int, marks: list[tuple[str | None, int]]) -> int:
+          total: int, sizer: _Sizer, after: str, done: int, marks: list[tuple[str | None, int]],
+          pause: _Turns) -> int:
     """The batches, from ``after`` to the last session; returns how many sessions are done."""
     last_log = began = time.monotonic()
-    pause = _Yielder(connection, backend)
     while True:
         with sizer.timing():
             mark = int(time.time())
@@ -277,18 +295,33 @@ def _merge_mark(marks: list[tuple[str | None, int]], upto: str, when: int) -> No
         marks.append((upto, when))
 
 
-#: SQLite: after each committed batch the copy pauses this share of the batch's time when another connection wrote
-#: since the last pause, so the application's writers waiting in their busy handler (which sleeps between its tries)
-#: take the write lock before the next batch does.
-SQLITE_YIELD = 1.0
+#: SQLite: how long the migration gives way after each of its transactions while the application writes (seconds):
+#: longer than the longest sleep of SQLite's own busy handler between two tries (0.1 s, ``sqlite3_busy_timeout``),
+#: so every application writer waiting for the lock tries at least once while the migration holds nothing.
+SQLITE_GIVE_WAY = 0.12
+#: SQLite: the application counts as writing for this long after a commit of another connection was last seen
+#: (seconds). Without it, writers all kept waiting through one batch would commit nothing the next look could see,
+#: and the migration would stop giving way exactly when they wait.
+SQLITE_WRITING_FOR = 2.0
+#: SQLite: a wait for the write lock longer than this (seconds) means another connection held it.
+SQLITE_WAITED = 0.002
 
 
-class _Yielder:
-    """SQLite: the pause after a batch, only while the application writes (``PRAGMA data_version`` changes when
-    another connection commits): a quiet database is copied at full speed."""
+class _Turns:
+    """SQLite: the application's turn after each of the migration's transactions. While the application writes
+    (``PRAGMA data_version`` changed, when another connection commits, in the last :data:`SQLITE_WRITING_FOR`
+    seconds) the migration holds nothing for :data:`SQLITE_GIVE_WAY` seconds; a quiet database is copied at full
+    speed. Elsewhere: nothing (the servers queue their waiters).
+
+    The application counts as writing too when the migration's last write transaction had to wait for the lock,
+    and at the start (writers kept waiting by the step's DDL have committed nothing yet)."""
 
     def __init__(self, connection: sa.Connection, backend: str) -> None:
+        from agno_alembic import online
+
         self.connection, self.sqlite = connection, backend == registry.SQLITE
+        self.writes = online.sqlite_writes(connection)
+        self.seen = time.monotonic()
         self.version = self._version() if self.sqlite else None
 
     def _version(self) -> int | None:
@@ -299,13 +332,24 @@ class _Yielder:
         finally:
             _commit(self.connection)  # holds no lock while it pauses (a reader keeps writers from committing)
 
-    def __call__(self, took: float) -> None:
+    def _look(self) -> None:
+        version = self._version()
+        waited = self.writes is not None and self.writes.waited > SQLITE_WAITED
+        if version is None or version != self.version or waited:
+            self.seen = time.monotonic()
+        self.version = version
+
+    def __call__(self, took: float = 0.0) -> None:
+        """After a committed transaction of the migration (``took``: unused, kept for the callers' symmetry)."""
         if not self.sqlite:
             return
-        version = self._version()
-        if version is None or version != self.version:
-            time.sleep(min(BATCH_SECONDS, took) * SQLITE_YIELD)
-        self.version = version
+        if self.writes is not None:
+            self.writes.since_turn = 0.0  # DDL that follows counts its holds from here (online.sqlite_turn)
+        self._look()
+        if time.monotonic() - self.seen <= SQLITE_WRITING_FOR:
+            log.debug("sqlite: giving way %.2fs to the application's writers", SQLITE_GIVE_WAY)
+            time.sleep(SQLITE_GIVE_WAY)
+            self._look()  # the commits made while it gave way
 
 
 #: SQLite: how long a batch waits for the write lock before it rolls back and tries again after a pause (seconds).
@@ -361,22 +405,22 @@ def _updated_since(connection: sa.Connection, sessions: TableSpec, after: str, u
 
 
 def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: sa.Table, step: str,
-              marks: list[tuple[str | None, int]], sizer: _Sizer) -> int:
+              marks: list[tuple[str | None, int]], sizer: _Sizer, pause: _Turns) -> int:
     """Copy again the sessions updated since their range was copied (runs appended meanwhile), a list of keys per
     committed batch; rows already in the runs table win."""
-    def listed() -> list[str]:
-        keys: list[str] = []
-        lo = ""
-        for upto, when in marks:
-            keys += _updated_since(connection, sessions, lo, upto, when - CATCH_UP_MARGIN)
-            if upto is None:
-                break
-            lo = upto
-        _commit(connection)
-        return keys
+    # one range of marks per read transaction (SQLite: a reader keeps writers from committing), each retried alone
+    keys: list[str] = []
+    lo = ""
+    for upto, when in marks:
+        def listed(lo: str = lo, upto: str | None = upto, when: int = when) -> list[str]:
+            found = _updated_since(connection, sessions, lo, upto, when - CATCH_UP_MARGIN)
+            _commit(connection)
+            return found
 
-    keys = _retrying(connection, copier.backend, listed)
-    pause = _Yielder(connection, copier.backend)
+        keys += _retrying(connection, copier.backend, listed)
+        if upto is None:
+            break
+        lo = upto
     i = 0
     while i < len(keys):
         with sizer.timing():
@@ -426,18 +470,24 @@ def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
 
 
 #: SQLite: sessions per read transaction of the check. A reader there keeps the application's writers from
-#: committing (rollback journal), so each one is short; the servers' readers block nobody (MVCC).
-SQLITE_CHECK_CHUNK = 100
+#: committing (rollback journal), so each one is short, and gives way after it (:class:`_Turns`); the servers'
+#: readers block nobody (MVCC).
+SQLITE_CHECK_CHUNK = 200
 
 
-def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, before: int) -> None:
+def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, before: int,
+           pause: _Turns) -> None:
     """Every legacy run of a session not updated since ``before`` is in the runs table; else nothing is stamped.
 
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
     chunk = SQLITE_CHECK_CHUNK if backend == registry.SQLITE else runs_data.CHUNK_SESSIONS
-    runs_data.verify_copy(connection, sessions, runs, updated_before=before, chunk=chunk,
-                          between=lambda: _commit(connection))
+
+    def between() -> None:
+        _commit(connection)
+        pause()
+
+    runs_data.verify_copy(connection, sessions, runs, updated_before=before, chunk=chunk, between=between)
 
 
 def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:
@@ -449,12 +499,12 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
 
     _commit(connection)
     copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer(backend, _limit(connection, backend))
+    sizer = _Sizer(backend, _limit(connection, backend), connection=connection)
     after, done, began = "", 0, time.monotonic()
     # MySQL: in utf8mb4, as the step's copy (a run's digest is of its text as utf8mb4)
     characters = mysql.utf8mb4(connection) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
     with characters, dialect.reads_lock_nothing(connection, backend), _giving_way(connection, backend):
-        pause = _Yielder(connection, backend)
+        pause = _Turns(connection, backend)
         while True:
             with sizer.timing():
                 keys = _retrying(connection, backend, lambda a=after: _range_batch(
