@@ -903,7 +903,8 @@ UNION ALL (
 )
 UNION ALL
 SELECT 2, run_id, row_session, sids, NULL, NULL, NULL FROM grouped
-WHERE row_session IS NOT NULL AND row_session <> ANY(sids)"""
+WHERE row_session IS NOT NULL AND row_session <> ANY(sids)
+ORDER BY 1, 4, 2"""
 
 
 _CHECKS: dict[str, Callable[[_Names, bool], str]] = {registry.POSTGRESQL: _postgresql_check}
@@ -947,7 +948,7 @@ class _SqlCheck:
         odd, checked, missing = rows[0][4:]
         if odd:
             return None
-        examples = [r[1] for r in rows if r[0] == 1]
+        examples = sorted(r[1] for r in rows if r[0] == 1)  # the first in code point order (COLLATE "C")
         shared = [(r[1], list(r[3]), r[2]) for r in rows if r[0] == 2]
         return _Part(int(checked), int(missing), examples, shared)
 
