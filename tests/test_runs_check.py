@@ -15,7 +15,6 @@ without ``run_id``, unicode ids whose code point order is not a collation's, NUL
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
@@ -109,7 +108,7 @@ def _parts(c: sa.Connection, sessions: TableSpec, runs: TableSpec, chunk: int, b
     found = []
     for lo, hi, _ in runs_data._chunks(c, sessions, chunk):
         part = check.part(lo, hi) if check is not None else runs_data._python_part(c, sessions, runs, lo, hi, before)
-        found.append(None if part is None or part.checked == 0 and not in_sql else
+        found.append(None if part is None or (part.checked == 0 and not in_sql) else
                      (part.checked, part.missing, part.examples, sorted(part.shared)))
     return found
 

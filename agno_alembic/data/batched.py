@@ -75,7 +75,49 @@ class Progress:
     updated_at: int
 
     def describe(self) -> str:
-        return f"{self.step}: {self.done}/{self.total} sessions copied"
+        return f"{self.step}: {self.done}/{self.total} {UNITS.get(self.step.rsplit(' ', 1)[-1], 'sessions copied')}"
+
+
+FILL = "fill"
+"""The last word of a NOT NULL fill's step name (``<table>.<column> fill``, :mod:`agno_alembic.data.fill`)."""
+UNITS = {FILL: "rows filled"}
+"""What ``done`` counts, by the last word of a step's name (the runs copy's, ``<sessions>.runs -> <runs>``:
+sessions copied)."""
+
+
+def ensure_progress_table(connection: sa.Connection, schema: str | None) -> sa.Table:
+    """The progress table, created (a DDL step of its own, online) where it does not exist yet; committed."""
+    from agno_alembic import online
+
+    t = progress_table(schema)
+    if not sa.inspect(connection).has_table(t.name, schema=t.schema):
+        online.ddl(lambda: t.create(connection, checkfirst=True), kind="create_table", table=t.name, schema=t.schema)
+    _commit(connection)
+    return t
+
+
+def begin_progress(connection: sa.Connection, t: sa.Table, step: str, total: int) -> Progress:
+    """The step's progress row: the one a crashed run left (to resume from), else a new one; committed."""
+    row = connection.execute(sa.select(t).where(t.c.step == step)).first()
+    if row is None:
+        found = Progress(step, "", 0, total, int(time.time()), int(time.time()))
+        connection.execute(t.insert().values(**found.__dict__))
+    else:
+        found = Progress(**row._mapping)
+        log.info("%s: resuming after %d/%d (key %r)", step, found.done, found.total, found.position)
+    _commit(connection)
+    return found
+
+
+def end_progress(connection: sa.Connection, t: sa.Table, step: str) -> None:
+    """The step is done: its row goes, and the table with the last row (agno-alembic's bookkeeping leaves nothing
+    behind; a crash before the stamp then restarts the step from the beginning, which keeps every row written)."""
+    from agno_alembic import online
+
+    connection.execute(t.delete().where(t.c.step == step))
+    _commit(connection)
+    if connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 0:
+        online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
 
 
 def read_progress(connection: sa.Connection, schema: str | None) -> list[Progress]:

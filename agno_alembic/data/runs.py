@@ -898,8 +898,8 @@ SELECT 0 AS kind, NULL::text AS run_id, NULL::text AS row_session, NULL::text[] 
        (SELECT count(*) FROM held WHERE odd) AS odd, (SELECT count(*) FROM grouped) AS checked,
        (SELECT count(*) FROM grouped WHERE row_session IS NULL) AS missing
 UNION ALL (
-    SELECT 1, run_id, NULL, NULL::text[], NULL::bigint, NULL::bigint, NULL::bigint FROM grouped WHERE row_session IS NULL
-    ORDER BY run_id COLLATE "C" LIMIT {MISSING_EXAMPLES}
+    SELECT 1, run_id, NULL, NULL::text[], NULL::bigint, NULL::bigint, NULL::bigint
+    FROM grouped WHERE row_session IS NULL ORDER BY run_id COLLATE "C" LIMIT {MISSING_EXAMPLES}
 )
 UNION ALL
 SELECT 2, run_id, row_session, sids, NULL, NULL, NULL FROM grouped
