@@ -80,7 +80,9 @@ class Progress:
 
 FILL = "fill"
 """The last word of a NOT NULL fill's step name (``<table>.<column> fill``, :mod:`agno_alembic.data.fill`)."""
-UNITS = {FILL: "rows filled"}
+REKEY = "re-key"
+"""The last word of the learnings 3.0.0 entity re-key's step name (``<table>.entity_memory re-key``)."""
+UNITS = {FILL: "rows filled", REKEY: "entity rows walked"}
 """What ``done`` counts, by the last word of a step's name (the runs copy's, ``<sessions>.runs -> <runs>``:
 sessions copied)."""
 
