@@ -230,3 +230,28 @@ def test_malformed_json_holds_no_run(backend: Backend):
                           "VALUES ('s-2', 'agent', '[{\"run_id\": \"x\"', 1)")
     with backend.engine.connect() as c:
         assert runs_data.verify_copy(c, sessions, runs) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_postgresql_check_through_the_async_driver(backend: Backend):
+    """``AsyncMigrationManager`` runs the steps through ``run_sync`` on psycopg's async driver: the same answer."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    sessions, runs = _seed(backend, SESSIONS, ROWS)
+
+    async def check() -> tuple[bool, int, list[str]]:
+        engine = create_async_engine(backend.async_url(), poolclass=sa.pool.NullPool)
+        try:
+            async with engine.connect() as c:
+                in_sql = await c.run_sync(lambda sc: runs_data._SqlCheck.of(sc, sessions, runs, BEFORE) is not None)
+                try:
+                    await c.run_sync(lambda sc: runs_data.verify_copy(sc, sessions, runs, updated_before=BEFORE))
+                except DataVerificationError as exc:
+                    return in_sql, exc.missing, list(exc.examples)
+                return in_sql, 0, []
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(check()) == (True, len(MISSING), MISSING[:runs_data.MISSING_EXAMPLES])
