@@ -255,3 +255,24 @@ def test_postgresql_check_through_the_async_driver(backend: Backend):
             await engine.dispose()
 
     assert asyncio.run(check()) == (True, len(MISSING), MISSING[:runs_data.MISSING_EXAMPLES])
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_postgresql_first_form_reads_arrays_once_and_fails_on_anything_else(backend: Backend):
+    """The statement's first form (each list read once) answers a chunk of arrays as the second does, and fails on
+    a chunk holding a value that is not an array (JSON null, an object), which the second form then takes."""
+    sessions, runs = _seed(backend, SESSIONS, ROWS)
+    with backend.engine.connect() as c:
+        check = runs_data._SqlCheck.of(c, sessions, runs, None)
+        assert check is not None and len(check.forms) == 2
+        arrays, anything = check.forms
+        for lo, hi in [("", "s-10"), ("s-10", "s-12"), ("s-12", "s-14")]:
+            params = {"lo": lo, "hi": hi}
+            with c.begin_nested():
+                second = c.execute(anything, params).all()
+            if lo == "s-10":  # s-11 (JSON null) and s-12 (an object)
+                with pytest.raises(sa.exc.DataError), c.begin_nested():
+                    c.execute(arrays, params).all()
+            else:
+                with c.begin_nested():
+                    assert c.execute(arrays, params).all() == second

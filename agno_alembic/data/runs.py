@@ -866,28 +866,46 @@ def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
     return _Part(len(holders), len(missing), missing[:MISSING_EXAMPLES], shared)
 
 
-def _postgresql_check(n: _Names, updated: bool) -> str:
+def _postgresql_check(n: _Names, updated: bool) -> list[str]:
     """One chunk ``(:lo, :hi]`` of :func:`verify_copy` on PostgreSQL. A first row of counts (``odd``: entries the
     statement leaves to the client, ``checked``, ``missing``), then one row per missing run id (the first
     :data:`MISSING_EXAMPLES`, in code point order) and one per shared run id (with its sessions and its row's).
 
     The rules are :func:`_run_ids`'s: an entry of an array is a run when it is an object with a non-null
     ``run_id``. A run id that is not a string (Python spells it ``str(value)``, which SQL does not) and a list
-    stored as JSON text in a JSON string (Python decodes it again) make the chunk ``odd``: the client checks it."""
+    stored as JSON text in a JSON string (Python decodes it again) make the chunk ``odd``: the client checks it.
+
+    Two forms, tried in order: the first reads each list once and fails on a chunk holding a value that is not an
+    array (PostgreSQL decompresses a stored value again for each expression naming it: asking the type first
+    read every list twice or three times, most of the check's time); the second also takes those."""
     c = n.c
     e = "e.value"
     blob = f"s.{c['runs']}::jsonb"
     fresh = f" AND (s.{c['updated_at']} IS NULL OR s.{c['updated_at']} < :before)" if updated else ""
-    return f"""
-WITH held AS MATERIALIZED (
+    where = f"s.{c['runs']} IS NOT NULL AND s.{c['session_id']} > :lo AND s.{c['session_id']} <= :hi{fresh}"
+    run = f"jsonb_typeof({e}) = 'object' AND jsonb_typeof({e}->'run_id') <> 'null'"
+    arrays = f"""
+    SELECT DISTINCT s.{c["session_id"]}::text AS sid,
+           CASE WHEN jsonb_typeof({e}->'run_id') = 'string' THEN {e}->>'run_id' END AS run_id,
+           jsonb_typeof({e}->'run_id') <> 'string' AS odd
+    FROM {n.sessions} AS s CROSS JOIN LATERAL jsonb_array_elements({blob}) AS e(value)
+    WHERE {where} AND {run}"""
+    any_value = f"""
     SELECT DISTINCT s.{c["session_id"]}::text AS sid,
            CASE WHEN jsonb_typeof({e}->'run_id') = 'string' THEN {e}->>'run_id' END AS run_id,
            jsonb_typeof({blob}) = 'string' OR jsonb_typeof({e}->'run_id') <> 'string' AS odd
     FROM {n.sessions} AS s
     LEFT JOIN LATERAL jsonb_array_elements(
         CASE WHEN jsonb_typeof({blob}) = 'array' THEN {blob} ELSE '[]'::jsonb END
-    ) AS e(value) ON jsonb_typeof({e}) = 'object' AND jsonb_typeof({e}->'run_id') <> 'null'
-    WHERE s.{c["runs"]} IS NOT NULL AND s.{c["session_id"]} > :lo AND s.{c["session_id"]} <= :hi{fresh}
+    ) AS e(value) ON {run}
+    WHERE {where}"""
+    return [_postgresql_check_of(n, held) for held in (arrays, any_value)]
+
+
+def _postgresql_check_of(n: _Names, held: str) -> str:
+    c = n.c
+    return f"""
+WITH held AS MATERIALIZED ({held}
 ), grouped AS MATERIALIZED (
     SELECT h.run_id, r.{c["session_id"]}::text AS row_session, array_agg(h.sid ORDER BY h.sid) AS sids
     FROM held AS h LEFT JOIN {n.runs} AS r ON r.{c["run_id"]} = h.run_id
@@ -907,15 +925,16 @@ WHERE row_session IS NOT NULL AND row_session <> ANY(sids)
 ORDER BY 1, 4, 2"""
 
 
-_CHECKS: dict[str, Callable[[_Names, bool], str]] = {registry.POSTGRESQL: _postgresql_check}
-"""The backends whose check of a chunk is one statement (:class:`_SqlCheck`); the others' clients decode the lists."""
+_CHECKS: dict[str, Callable[[_Names, bool], list[str]]] = {registry.POSTGRESQL: _postgresql_check}
+"""The backends whose check of a chunk is one statement (:class:`_SqlCheck`; forms tried in order, the next where
+one fails on the chunk's data); the others' clients decode the lists."""
 
 
 class _SqlCheck:
     """A chunk of :func:`verify_copy` checked by the database (:data:`_CHECKS`)."""
 
-    def __init__(self, connection: sa.Connection, sql: sa.TextClause, before: int | None) -> None:
-        self.connection, self.sql, self.before = connection, sql, before
+    def __init__(self, connection: sa.Connection, forms: list[sa.TextClause], before: int | None) -> None:
+        self.connection, self.forms, self.before = connection, forms, before
 
     @classmethod
     def of(cls, connection: sa.Connection, sessions: TableSpec, runs: TableSpec,
@@ -924,26 +943,32 @@ class _SqlCheck:
         not JSON, which the client reads as no list and the statement would fail on)."""
         from agno_alembic import dialects
 
-        statement = _CHECKS.get(dialects.backend_of(connection.dialect))
-        if statement is None:
+        statements = _CHECKS.get(dialects.backend_of(connection.dialect))
+        if statements is None:
             return None
         column = next((col for col in sa.inspect(connection).get_columns(sessions.name, schema=sessions.schema)
                        if col["name"] == "runs"), None)
         if column is None or not isinstance(column["type"], sa.JSON):
             return None
-        sql = sa.text(statement(_Names(connection.dialect, sessions, runs), updated_before is not None))
-        return cls(connection, sql, updated_before)
+        names = _Names(connection.dialect, sessions, runs)
+        return cls(connection, [sa.text(sql) for sql in statements(names, updated_before is not None)],
+                   updated_before)
 
     def part(self, lo: str, hi: str) -> _Part | None:
         """The chunk ``(lo, hi]``, or ``None`` where the client must read it (see :func:`_postgresql_check`; also a
-        JSON value a ``jsonb`` cannot hold, such as ``\\u0000`` in a ``json`` column)."""
+        JSON value a ``jsonb`` cannot hold, such as ``\\u0000`` in a ``json`` column). Each form runs in a
+        savepoint: one that fails on the chunk's data leaves the transaction as it was for the next."""
         params: dict[str, Any] = {"lo": lo, "hi": hi}
         if self.before is not None:
             params["before"] = self.before
-        try:
-            with self.connection.begin_nested():
-                rows = self.connection.execute(self.sql, params).all()
-        except sa.exc.DataError:
+        for sql in self.forms:
+            try:
+                with self.connection.begin_nested():
+                    rows = self.connection.execute(sql, params).all()
+                break
+            except sa.exc.DataError:
+                continue
+        else:
             return None
         odd, checked, missing = rows[0][4:]
         if odd:
