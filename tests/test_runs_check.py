@@ -276,3 +276,30 @@ def test_postgresql_first_form_reads_arrays_once_and_fails_on_anything_else(back
             else:
                 with c.begin_nested():
                     assert c.execute(arrays, params).all() == second
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("chunk", [1, 2000])
+def test_postgresql_copy_reads_arrays_once_and_takes_any_other_value_as_before(backend: Backend, chunk: int):
+    """The copy's first form reads each list once; a chunk holding a value that is not an array (JSON null, an
+    object) falls back to the form that takes any value: the runs table gets exactly Agno's rows either way (the
+    first entry of each run id in key order, its position in its list)."""
+    mm = SyncMigrationManager(backend.url, db_schema=backend.schema)
+    mm.up(target_version="2.5.6", table_type="sessions", create_missing=True)
+    mm.up(table_type="runs", create_missing=True)
+    sessions, runs = _specs(backend)
+    with backend.engine.begin() as c:
+        c.execute(sessions.sa_table().insert(), SESSIONS)
+    expected: dict[str, tuple[str, int]] = {}
+    for s in sorted(SESSIONS, key=lambda s: s["session_id"]):
+        for row in runs_data.build_rows(s["runs"] if isinstance(s["runs"], list | dict) else None,
+                                        s["session_id"], None, 0):
+            expected.setdefault(row["run_id"], (s["session_id"], row["run_index"]))
+    with backend.engine.begin() as c:
+        runs_data.copy_runs(c, registry.POSTGRESQL, sessions, runs, chunk=chunk)
+    r = runs.sa_table()
+    with backend.engine.connect() as c:
+        got = {run_id: (sid, index) for run_id, sid, index in c.execute(sa.select(r.c.run_id, r.c.session_id,
+                                                                                   r.c.run_index))}
+    assert got == expected
+    assert expected["dup"] == ("s-05", 0) and expected["shared"] == ("s-03", 0) and expected["ok-3"] == ("s-06", 4)

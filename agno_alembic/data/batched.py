@@ -181,23 +181,22 @@ class _Copier:
         self.sql = self.sql_keys = None
         if backend == registry.POSTGRESQL:
             names = runs_data._Names(connection.dialect, sessions, runs)
-            self.sql = sa.text(runs_data._postgresql(names))
-            self.sql_keys = sa.text(runs_data._postgresql(names, keys=True)).bindparams(
-                sa.bindparam("keys", expanding=True))
+            self.sql = runs_data._PostgresCopy(names)
+            self.sql_keys = runs_data._PostgresCopy(names, keys=True)
         # MySQL: runs sliced out of their lists by position, each checked against the digest of the text read
         self.writer = runs_data._GuardedRuns(connection, sessions, runs) if backend == registry.MYSQL else None
 
     def copy(self, after: str, upto: str) -> None:
         """The sessions of the key range ``(after, upto]``."""
         if self.sql is not None:
-            self.connection.execute(self.sql, {"now": self.now, "after": after, "upto": upto})
+            self.sql(self.connection, {"now": self.now, "after": after, "upto": upto})
         else:
             runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer)
 
     def copy_keys(self, keys: list[str]) -> None:
         """The sessions of ``keys`` (the catch-up pass)."""
         if self.sql_keys is not None:
-            self.connection.execute(self.sql_keys, {"now": self.now, "keys": keys})
+            self.sql_keys(self.connection, {"now": self.now, "keys": keys})
         else:
             runs_data._copy_in_python(self.connection, self.sessions, self.runs, "", "", self.now, self.writer,
                                       keys=keys)

@@ -83,9 +83,14 @@ def _run_type(agent: str, team: str) -> str:
     )
 
 
-def _postgresql(n: _Names, keys: bool = False) -> str:
+def _postgresql(n: _Names, keys: bool = False, arrays: bool = False) -> str:
+    """The copy of a chunk. ``arrays``: the form that reads each list once and fails on a chunk holding a value
+    that is not an array (see :class:`_PostgresCopy`)."""
     c = n.c
     e = "e.value"
+    lists = (f"s.{c['runs']}::jsonb" if arrays else f"""
+    CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
+""")
     return f"""
 INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
 SELECT {e}->>'run_id', s.{c["session_id"]}, {_run_type(f"{e}->>'agent_id'", f"{e}->>'team_id'")},
@@ -95,13 +100,31 @@ SELECT {e}->>'run_id', s.{c["session_id"]}, {_run_type(f"{e}->>'agent_id'", f"{e
             THEN ({e}->>'created_at')::double precision::bigint ELSE :now END,
        :now
 FROM {n.sessions} AS s
-CROSS JOIN LATERAL jsonb_array_elements(
-    CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
-) WITH ORDINALITY AS e(value, ordinality)
+CROSS JOIN LATERAL jsonb_array_elements({lists}) WITH ORDINALITY AS e(value, ordinality)
 WHERE s.{c["runs"]} IS NOT NULL{_range(c, keys)}
   AND jsonb_typeof({e}) = 'object' AND {e}->'run_id' IS NOT NULL AND jsonb_typeof({e}->'run_id') <> 'null'
 ORDER BY s.{c["session_id"]}, e.ordinality
 ON CONFLICT ({c["run_id"]}) DO NOTHING"""
+
+
+class _PostgresCopy:
+    """PostgreSQL's copy of a chunk: first the statement that reads each legacy list once, then, where a value of
+    the chunk is not an array and that one fails, the one that takes any value (PostgreSQL decompresses a stored
+    value again for each expression naming it: asking each list's type first read it twice). Each form runs in a
+    savepoint, so the failed one leaves the transaction as it was."""
+
+    def __init__(self, n: _Names, keys: bool = False) -> None:
+        self.forms = [sa.text(_postgresql(n, keys=keys, arrays=arrays)) for arrays in (True, False)]
+        if keys:
+            self.forms = [f.bindparams(sa.bindparam("keys", expanding=True)) for f in self.forms]
+
+    def __call__(self, connection: sa.Connection, params: Mapping[str, Any]) -> int:
+        """Copy; returns the rows written."""
+        try:
+            with connection.begin_nested():
+                return connection.execute(self.forms[0], params).rowcount or 0
+        except sa.exc.DataError:
+            return connection.execute(self.forms[1], params).rowcount or 0
 
 
 def _sqlite(n: _Names) -> str:
@@ -279,13 +302,19 @@ def copy_runs(
     total = _count_sessions(connection, sessions)
     done = inserted = 0
     statement = None if backend in _CLIENT_SIDE else _STATEMENTS.get(backend)
-    sql = sa.text(statement(_Names(connection.dialect, sessions, runs))) if statement else None
+    names = _Names(connection.dialect, sessions, runs)
+    sql: Callable[[sa.Connection, Mapping[str, Any]], int] | None = None
+    if backend == registry.POSTGRESQL:
+        sql = _PostgresCopy(names)
+    elif statement is not None:
+        text = sa.text(statement(names))
+        sql = lambda conn, params: conn.execute(text, params).rowcount or 0  # noqa: E731
     size = chunk if sql is not None else min(chunk, PYTHON_CHUNK_SESSIONS)
     started = last = time.monotonic()
     with _mysql_runs(connection, sessions, runs) if backend == registry.MYSQL else contextlib.nullcontext() as writer:
         for after, upto, count in _chunks(connection, sessions, size):
             if sql is not None:
-                inserted += connection.execute(sql, {"now": now, "after": after, "upto": upto}).rowcount or 0
+                inserted += sql(connection, {"now": now, "after": after, "upto": upto})
             else:
                 inserted += _copy_in_python(connection, sessions, runs, after, upto, now, writer)
             done += count
