@@ -991,7 +991,10 @@ def evolve_vector_tables(from_version: str, to_version: str) -> None:
                     ddl("create_index", name, owner.create_index.format(**where))
         else:
             if has_index is not False:
-                ddl("drop_index", name, owner.drop_index.format(**where))
+                if concurrently is not None and owner.drop_index_online is not None:  # as patient as its build
+                    ddl("drop_index", name, owner.drop_index_online.format(**where), patient=True)
+                else:
+                    ddl("drop_index", name, owner.drop_index.format(**where))
             if has_owner is not False:
                 ddl("drop_column", name, f"ALTER TABLE {where['table']} DROP COLUMN{gone} {column}")
 

@@ -211,7 +211,7 @@ def contend(backend: Any, args: argparse.Namespace, contender: str, agno_python:
     python = agno_python if contender == "agno" else Path(sys.executable)
     mode = "agno" if contender == "agno" else "ours"
     extra = ["--offline"] if contender == "offline" else []
-    began = time.monotonic()
+    began, began_at = time.monotonic(), time.time()
     first = processes.run_child(python, mode, backend, role, f"online-{backend.kind}-{contender}-1", *extra)
     ended = time.monotonic()
     time.sleep(args.cooldown)
@@ -229,6 +229,8 @@ def contend(backend: Any, args: argparse.Namespace, contender: str, agno_python:
         "p99_before_ms": round(p99(before) * 1000, 1), "p99_during_ms": round(p99(during) * 1000, 1),
         "ops": len(traffic.ops), "ops_during": len(during), "failed_ops": len(failed),
         "failures": sorted({f"{o.kind}: {o.error}" for o in failed})[:3],
+        # when up() began (wall clock, seconds since the epoch), to compare the slowest ops with the migration's log
+        "began_at": round(began_at, 3),
         # the slowest ops while up() ran: kind, start (seconds after up() began), seconds
         "slowest": [(o.kind, round(o.started - began, 2), round(o.seconds, 3))
                     for o in sorted(during, key=lambda o: -o.seconds)[:5]],

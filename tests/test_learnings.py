@@ -388,3 +388,36 @@ def test_step_applied_tells_from_the_rows(kind, tmp_path):
             c.execute(t.delete().where(t.c.learning_id.in_(leftovers)))
         with b.engine.connect() as c:
             assert learnings.step_applied(c, None, b.names)
+
+
+def test_online_rekey_commits_its_chunks_shows_its_progress_and_resumes_after_a_kill(kind, tmp_path, monkeypatch):
+    """Online (the default), the re-key moves each chunk in a committed transaction of its own with its progress
+    row: killed inside a later chunk, the chunks before it are kept, ``status`` shows the step in progress, the
+    step is not stamped; the next ``up()`` resumes and the table ends exactly as an uninterrupted run leaves it."""
+    from agno_alembic import SyncMigrationManager
+    from agno_alembic.data import batched
+    from tests.test_lock import Target, run_worker
+
+    monkeypatch.setattr(learnings, "CHUNK_ROWS", 3)  # the worker is forked: it inherits it
+    twin_dir = tmp_path / "twin"
+    twin_dir.mkdir()
+    with make_backend(kind, tmp_path) as ours, make_backend(kind, twin_dir) as twin:
+        _at_2_3_0(ours, ROWS)
+        _at_2_3_0(twin, ROWS)
+        since = int(time.time())
+        _upgrade(twin)
+        target = Target(ours.kind, ours.url, ours.schema)
+        spec = {"mode": "up", "table_type": "learnings", "lock_timeout": 60}
+        killed = run_worker(target.worker(**spec, kill_at_sql=["DELETE FROM", TABLE], kill_at_nth=3))
+        assert killed.killed, killed.report
+        assert _stamp(ours) == "2.3.0"
+        moved = set(_rows(twin)) - {r["learning_id"] for r in ROWS}
+        assert 0 < len(set(_rows(ours)) & moved) < len(moved)  # some chunks committed, not all
+        [status] = SyncMigrationManager(ours.url, db_schema=ours.schema or "").status(table_type="learnings")
+        [line] = status.in_progress
+        assert line.startswith(f"{TABLE}.entity_memory re-key: ") and line.endswith(" entity rows walked"), line
+        assert run_worker(target.worker(**spec)).ok
+        assert _stamp(ours) == "3.0.0"
+        assert _differences(_rows(ours), _rows(twin), since) == {}
+        with ours.engine.connect() as c:
+            assert not sa.inspect(c).has_table(batched.PROGRESS_TABLE, schema=ours.schema)

@@ -640,7 +640,15 @@ def test_a_new_not_null_columns_fill_commits_batches_and_resumes_after_a_kill(
 
     columns = {c["name"]: c for c in sa.inspect(backend.engine).get_columns(table.name, schema=backend.schema)}
     assert columns["created_at"]["nullable"] and filled() == 100  # two committed batches of 50
+    # status shows the fill in progress, as the runs copy: where it is of how many rows
+    [status] = _manager(backend).status(table_type="memories")
+    assert status.in_progress == (f"{table.name}.created_at fill: 100/300 rows filled",), status
+    with backend.engine.connect() as c:
+        [progress] = batched.read_progress(c, backend.schema)
+    assert json.loads(progress.position) == ["m00099"]  # the last key of the second batch
     assert run_worker(target.worker(**spec)).ok
+    with backend.engine.connect() as c:
+        assert not sa.inspect(c).has_table(batched.PROGRESS_TABLE, schema=backend.schema)  # nothing left behind
     columns = {c["name"]: c for c in sa.inspect(backend.engine).get_columns(table.name, schema=backend.schema)}
     assert not columns["created_at"]["nullable"]
     with backend.engine.connect() as c:

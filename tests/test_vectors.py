@@ -504,3 +504,37 @@ def test_vectors_is_among_the_valid_table_type_names() -> None:
         SyncMigrationManager("sqlite://").up(table_type="vectorz")
     assert {"vectors", "vector", "pgvector"} <= set(info.value.valid)
     assert "vectors" in str(info.value)
+
+
+def test_online_vector_down_drops_its_index_concurrently_without_queueing_reads(pg: Backend) -> None:
+    """Online, the vector branch's downgrade drops the owner index with ``DROP INDEX CONCURRENTLY`` (bounded and
+    retried like the other online DDL): it waits for an application transaction using the table while the
+    application's reads go on; a plain ``DROP INDEX`` would take an exclusive lock that queues them."""
+    from tests.test_online import _Holder
+
+    schema = pg.schema or ""
+    agno("2.2.13", "create", pg, schema, docs=DOCS)
+    _manager(pg).up(table_type="vectors")
+    assert _owner_index(pg, schema) is not None
+    qualified = f'"{schema}"."{TABLE}"'
+    engine, ran = _ran(pg)
+    holder, reader = _Holder(pg, qualified, HOLD), _Reader(pg, qualified)
+    reader.start()
+    holder.start()
+    try:
+        assert holder.holding.wait(10) and holder.error is None, holder.error
+        started = time.monotonic()
+        SyncMigrationManager(engine, db_schema=schema, ddl_deadline=60).down(target_version="2.0.0",
+                                                                               table_type="vectors")
+        took = time.monotonic() - started
+    finally:
+        holder.join(30)
+        reader.stop.set()
+        reader.join(30)
+    drops = [s for s in _ddl(ran) if s.startswith("DROP INDEX")]
+    assert drops == [f"DROP INDEX CONCURRENTLY IF EXISTS {schema}.{vectors.owner_index(TABLE)}"], ran
+    assert took >= HOLD * 0.5, f"the drop did not wait for the application's transaction ({took:.2f}s)"
+    assert reader.reads > 10 and reader.longest < HOLD / 4, f"a read waited {reader.longest:.2f}s"
+    assert _owner_index(pg, schema) is None
+    assert "user_id" not in [c[0] for c in describe(pg, schema)["columns"]]
+    engine.dispose()

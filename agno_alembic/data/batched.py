@@ -78,7 +78,51 @@ class Progress:
     updated_at: int
 
     def describe(self) -> str:
-        return f"{self.step}: {self.done}/{self.total} sessions copied"
+        return f"{self.step}: {self.done}/{self.total} {UNITS.get(self.step.rsplit(' ', 1)[-1], 'sessions copied')}"
+
+
+FILL = "fill"
+"""The last word of a NOT NULL fill's step name (``<table>.<column> fill``, :mod:`agno_alembic.data.fill`)."""
+REKEY = "re-key"
+"""The last word of the learnings 3.0.0 entity re-key's step name (``<table>.entity_memory re-key``)."""
+UNITS = {FILL: "rows filled", REKEY: "entity rows walked"}
+"""What ``done`` counts, by the last word of a step's name (the runs copy's, ``<sessions>.runs -> <runs>``:
+sessions copied)."""
+
+
+def ensure_progress_table(connection: sa.Connection, schema: str | None) -> sa.Table:
+    """The progress table, created (a DDL step of its own, online) where it does not exist yet; committed."""
+    from agno_alembic import online
+
+    t = progress_table(schema)
+    if not sa.inspect(connection).has_table(t.name, schema=t.schema):
+        online.ddl(lambda: t.create(connection, checkfirst=True), kind="create_table", table=t.name, schema=t.schema)
+    _commit(connection)
+    return t
+
+
+def begin_progress(connection: sa.Connection, t: sa.Table, step: str, total: int) -> Progress:
+    """The step's progress row: the one a crashed run left (to resume from), else a new one; committed."""
+    row = connection.execute(sa.select(t).where(t.c.step == step)).first()
+    if row is None:
+        found = Progress(step, "", 0, total, int(time.time()), int(time.time()))
+        connection.execute(t.insert().values(**found.__dict__))
+    else:
+        found = Progress(**row._mapping)
+        log.info("%s: resuming after %d/%d (key %r)", step, found.done, found.total, found.position)
+    _commit(connection)
+    return found
+
+
+def end_progress(connection: sa.Connection, t: sa.Table, step: str) -> None:
+    """The step is done: its row goes, and the table with the last row (agno-alembic's bookkeeping leaves nothing
+    behind; a crash before the stamp then restarts the step from the beginning, which keeps every row written)."""
+    from agno_alembic import online
+
+    connection.execute(t.delete().where(t.c.step == step))
+    _commit(connection)
+    if connection.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 0:
+        online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
 
 
 def read_progress(connection: sa.Connection, schema: str | None) -> list[Progress]:
@@ -154,23 +198,22 @@ class _Copier:
         self.sql = self.sql_keys = None
         if backend == registry.POSTGRESQL:
             names = runs_data._Names(connection.dialect, sessions, runs)
-            self.sql = sa.text(runs_data._postgresql(names))
-            self.sql_keys = sa.text(runs_data._postgresql(names, keys=True)).bindparams(
-                sa.bindparam("keys", expanding=True))
+            self.sql = runs_data._PostgresCopy(names)
+            self.sql_keys = runs_data._PostgresCopy(names, keys=True)
         # MySQL: runs sliced out of their lists by position, each checked against the digest of the text read
         self.writer = runs_data._GuardedRuns(connection, sessions, runs) if backend == registry.MYSQL else None
 
     def copy(self, after: str, upto: str) -> None:
         """The sessions of the key range ``(after, upto]``."""
         if self.sql is not None:
-            self.connection.execute(self.sql, {"now": self.now, "after": after, "upto": upto})
+            self.sql(self.connection, {"now": self.now, "after": after, "upto": upto})
         else:
             runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer)
 
     def copy_keys(self, keys: list[str]) -> None:
         """The sessions of ``keys`` (the catch-up pass)."""
         if self.sql_keys is not None:
-            self.connection.execute(self.sql_keys, {"now": self.now, "keys": keys})
+            self.sql_keys(self.connection, {"now": self.now, "keys": keys})
         else:
             runs_data._copy_in_python(self.connection, self.sessions, self.runs, "", "", self.now, self.writer,
                                       keys=keys)

@@ -43,7 +43,9 @@ Where this differs from Agno (Agno moves rows through its store API, which canno
   Agno writes ``workflow_id`` NULL and both timestamps as the migration time, resetting entity recency;
 * ``metadata`` that is neither an object nor a string is kept; Agno writes NULL for it;
 * content that is not valid JSON text (SQLite) is ``malformed``; Agno's read raises and its migration stops;
-* it all runs in the migration's transaction: every row moves, or none.
+* offline it all runs in the migration's transaction (every row moves, or none); online each chunk of
+  :data:`CHUNK_ROWS` rows on the old key moves whole in a committed transaction of its own, with the step's
+  progress row, and a rerun after a crash resumes there (see :func:`rekey_entities`).
 
 The downgrade cannot restore the old keys (one old key is shared by every user who has the entity, so moving
 rows back would merge users' data again): it is refused while per-user or quarantined rows exist
@@ -286,29 +288,47 @@ def _old_key(t: sa.Table) -> sa.ColumnElement[bool]:
 
 
 def _chunks(connection: sa.Connection, t: sa.Table, where: sa.ColumnElement[bool], size: int,
-            columns: Sequence[sa.ColumnElement[Any]]) -> Iterator[Sequence[sa.Row[Any]]]:
-    after: str | None = None
+            columns: Sequence[sa.ColumnElement[Any]], after: str = "") -> Iterator[Sequence[sa.Row[Any]]]:
+    """The rows of ``where`` in ``learning_id`` order, ``size`` at a time, after the key ``after``."""
+    after_key: str | None = after or None
     while True:
         query = sa.select(*columns).where(where).order_by(t.c.learning_id).limit(size)
-        if after is not None:
-            query = query.where(t.c.learning_id > after)
+        if after_key is not None:
+            query = query.where(t.c.learning_id > after_key)
         rows = connection.execute(query).all()
         if not rows:
             return
         yield rows
-        after = rows[-1].learning_id
+        after_key = rows[-1].learning_id
+
+
+def _live() -> bool:
+    """Whether the step runs online (outside a migration step, as in the tests calling the rule: no)."""
+    try:
+        return runtime.state().live
+    except (NameError, AttributeError, RuntimeError):
+        return False
 
 
 def rekey_entities(connection: sa.Connection, spec: TableSpec, *, chunk: int | None = None) -> RekeyReport:
-    """Move every user-namespace entity row off its pre-3.0 key (a data rule of the learnings 3.0.0 step)."""
+    """Move every user-namespace entity row off its pre-3.0 key (a data rule of the learnings 3.0.0 step).
+
+    Online, each chunk (its moves, merges, quarantines and its check) is a transaction of its own, committed with
+    the step's progress row (``status`` shows it; a rerun resumes after its key), then one more pass from the
+    first key moves what an Agno 2.x replica wrote on an old key behind the walk. A crash between chunks loses
+    nothing: the walk reads only rows still on an old key, and each chunk moves its rows whole. Offline, and
+    outside a migration step, it all runs in the caller's transaction."""
     backend = dialects.backend_of(connection.dialect)
     step = _Step(connection, *_tables(spec, backend), _reader(backend), int(time.time()))
     started = time.monotonic()
     t = step.source
-    for rows in _chunks(connection, t, _old_key(t), chunk or CHUNK_ROWS, list(t.c)):
-        step.run([step.read(r._mapping) for r in rows])
-        log.info("%s: re-keyed user entity memories up to %r (%.1fs)", spec.name, rows[-1].learning_id,
-                 time.monotonic() - started)
+    if _live():
+        _rekey_online(connection, backend, spec, step, chunk or CHUNK_ROWS, started)
+    else:
+        for rows in _chunks(connection, t, _old_key(t), chunk or CHUNK_ROWS, list(t.c)):
+            step.run([step.read(r._mapping) for r in rows])
+            log.info("%s: re-keyed user entity memories up to %r (%.1fs)", spec.name, rows[-1].learning_id,
+                     time.monotonic() - started)
     report = step.report
     for bucket, level, note in _NOTES:
         if report.counts.get(bucket):
@@ -317,6 +337,54 @@ def rekey_entities(connection: sa.Connection, spec: TableSpec, *, chunk: int | N
     log.info("%s: entity re-key done: %s", spec.name,
              ", ".join(f"{b}={n}" for b, n in sorted(report.counts.items())) or "nothing on the old key")
     return report
+
+
+def _rekey_online(connection: sa.Connection, backend: str, spec: TableSpec, step: _Step, size: int,
+                  started: float) -> None:
+    """The walk in committed chunks with a progress row (see :func:`rekey_entities`)."""
+    from agno_alembic.data import batched
+
+    t = step.source
+    progress = batched.ensure_progress_table(connection, spec.schema)
+    name = f"{spec.name}.{ENTITY_MEMORY} {batched.REKEY}"
+    total = batched._retrying(connection, backend, lambda: int(connection.execute(
+        sa.select(sa.func.count()).select_from(t).where(_old_key(t))).scalar_one()))
+    found = batched._retrying(connection, backend, lambda: batched.begin_progress(connection, progress, name, total))
+    record = progress.update().where(progress.c.step == name)
+
+    def one(after: str, done: int) -> Sequence[sa.Row[Any]]:
+        """One chunk after the key ``after``, its own transaction (on SQLite it begins with a write, so it waits
+        for the application's writers with the busy timeout; see ``batched._batch``)."""
+        saved = RekeyReport({**step.report.counts}, {k: list(v) for k, v in step.report.examples.items()})
+        try:
+            connection.execute(record.values(updated_at=int(time.time())))
+            query = sa.select(*t.c).where(_old_key(t)).order_by(t.c.learning_id).limit(size)
+            rows = connection.execute(query.where(t.c.learning_id > after) if after else query).all()
+            if rows:
+                step.run([step.read(r._mapping) for r in rows])
+                connection.execute(record.values(position=rows[-1].learning_id, done=done + len(rows),
+                                                 total=max(found.total, done + len(rows))))
+            batched._commit(connection)
+            return rows
+        except BaseException:
+            step.report, step.ops = saved, []  # rolled back: retried whole, counted once
+            raise
+
+    after, done = found.position, found.done
+    while rows := batched._retrying(connection, backend, lambda a=after, d=done: one(a, d)):
+        after, done = rows[-1].learning_id, done + len(rows)
+        log.info("%s: re-keyed user entity memories up to %r (%d/%d, %.1fs)", spec.name, after, done,
+                 found.total, time.monotonic() - started)
+    # rows an Agno 2.x replica wrote on an old key behind the walk; the rows left where they are, walked again,
+    # are counted once
+    counted = dict(step.report.counts)
+    after = ""
+    while rows := batched._retrying(connection, backend, lambda a=after, d=done: one(a, d)):
+        after = rows[-1].learning_id
+    for bucket in (MALFORMED, UNOWNED, KEYED, CONTAMINATED_KEYED, CONFLICTS, FAILED):
+        if bucket in counted:
+            step.report.counts[bucket] = counted[bucket]
+    batched._retrying(connection, backend, lambda: batched.end_progress(connection, progress, name))
 
 
 class _Step:

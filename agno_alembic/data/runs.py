@@ -83,9 +83,14 @@ def _run_type(agent: str, team: str) -> str:
     )
 
 
-def _postgresql(n: _Names, keys: bool = False) -> str:
+def _postgresql(n: _Names, keys: bool = False, arrays: bool = False) -> str:
+    """The copy of a chunk. ``arrays``: the form that reads each list once and fails on a chunk holding a value
+    that is not an array (see :class:`_PostgresCopy`)."""
     c = n.c
     e = "e.value"
+    lists = (f"s.{c['runs']}::jsonb" if arrays else f"""
+    CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
+""")
     return f"""
 INSERT INTO {n.runs} ({", ".join(c[x] for x in RUN_COLUMNS)})
 SELECT {e}->>'run_id', s.{c["session_id"]}, {_run_type(f"{e}->>'agent_id'", f"{e}->>'team_id'")},
@@ -95,13 +100,31 @@ SELECT {e}->>'run_id', s.{c["session_id"]}, {_run_type(f"{e}->>'agent_id'", f"{e
             THEN ({e}->>'created_at')::double precision::bigint ELSE :now END,
        :now
 FROM {n.sessions} AS s
-CROSS JOIN LATERAL jsonb_array_elements(
-    CASE WHEN jsonb_typeof(s.{c["runs"]}::jsonb) = 'array' THEN s.{c["runs"]}::jsonb ELSE '[]'::jsonb END
-) WITH ORDINALITY AS e(value, ordinality)
+CROSS JOIN LATERAL jsonb_array_elements({lists}) WITH ORDINALITY AS e(value, ordinality)
 WHERE s.{c["runs"]} IS NOT NULL{_range(c, keys)}
   AND jsonb_typeof({e}) = 'object' AND {e}->'run_id' IS NOT NULL AND jsonb_typeof({e}->'run_id') <> 'null'
 ORDER BY s.{c["session_id"]}, e.ordinality
 ON CONFLICT ({c["run_id"]}) DO NOTHING"""
+
+
+class _PostgresCopy:
+    """PostgreSQL's copy of a chunk: first the statement that reads each legacy list once, then, where a value of
+    the chunk is not an array and that one fails, the one that takes any value (PostgreSQL decompresses a stored
+    value again for each expression naming it: asking each list's type first read it twice). Each form runs in a
+    savepoint, so the failed one leaves the transaction as it was."""
+
+    def __init__(self, n: _Names, keys: bool = False) -> None:
+        self.forms = [sa.text(_postgresql(n, keys=keys, arrays=arrays)) for arrays in (True, False)]
+        if keys:
+            self.forms = [f.bindparams(sa.bindparam("keys", expanding=True)) for f in self.forms]
+
+    def __call__(self, connection: sa.Connection, params: Mapping[str, Any]) -> int:
+        """Copy; returns the rows written."""
+        try:
+            with connection.begin_nested():
+                return connection.execute(self.forms[0], params).rowcount or 0
+        except sa.exc.DataError:
+            return connection.execute(self.forms[1], params).rowcount or 0
 
 
 def _sqlite(n: _Names) -> str:
@@ -279,13 +302,19 @@ def copy_runs(
     total = _count_sessions(connection, sessions)
     done = inserted = 0
     statement = None if backend in _CLIENT_SIDE else _STATEMENTS.get(backend)
-    sql = sa.text(statement(_Names(connection.dialect, sessions, runs))) if statement else None
+    names = _Names(connection.dialect, sessions, runs)
+    sql: Callable[[sa.Connection, Mapping[str, Any]], int] | None = None
+    if backend == registry.POSTGRESQL:
+        sql = _PostgresCopy(names)
+    elif statement is not None:
+        text = sa.text(statement(names))
+        sql = lambda conn, params: conn.execute(text, params).rowcount or 0  # noqa: E731
     size = chunk if sql is not None else min(chunk, PYTHON_CHUNK_SESSIONS)
     started = last = time.monotonic()
     with _mysql_runs(connection, sessions, runs) if backend == registry.MYSQL else contextlib.nullcontext() as writer:
         for after, upto, count in _chunks(connection, sessions, size):
             if sql is not None:
-                inserted += connection.execute(sql, {"now": now, "after": after, "upto": upto}).rowcount or 0
+                inserted += sql(connection, {"now": now, "after": after, "upto": upto})
             else:
                 inserted += _copy_in_python(connection, sessions, runs, after, upto, now, writer)
             done += count
@@ -759,7 +788,7 @@ def _run_ids(blob: Any) -> set[str]:
 
 def runs_missing_from_table(connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> int:
     """How many legacy runs (objects with a ``run_id``) have no row in the runs table; streamed in chunks."""
-    return sum(len(c.missing) for c in _walk(connection, sessions, runs))
+    return sum(c.missing for c in _walk(connection, sessions, runs))
 
 
 MISSING_EXAMPLES = 10
@@ -781,18 +810,20 @@ def verify_copy(
 
     On the way, a run id several sessions hold gets the one rule of every backend: the session
     written first wins (see :func:`_settle`), logged as a warning naming the run id and both sessions.
+
+    PostgreSQL checks each chunk with one statement (:func:`_postgresql_check`: the lists are read where they are,
+    only the missing and shared run ids cross the wire); elsewhere, and for a chunk the statement cannot read as
+    Python does, the client decodes the lists (:func:`_run_ids`). Both give the same answer.
     """
     checked = count = 0
     missing: list[str] = []
     for part in _walk(connection, sessions, runs, after=after, upto=upto, chunk=chunk, updated_before=updated_before,
                       between=between):
-        checked += len(part.holders)
-        count += len(part.missing)
-        missing.extend(sorted(part.missing)[: max(0, MISSING_EXAMPLES - len(missing))])
-        for run_id, sids in part.holders.items():
-            row_session = part.rows.get(run_id)
-            if row_session is not None and (len(sids) > 1 or row_session != sids[0]):
-                _shared(connection, sessions, runs, run_id, sids, row_session)
+        checked += part.checked
+        count += part.missing
+        missing.extend(part.examples[: max(0, MISSING_EXAMPLES - len(missing))])
+        for run_id, sids, row_session in part.shared:
+            _shared(connection, sessions, runs, run_id, sids, row_session)
     if count:
         raise DataVerificationError(
             f"The copy of {sessions.name}.runs into {runs.name} is incomplete: {count} of the {checked} run(s) of "
@@ -808,13 +839,17 @@ def verify_copy(
 class _Part:
     """One chunk of sessions as :func:`verify_copy` reads it."""
 
-    holders: dict[str, list[str]]
-    """Each legacy run id -> the sessions whose lists hold it, in key order."""
-    rows: dict[str, str]
-    """Each of those run ids the runs table holds -> the row's session."""
-    missing: set[str]
-    """The run ids the runs table lacks (compared exactly, as Python strings: a row whose id the database changed,
-    or that matches only by its collation, is not the run)."""
+    checked: int
+    """How many distinct legacy run ids the chunk's sessions hold."""
+    missing: int
+    """How many of them the runs table lacks (compared exactly, as Python strings: a row whose id the database
+    changed, or that matches only by its collation, is not the run)."""
+    examples: list[str]
+    """The first :data:`MISSING_EXAMPLES` of those, in code point order."""
+    shared: list[tuple[str, list[str], str]]
+    """``(run_id, sessions, row's session)`` of each run id the table holds whose row is not only of the one
+    session of the chunk holding it (several sessions hold it, or another session's row has it); sessions in key
+    order."""
 
 
 def _legacy(sessions: TableSpec) -> sa.TableClause:
@@ -827,22 +862,149 @@ def _walk(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, after: str = "", upto: str | None = None,
     chunk: int = CHUNK_SESSIONS, updated_before: int | None = None, between: Callable[[], None] | None = None,
 ) -> Iterator[_Part]:
+    in_sql = _SqlCheck.of(connection, sessions, runs, updated_before)
+    for lo, hi, _ in _chunks(connection, sessions, chunk, after=after, upto=upto):
+        part = in_sql.part(lo, hi) if in_sql is not None else None
+        if part is None:
+            part = _python_part(connection, sessions, runs, lo, hi, updated_before)
+        if part is not None:
+            yield part
+        if between is not None:
+            between()
+
+
+def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, lo: str, hi: str,
+                 updated_before: int | None) -> _Part | None:
+    """The sessions of ``(lo, hi]``, their lists decoded by the client (``None``: they hold no run)."""
     s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), sa.column("updated_at"),
                  schema=sessions.schema)
     r = sa.table(runs.name, sa.column("run_id"), sa.column("session_id"), schema=runs.schema)
-    for lo, hi, _ in _chunks(connection, sessions, chunk, after=after, upto=upto):
-        where = [s.c.runs.is_not(None), s.c.session_id > lo, s.c.session_id <= hi]
-        if updated_before is not None:
-            where.append(sa.or_(s.c.updated_at.is_(None), s.c.updated_at < updated_before))
-        holders: dict[str, list[str]] = {}
-        for sid, blob in connection.execute(sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id)):
-            for run_id in _run_ids(blob):
-                holders.setdefault(run_id, []).append(sid)
-        if holders:
-            rows = {run_id: sid for run_id, sid in _present(connection, r, list(holders)) if run_id in holders}
-            yield _Part(holders, rows, set(holders) - set(rows))
-        if between is not None:
-            between()
+    where = [s.c.runs.is_not(None), s.c.session_id > lo, s.c.session_id <= hi]
+    if updated_before is not None:
+        where.append(sa.or_(s.c.updated_at.is_(None), s.c.updated_at < updated_before))
+    holders: dict[str, list[str]] = {}
+    for sid, blob in connection.execute(sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id)):
+        for run_id in _run_ids(blob):
+            holders.setdefault(run_id, []).append(sid)
+    if not holders:
+        return None
+    rows = {run_id: sid for run_id, sid in _present(connection, r, list(holders)) if run_id in holders}
+    missing = sorted(set(holders) - set(rows))
+    shared = [(run_id, sids, rows[run_id]) for run_id, sids in holders.items()
+              if run_id in rows and (len(sids) > 1 or rows[run_id] != sids[0])]
+    return _Part(len(holders), len(missing), missing[:MISSING_EXAMPLES], shared)
+
+
+def _postgresql_check(n: _Names, updated: bool) -> list[str]:
+    """One chunk ``(:lo, :hi]`` of :func:`verify_copy` on PostgreSQL. A first row of counts (``odd``: entries the
+    statement leaves to the client, ``checked``, ``missing``), then one row per missing run id (the first
+    :data:`MISSING_EXAMPLES`, in code point order) and one per shared run id (with its sessions and its row's).
+
+    The rules are :func:`_run_ids`'s: an entry of an array is a run when it is an object with a non-null
+    ``run_id``. A run id that is not a string (Python spells it ``str(value)``, which SQL does not) and a list
+    stored as JSON text in a JSON string (Python decodes it again) make the chunk ``odd``: the client checks it.
+
+    Two forms, tried in order: the first reads each list once and fails on a chunk holding a value that is not an
+    array (PostgreSQL decompresses a stored value again for each expression naming it: asking the type first
+    read every list twice or three times, most of the check's time); the second also takes those."""
+    c = n.c
+    e = "e.value"
+    blob = f"s.{c['runs']}::jsonb"
+    fresh = f" AND (s.{c['updated_at']} IS NULL OR s.{c['updated_at']} < :before)" if updated else ""
+    where = f"s.{c['runs']} IS NOT NULL AND s.{c['session_id']} > :lo AND s.{c['session_id']} <= :hi{fresh}"
+    run = f"jsonb_typeof({e}) = 'object' AND jsonb_typeof({e}->'run_id') <> 'null'"
+    arrays = f"""
+    SELECT DISTINCT s.{c["session_id"]}::text AS sid,
+           CASE WHEN jsonb_typeof({e}->'run_id') = 'string' THEN {e}->>'run_id' END AS run_id,
+           jsonb_typeof({e}->'run_id') <> 'string' AS odd
+    FROM {n.sessions} AS s CROSS JOIN LATERAL jsonb_array_elements({blob}) AS e(value)
+    WHERE {where} AND {run}"""
+    any_value = f"""
+    SELECT DISTINCT s.{c["session_id"]}::text AS sid,
+           CASE WHEN jsonb_typeof({e}->'run_id') = 'string' THEN {e}->>'run_id' END AS run_id,
+           jsonb_typeof({blob}) = 'string' OR jsonb_typeof({e}->'run_id') <> 'string' AS odd
+    FROM {n.sessions} AS s
+    LEFT JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof({blob}) = 'array' THEN {blob} ELSE '[]'::jsonb END
+    ) AS e(value) ON {run}
+    WHERE {where}"""
+    return [_postgresql_check_of(n, held) for held in (arrays, any_value)]
+
+
+def _postgresql_check_of(n: _Names, held: str) -> str:
+    c = n.c
+    return f"""
+WITH held AS MATERIALIZED ({held}
+), grouped AS MATERIALIZED (
+    SELECT h.run_id, r.{c["session_id"]}::text AS row_session, array_agg(h.sid ORDER BY h.sid) AS sids
+    FROM held AS h LEFT JOIN {n.runs} AS r ON r.{c["run_id"]} = h.run_id
+    WHERE h.run_id IS NOT NULL
+    GROUP BY h.run_id, r.{c["session_id"]}
+)
+SELECT 0 AS kind, NULL::text AS run_id, NULL::text AS row_session, NULL::text[] AS sids,
+       (SELECT count(*) FROM held WHERE odd) AS odd, (SELECT count(*) FROM grouped) AS checked,
+       (SELECT count(*) FROM grouped WHERE row_session IS NULL) AS missing
+UNION ALL (
+    SELECT 1, run_id, NULL, NULL::text[], NULL::bigint, NULL::bigint, NULL::bigint
+    FROM grouped WHERE row_session IS NULL ORDER BY run_id COLLATE "C" LIMIT {MISSING_EXAMPLES}
+)
+UNION ALL
+SELECT 2, run_id, row_session, sids, NULL, NULL, NULL FROM grouped
+WHERE row_session IS NOT NULL AND row_session <> ANY(sids)
+ORDER BY 1, 4, 2"""
+
+
+_CHECKS: dict[str, Callable[[_Names, bool], list[str]]] = {registry.POSTGRESQL: _postgresql_check}
+"""The backends whose check of a chunk is one statement (:class:`_SqlCheck`; forms tried in order, the next where
+one fails on the chunk's data); the others' clients decode the lists."""
+
+
+class _SqlCheck:
+    """A chunk of :func:`verify_copy` checked by the database (:data:`_CHECKS`)."""
+
+    def __init__(self, connection: sa.Connection, forms: list[sa.TextClause], before: int | None) -> None:
+        self.connection, self.forms, self.before = connection, forms, before
+
+    @classmethod
+    def of(cls, connection: sa.Connection, sessions: TableSpec, runs: TableSpec,
+           updated_before: int | None) -> _SqlCheck | None:
+        """The check, where the backend has one and the legacy column is JSON (a text column may hold text that is
+        not JSON, which the client reads as no list and the statement would fail on)."""
+        from agno_alembic import dialects
+
+        statements = _CHECKS.get(dialects.backend_of(connection.dialect))
+        if statements is None:
+            return None
+        column = next((col for col in sa.inspect(connection).get_columns(sessions.name, schema=sessions.schema)
+                       if col["name"] == "runs"), None)
+        if column is None or not isinstance(column["type"], sa.JSON):
+            return None
+        names = _Names(connection.dialect, sessions, runs)
+        return cls(connection, [sa.text(sql) for sql in statements(names, updated_before is not None)],
+                   updated_before)
+
+    def part(self, lo: str, hi: str) -> _Part | None:
+        """The chunk ``(lo, hi]``, or ``None`` where the client must read it (see :func:`_postgresql_check`; also a
+        JSON value a ``jsonb`` cannot hold, such as ``\\u0000`` in a ``json`` column). Each form runs in a
+        savepoint: one that fails on the chunk's data leaves the transaction as it was for the next."""
+        params: dict[str, Any] = {"lo": lo, "hi": hi}
+        if self.before is not None:
+            params["before"] = self.before
+        for sql in self.forms:
+            try:
+                with self.connection.begin_nested():
+                    rows = self.connection.execute(sql, params).all()
+                break
+            except sa.exc.DataError:
+                continue
+        else:
+            return None
+        odd, checked, missing = rows[0][4:]
+        if odd:
+            return None
+        examples = sorted(r[1] for r in rows if r[0] == 1)  # the first in code point order (COLLATE "C")
+        shared = [(r[1], list(r[3]), r[2]) for r in rows if r[0] == 2]
+        return _Part(int(checked), int(missing), examples, shared)
 
 
 #: MySQL: the errors of comparing a text column with values its character set cannot hold.

@@ -49,6 +49,9 @@ class VectorOwner:
     create_index_online: str | None = None
     """Online mode's form of :attr:`create_index`, where it has one (PostgreSQL: ``CONCURRENTLY``, run outside a
     transaction; its locks block none of the application's reads and writes)."""
+    drop_index_online: str | None = None
+    """Online mode's form of :attr:`drop_index`, where it has one (PostgreSQL: ``CONCURRENTLY``: it waits for the
+    transactions using the index instead of taking a lock that queues the application's reads and writes)."""
 
 
 #: The backends with Agno vector tables, and their owner column as Agno 3.x's fresh create has it: pgvector's
@@ -57,7 +60,8 @@ VECTOR_OWNER: dict[str, VectorOwner] = {
     registry.POSTGRESQL: VectorOwner("VARCHAR", "CREATE INDEX IF NOT EXISTS {index} ON {table} ({column})",
                                      "DROP INDEX IF EXISTS {qualified_index}", if_not_exists=True,
                                      create_index_online="CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} "
-                                                         "({column})"),
+                                                         "({column})",
+                                     drop_index_online="DROP INDEX CONCURRENTLY IF EXISTS {qualified_index}"),
     registry.SINGLESTORE: VectorOwner("VARCHAR(255)", "ALTER TABLE {table} ADD INDEX {index} ({column}) USING HASH",
                                       "DROP INDEX {index} ON {table}", if_not_exists=False),
 }
