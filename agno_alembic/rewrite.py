@@ -35,6 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agno_alembic import dialects
+from agno_alembic.data import batched
 from agno_alembic.shapes._dsl import TableSpec
 
 log = logging.getLogger("agno_alembic")
@@ -105,7 +106,8 @@ class Plan:
 
     @property
     def step(self) -> str:
-        return f"rewrite {self.qualified_name(self.old.name)} to {self.new.version}"[:191]
+        # ``<table>.``: status lists it under its table; the last word names what ``done`` counts (batched.UNITS)
+        return f"{self.old.name}.* to {self.new.version} {batched.REWRITE}"
 
     def q(self, name: str) -> str:
         return self.dialect.identifier_preparer.quote(name)

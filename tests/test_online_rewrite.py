@@ -239,6 +239,9 @@ def test_kill_9_then_rerun_resumes_and_converges(pg: Backend, point: str, caplog
             f"SELECT step, done FROM {_qualified(pg, 'agno_alembic_progress')}")).all() if point != "create" else []
     if point == "batch":
         assert len(progress) == 1 and 0 < progress[0][1] < ROWS, progress
+        (memories,) = [t for t in _manager(pg).status() if t.table_type == "memories"]
+        assert memories.in_progress == (
+            f"{name}.* to 2.3.0 rewrite: {progress[0][1]}/{ROWS} rows copied into the shadow table",), memories
     if point != "create":
         assert "_agno_alembic_shadow_agno_memories" in _leftovers(pg)
     with pg.engine.begin() as c:  # the application writes while the migration is down: the trigger mirrors it

@@ -85,7 +85,10 @@ FILL = "fill"
 """The last word of a NOT NULL fill's step name (``<table>.<column> fill``, :mod:`agno_alembic.data.fill`)."""
 REKEY = "re-key"
 """The last word of the learnings 3.0.0 entity re-key's step name (``<table>.entity_memory re-key``)."""
-UNITS = {FILL: "rows filled", REKEY: "entity rows walked"}
+REWRITE = "rewrite"
+"""The last word of a PostgreSQL online type change's step name (``<table> to <version> rewrite``,
+:mod:`agno_alembic.rewrite`)."""
+UNITS = {FILL: "rows filled", REKEY: "entity rows walked", REWRITE: "rows copied into the shadow table"}
 """What ``done`` counts, by the last word of a step's name (the runs copy's, ``<sessions>.runs -> <runs>``:
 sessions copied)."""
 
