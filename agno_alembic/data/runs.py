@@ -33,7 +33,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -403,7 +403,7 @@ def _text(value: Any) -> str | None:
 def _legacy_rows(
     connection: sa.Connection, sessions: TableSpec, after: str, upto: str, keys: Sequence[str] | None = None,
     column: str = "runs",
-) -> Iterator[tuple[str, Any, Parsed | None]]:
+) -> Generator[tuple[str, Any, Parsed | None], None, None]:
     """``(session_id, user_id, parsed list)`` of one chunk's sessions that hold a list (in ``column``), in key
     order: the key range ``(after, upto]``, or the sessions of ``keys``."""
     s = sa.table(sessions.name, sa.column("session_id"), sa.column("user_id"), sa.column(column),
@@ -412,13 +412,30 @@ def _legacy_rows(
     chunk = s.c.session_id.in_(list(keys)) if keys is not None else \
         sa.and_(s.c.session_id > after, s.c.session_id <= upto)
     query = sa.select(s.c.session_id, s.c.user_id, legacy).where(legacy.is_not(None), chunk)
-    for sid, uid, blob in connection.execute(query.order_by(s.c.session_id)):
-        yield sid, uid, entries(blob)
+    result = connection.execute(query.order_by(s.c.session_id))
+    try:
+        for sid, uid, blob in result:
+            yield sid, uid, entries(blob)
+    finally:  # a caller that stops early (a :class:`Budget` spent) leaves no result open on the connection
+        result.close()
+
+
+@dataclass
+class Budget:
+    """How many runs one call of :func:`_copy_in_python` may send (MySQL/MariaDB online: the runs one transaction
+    inserts, so the sessions whose rows its foreign key checks lock until it commits). The chunk stops after the
+    session with which the runs reach ``runs`` (at least one session); ``covered`` is then that session's key, the
+    chunk's sessions after it are left for the next call (``None``: the whole chunk was sent), and ``sent`` how
+    many runs went."""
+
+    runs: int
+    covered: str | None = None
+    sent: int = 0
 
 
 def _copy_in_python(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, after: str, upto: str, now: int,
-    writer: _MySQLRuns | None, keys: Sequence[str] | None = None, column: str = "runs",
+    writer: _MySQLRuns | None, keys: Sequence[str] | None = None, column: str = "runs", budget: Budget | None = None,
 ) -> int:
     """One chunk, the JSON parsed here by Agno's rules; rows already in the runs table win, then the first entry.
     ``column``: where the legacy lists are (``contract()`` reads them under its guard name).
@@ -427,10 +444,16 @@ def _copy_in_python(
     the chunk's runs, and where the list was stored as it is, the position of their text in it (1-based, in
     characters), and counts what it writes itself (0 is returned); otherwise the runs are inserted here and their
     number returned. ``keys``: see :func:`_legacy_rows`. A :class:`_GuardedRuns` writer is sent each sliced run's
-    digest too.
+    digest too. ``budget``: the chunk may stop early, see :class:`Budget`.
     """
     fresh: dict[str, dict[str, Any]] = {}
-    for sid, uid, parsed in _legacy_rows(connection, sessions, after, upto, keys, column):
+    last: str | None = None
+    read = _legacy_rows(connection, sessions, after, upto, keys, column)
+    for sid, uid, parsed in read:
+        if budget is not None and len(fresh) >= budget.runs:
+            read.close()  # the budget is spent: this session and those after it are the next call's
+            break
+        last = sid
         if parsed is None:
             continue
         sliced = writer is not None and parsed.direct
@@ -446,6 +469,10 @@ def _copy_in_python(
             else:
                 row["run_data"] = (start + 1, end - start)
             fresh[row["run_id"]] = row
+    else:
+        last = None  # every session of the chunk was read
+    if budget is not None:
+        budget.covered, budget.sent = last, len(fresh)
     if not fresh:
         return 0
     if writer is not None:
@@ -561,13 +588,20 @@ class _GuardedRuns(_MySQLRuns):
     client's read and the ``INSERT`` that slices its runs out of it (an Agno 2.x replica rewrites the whole list):
     each run is sent with the digest of its text as read, and written only where the slice still has it. A run
     skipped so belongs to a session updated meanwhile, which the catch-up copies again (and the check would name
-    it)."""
+    it).
+
+    ``locking_since``: when the transaction's first ``INSERT`` began (from there on, until it commits, it holds a
+    shared lock on each session whose runs it inserted: InnoDB's foreign key check), or ``None``; the batches
+    size themselves by that time (``agno_alembic.data.batched``)."""
 
     def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> None:
         super().__init__(connection, sessions, runs)
         self._insert = sa.text(_insert_runs(self.names, _GUARDED_DOCUMENT, guarded=True))
+        self.locking_since: float | None = None
 
     def add(self, rows: list[dict[str, Any]]) -> None:
+        if self.locking_since is None:
+            self.locking_since = time.monotonic()
         result = self.connection.execute(self._insert, {"meta": _document(rows, guarded=True)})
         self.written += result.rowcount or 0
 
