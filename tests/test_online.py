@@ -598,6 +598,57 @@ def test_mariadb_runs_each_online_statement_with_the_algorithm_the_docs_and_plan
     assert {"create_index", "add_column", "set_not_null", "add_unique", "drop_index", "primary_key"} <= set(seen)
 
 
+def test_mariadb_online_copy_locks_the_sessions_of_at_most_its_run_budget_per_transaction(
+    mysql_backend: Backend,
+) -> None:
+    """On MariaDB each run a batch inserts locks its session (InnoDB's foreign key check takes a shared lock on the
+    session row, which the application's updates of it wait for) until the batch commits. A stretch of cheap
+    sessions (one small run each) followed by expensive ones (20 runs each): no transaction of the online copy
+    inserts more than ``MAX_LOCKED_RUNS`` runs, however fast the cheap batches were (batches sized in sessions grew
+    over the cheap ones and then locked thousands of runs' sessions at once); the copy is exact all the same."""
+    from agno_alembic.data import batched
+
+    backend = mysql_backend
+    _manager(backend).up(target_version="2.5.6", table_type=["sessions", "versions"], create_missing=True)
+    sessions = shapes.spec("sessions", "mysql", "2.5.6", backend.names).sa_table()
+    runs = shapes.spec("runs", "mysql", "3.0.0", backend.names).sa_table()
+    cheap, dear, each = 400, 150, 20
+    with backend.engine.begin() as c:
+        c.execute(sessions.insert(), [
+            {"session_id": f"s{i:05d}", "session_type": "agent", "user_id": "u", "created_at": 1, "updated_at": 1,
+             "runs": [{"run_id": f"r{i:05d}-{j}", "agent_id": "a", "created_at": 10 + j}
+                      for j in range(1 if i < cheap else each)]}
+            for i in range(cheap + dear)
+        ])
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    per_transaction: list[tuple[int, int]] = []  # (runs inserted, sessions they belong to) per transaction
+    current: dict[str, set[str]] = {"runs": set(), "sessions": set()}
+
+    def inserts(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO") and runs.name in statement.split("(")[0] \
+                and isinstance(parameters, dict) and "meta" in parameters:
+            document = json.loads(parameters["meta"])  # the batch's runs: [run_id, session_id, ...] each
+            current["runs"].update(r[0] for r in document)
+            current["sessions"].update(r[1] for r in document)
+
+    def committed(conn: Any) -> None:
+        if current["runs"]:
+            per_transaction.append((len(current["runs"]), len(current["sessions"])))
+        current["runs"], current["sessions"] = set(), set()
+
+    sa.event.listen(migration, "before_cursor_execute", inserts)
+    sa.event.listen(migration, "commit", committed)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"])
+    finally:
+        migration.dispose()
+    assert sum(n for n, _ in per_transaction) == cheap + dear * each, per_transaction  # every run, once
+    assert len(_run_ids(backend, runs)) == cheap + dear * each
+    # a single session may exceed the budget on its own; these do not
+    assert max(n for n, _ in per_transaction) <= batched.MAX_LOCKED_RUNS, per_transaction
+    assert max(k for _, k in per_transaction) <= batched.MAX_LOCKED_RUNS, per_transaction
+
+
 @pytest.fixture(params=["postgres", "mysql"])
 def server_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
     from tests.conftest import make_backend
