@@ -649,6 +649,45 @@ def test_mariadb_online_copy_locks_the_sessions_of_at_most_its_run_budget_per_tr
     assert max(k for _, k in per_transaction) <= batched.MAX_LOCKED_RUNS, per_transaction
 
 
+def test_mariadb_catch_up_asks_the_server_which_sessions_lack_runs_and_copies_exactly_those(
+    mysql_backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A later ``up()`` on MariaDB reads and sends only the lists of sessions the server names as lacking a run
+    (:class:`agno_alembic.data.runs.Lacking`): every odd list a legacy column can hold (JSON text encoded twice, a
+    numeric ``run_id``, an id with characters outside the BMP, a ``null`` id, entries that are not objects) is
+    named or skipped as the copy's rules say, and the catch-up ends with no legacy run missing."""
+    from agno_alembic.data import batched
+    from agno_alembic.data import runs as runs_data
+
+    backend = mysql_backend
+    sessions, runs = _sessions_at_2_5_6(backend, 60)
+    _manager(backend).up(table_type=["sessions", "runs"])
+    qualified = _qualified(backend, sessions.name)
+    odd = {
+        "s00010": json.dumps(json.dumps([{"run_id": "twice-1", "agent_id": "a"}])),  # JSON text encoded twice
+        "s00011": json.dumps([{"run_id": 4711, "agent_id": "a"}]),  # a number: the copy stores "4711"
+        "s00012": json.dumps([{"run_id": "emoji-\U0001F600-1", "agent_id": "a"}], ensure_ascii=False),
+        "s00013": json.dumps([{"run_id": None}, "text", 5, [1], {"no": "id"}]),  # nothing to copy
+        "s00014": json.dumps([{"run_id": "r00014-0", "agent_id": "a"}, {"run_id": "late-14", "agent_id": "a"}]),
+    }
+    with backend.engine.begin() as c:
+        for sid, text in odd.items():
+            c.exec_driver_sql(f"UPDATE {qualified} SET runs = %s WHERE session_id = %s", (text, sid))
+        c.execute(runs.delete().where(runs.c.run_id == "r00020-1"))  # the runs table lost a row
+    specs = (shapes.spec("sessions", "mysql", "2.5.6", backend.names),
+             shapes.spec("runs", "mysql", "3.0.0", backend.names))
+    with backend.engine.connect() as c:
+        named = runs_data.Lacking(c, *specs).range("", "t")
+    # every session that lacks a run, and no complete one (s00013 holds no run to copy)
+    assert named == ["s00010", "s00011", "s00012", "s00014", "s00020"], named
+    with caplog.at_level(logging.INFO, logger="agno_alembic"):
+        _manager(backend).up(table_type=["sessions", "runs"])
+    with backend.engine.connect() as c:
+        assert batched.missing_runs(c, *specs) == []
+    assert {"twice-1", "4711", "emoji-\U0001F600-1", "late-14", "r00020-1"} <= _run_ids(backend, runs)
+    assert any("caught up the legacy runs of 60 session(s)" in r.getMessage() for r in caplog.records)
+
+
 @pytest.fixture(params=["postgres", "mysql"])
 def server_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
     from tests.conftest import make_backend

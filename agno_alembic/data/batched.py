@@ -41,10 +41,11 @@ trips and commit. MySQL/MariaDB take :data:`BATCH_SECONDS`: there the foreign ke
 session whose runs the batch inserts until it commits, and the application's updates of those sessions wait."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
 LOCK_SECONDS = 0.05
-"""MySQL/MariaDB: how long a batch should hold its locks on sessions. From its first ``INSERT`` of runs until it
-commits, a batch holds a shared lock on each session whose runs it inserted (InnoDB's foreign key check), and the
+"""MySQL/MariaDB: how long a batch's ``INSERT`` of runs should take. From its first ``INSERT`` until it commits, a
+batch holds a shared lock on each session whose runs it inserted (InnoDB's foreign key check), and the
 application's updates of those sessions wait for it; only that part of a batch is sized (reading the lists locks
-nothing), in runs (:class:`_LockBudget`), not in sessions: a session's cost is its runs."""
+nothing; the ``COMMIT`` costs the same whatever the size), in runs (:class:`_LockBudget`), not in sessions: a
+session's cost is its runs."""
 MIN_LOCKED_RUNS, FIRST_LOCKED_RUNS, MAX_LOCKED_RUNS = 10, 100, 500
 """MySQL/MariaDB: the runs one batch inserts (so the runs whose sessions it locks) at least, at first, at most."""
 LOCKED_RUNS_GROWTH = 1.5
@@ -100,7 +101,7 @@ def read_progress(connection: sa.Connection, schema: str | None) -> list[Progres
 
 class _LockBudget:
     """MySQL/MariaDB: the runs the next batch may insert, adjusted after each batch towards :data:`LOCK_SECONDS` of
-    holding its locks (from its first ``INSERT`` to the end of its ``COMMIT``), growing by at most
+    ``INSERT`` (its locks are held from the first ``INSERT`` to the end of its ``COMMIT``), growing by at most
     :data:`LOCKED_RUNS_GROWTH` per batch, within :data:`MIN_LOCKED_RUNS`..:data:`MAX_LOCKED_RUNS`; and the sessions
     to read for it (the runs per session seen so far, with a margin: the copy stops at the budget, see
     :class:`agno_alembic.data.runs.Budget`)."""
@@ -115,16 +116,17 @@ class _LockBudget:
         per = self.per_session if self.per_session is not None else 4.0
         return int(min(self.limit, max(MIN_BATCH, self.budget.runs / max(per, 0.05) * 1.25)))
 
-    def locked(self, seconds: float | None, sessions: int) -> None:
-        """A batch committed: it held its locks ``seconds`` (``None``: it inserted nothing) over ``sessions``."""
+    def locked(self, held: float | None, inserting: float, sessions: int) -> None:
+        """A batch committed: it held its locks ``held`` seconds (``None``: it inserted nothing), of which its
+        ``INSERT`` statements took ``inserting`` (the part its size changes), over ``sessions`` sessions."""
         b = self.budget
         if sessions:
             seen = b.sent / sessions
             self.per_session = seen if self.per_session is None else (self.per_session + seen) / 2
-        if seconds is None or not b.sent:
+        if held is None or not b.sent:
             return
-        self.longest = max(self.longest, seconds)
-        fits = b.sent * LOCK_SECONDS / max(seconds, 1e-4)
+        self.longest = max(self.longest, held)
+        fits = b.sent * LOCK_SECONDS / max(inserting, 1e-4)
         b.runs = int(min(MAX_LOCKED_RUNS, max(MIN_LOCKED_RUNS, min(b.runs * LOCKED_RUNS_GROWTH, fits))))
 
 
@@ -185,6 +187,7 @@ class _Copier:
                  sizer: _Sizer) -> None:
         self.connection, self.backend, self.sessions, self.runs = connection, backend, sessions, runs
         self.locks = sizer.locks
+        self._lacking: runs_data.Lacking | None = None
         self.now = int(time.time())
         self.sql = self.sql_keys = None
         if backend == registry.POSTGRESQL:
@@ -218,12 +221,31 @@ class _Copier:
                                   keys=keys, budget=budget)
         return budget.covered if budget is not None else None
 
+    def lacking(self, after: str, upto: str, keys: list[str] | None = None) -> list[str] | None:
+        """MySQL/MariaDB (a catch-up): of the key range ``(after, upto]`` or of ``keys``, the sessions that may hold
+        a legacy run the runs table lacks (:class:`agno_alembic.data.runs.Lacking`); ``None``: copy them all."""
+        if self.backend != registry.MYSQL:
+            return None
+        if self.locks is not None:
+            self.locks.budget.covered, self.locks.budget.sent = None, 0
+        if self._lacking is None:
+            self._lacking = runs_data.Lacking(self.connection, self.sessions, self.runs)
+        return self._lacking.range(after, upto) if keys is None else self._lacking.keys(keys)
+
+    def copy_lacking(self, after: str, keys: list[str]) -> list[str]:
+        """A catch-up batch over ``keys`` (read after ``after``, in key order): the sessions that may lack runs are
+        copied, up to the lock budget; returns the keys done."""
+        todo = self.lacking(after, keys[-1])
+        if todo is None:
+            return self.cut(keys, self.copy(after, keys[-1]))
+        return self.cut(keys, self.copy_keys(todo)) if todo else keys
+
     def committed(self, sessions: int) -> None:
         """The batch committed, over ``sessions`` sessions: the lock budget learns how long it held its locks."""
         if self.locks is None or self.writer is None:
             return
         since, self.writer.locking_since = self.writer.locking_since, None
-        self.locks.locked(None if since is None else time.monotonic() - since, sessions)
+        self.locks.locked(None if since is None else time.monotonic() - since, self.writer.inserting, sessions)
 
     def cut(self, keys: list[str], covered: str | None) -> list[str]:
         """``keys`` up to ``covered`` (the session :meth:`copy` stopped after), or all of them."""
@@ -466,7 +488,11 @@ def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t
             def batch(part: list[str] = part) -> list[str]:
                 if copier.backend == registry.SQLITE:  # first a write: the busy timeout applies (see _batch)
                     connection.execute(t.update().where(t.c.step == step).values(updated_at=int(time.time())))
-                done = copier.cut(part, copier.copy_keys(part))
+                todo = copier.lacking("", "", part)
+                if todo is None:
+                    done = copier.cut(part, copier.copy_keys(part))
+                else:
+                    done = copier.cut(part, copier.copy_keys(todo)) if todo else part
                 _commit(connection)
                 copier.committed(len(done))
                 return done
@@ -551,7 +577,7 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
 def _range_batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, after: str, size: int) -> list[str]:
     keys = _keys(connection, sessions, after, size)
     if keys:
-        keys = copier.cut(keys, copier.copy(after, keys[-1]))
+        keys = copier.copy_lacking(after, keys)
     _commit(connection)
     copier.committed(len(keys))
     return keys
