@@ -688,6 +688,38 @@ def test_mariadb_catch_up_asks_the_server_which_sessions_lack_runs_and_copies_ex
     assert any("caught up the legacy runs of 60 session(s)" in r.getMessage() for r in caplog.records)
 
 
+def test_mariadb_online_ddl_never_queues_for_a_metadata_lock_unbounded(mysql_backend: Backend) -> None:
+    """MariaDB queues new shared metadata locks behind a waiting exclusive one, so a DDL statement that waits for
+    the application's transactions stalls every query of the table behind it. Every DDL statement of the online
+    chain, 2.0.0 to the latest (the 3.0.0 runs copy's bookkeeping table included), runs with ``lock_wait_timeout``
+    of 0 (NOWAIT: it gives up at once and is retried) and ``innodb_lock_wait_timeout`` of at most 1 s, read from
+    the server on the statement's own connection right before it is sent."""
+    backend = mysql_backend
+    _manager(backend).up(target_version="2.0.0", create_missing=True)
+    _sessions_at_2_5_6(backend, 20)
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    seen: list[tuple[str, int, int]] = []
+
+    def bounds(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"):
+            probe = conn.connection.dbapi_connection.cursor()
+            try:
+                probe.execute("SELECT @@SESSION.lock_wait_timeout, @@SESSION.innodb_lock_wait_timeout")
+                wait, row_wait = probe.fetchone()
+            finally:
+                probe.close()
+            seen.append((" ".join(statement.split())[:80], int(wait), int(row_wait)))
+
+    sa.event.listen(migration, "before_cursor_execute", bounds)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(create_missing=True)
+    finally:
+        migration.dispose()
+    assert any("agno_runs" in s for s, _, _ in seen) and any("agno_alembic_progress" in s for s, _, _ in seen)
+    unbounded = [s for s in seen if s[1] != 0 or s[2] > 1]
+    assert not unbounded, unbounded
+
+
 @pytest.fixture(params=["postgres", "mysql"])
 def server_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
     from tests.conftest import make_backend
