@@ -46,8 +46,11 @@ batch holds a shared lock on each session whose runs it inserted (InnoDB's forei
 application's updates of those sessions wait for it; only that part of a batch is sized (reading the lists locks
 nothing; the ``COMMIT`` costs the same whatever the size), in runs (:class:`_LockBudget`), not in sessions: a
 session's cost is its runs."""
-MIN_LOCKED_RUNS, FIRST_LOCKED_RUNS, MAX_LOCKED_RUNS = 10, 100, 500
-"""MySQL/MariaDB: the runs one batch inserts (so the runs whose sessions it locks) at least, at first, at most."""
+MIN_LOCKED_RUNS, FIRST_LOCKED_RUNS, MAX_LOCKED_RUNS = 50, 100, 500
+"""MySQL/MariaDB: the runs one batch inserts (so the runs whose sessions it locks) at least, at first, at most.
+At least 50: on a machine so loaded that inserting 50 runs takes longer than :data:`LOCK_SECONDS`, the statement's
+own overhead is most of that time, and fewer runs per batch would make the copy crawl while locking about as
+long."""
 LOCKED_RUNS_GROWTH = 1.5
 """MySQL/MariaDB: a batch inserts at most this many times the runs of the one before. A stretch of cheap batches
 (sessions with few, small runs; pages in the buffer pool) must not let the next batch, on the expensive sessions
@@ -127,7 +130,9 @@ class _LockBudget:
             return
         self.longest = max(self.longest, held)
         fits = b.sent * LOCK_SECONDS / max(inserting, 1e-4)
-        b.runs = int(min(MAX_LOCKED_RUNS, max(MIN_LOCKED_RUNS, min(b.runs * LOCKED_RUNS_GROWTH, fits))))
+        # at most LOCKED_RUNS_GROWTH more, at most half as many (one slow batch, a moment of the machine's, does
+        # not drop the budget to its floor)
+        b.runs = int(min(MAX_LOCKED_RUNS, max(MIN_LOCKED_RUNS, b.runs / 2, min(b.runs * LOCKED_RUNS_GROWTH, fits))))
 
 
 class _Sizer:
