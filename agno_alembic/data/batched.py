@@ -549,12 +549,6 @@ def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: T
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
     chunk = SQLITE_CHECK_CHUNK if backend == registry.SQLITE else runs_data.CHUNK_SESSIONS
-    if backend == registry.MYSQL and runs_data.Lacking(connection, sessions, runs, exact=True).complete(
-            before=before, between=lambda: _commit(connection)):
-        # MySQL/MariaDB: the server compared every run id with the runs table (its JSON_TABLE, no list sent here);
-        # where it names a session, or cannot answer, the lists are read and compared here, as elsewhere
-        log.info("%s: every legacy run has its row in %s (compared by the server)", sessions.name, runs.name)
-        return
     runs_data.verify_copy(connection, sessions, runs, updated_before=before, chunk=chunk,
                           between=lambda: _commit(connection))
 

@@ -732,59 +732,35 @@ class Lacking:
     read by its first here and by its last in Python; Agno never writes one.)
 
     :meth:`range` and :meth:`keys` return ``None`` where the server cannot answer (no ``JSON_TABLE``, collations
-    it cannot compare): then every session is to be copied.
-
-    ``exact``: the check before the stamp (:meth:`complete`): a session is also named where a run id's row is not
-    its own (another session's: a run id two sessions hold, which :func:`verify_copy` settles) or matches only by
-    the runs table's collation (``verify_copy`` compares ids exactly)."""
+    it cannot compare): then every session is to be copied."""
 
     _CANNOT = frozenset({1064, 1267, 1270, 1271, 1305, 4046})
 
-    def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *,
-                 exact: bool = False) -> None:
-        self.connection, self.sessions = connection, sessions
+    def __init__(self, connection: sa.Connection, sessions: TableSpec, runs: TableSpec) -> None:
+        self.connection = connection
         n = _Names(connection.dialect, sessions, runs)
         c = n.c
         try:
             kind = _column_type(connection, runs, "run_id")
         except sa.exc.NoResultFound:
             kind = TEXT
-        row = f"r.{c['run_id']} = j.run_id"
-        if exact:
-            row += (f" AND r.{c['session_id']} = s.{c['session_id']}"
-                    f" AND CONVERT(r.{c['run_id']} USING utf8mb4) COLLATE utf8mb4_bin = j.spelt")
-        # '$.run_id' of an entry that is not an object, or has no run_id: SQL NULL (the copy skips it); of one whose
-        # run_id is null: JSON null (skipped too)
+        run_id = "JSON_EXTRACT(j.entry, '$.run_id')"
         self._sql = f"""
 SELECT s.{c["session_id"]} FROM {n.sessions} AS s
 WHERE s.{c["runs"]} IS NOT NULL{{chunk}}
   AND (COALESCE(JSON_TYPE(s.{c["runs"]}), '') <> 'ARRAY' OR EXISTS (
        SELECT 1 FROM JSON_TABLE(s.{c["runs"]}, '$[*]' COLUMNS (
-           id JSON PATH '$.run_id', spelt {TEXT} PATH '$.run_id', run_id {kind} PATH '$.run_id')) AS j
-       WHERE j.id IS NOT NULL AND JSON_TYPE(j.id) <> 'NULL'
-         AND (JSON_TYPE(j.id) <> 'STRING' OR j.spelt IS NULL OR j.run_id IS NULL
+           entry JSON PATH '$', spelt {TEXT} PATH '$.run_id', run_id {kind} PATH '$.run_id')) AS j
+       WHERE JSON_TYPE(j.entry) = 'OBJECT' AND JSON_CONTAINS_PATH(j.entry, 'one', '$.run_id')
+         AND JSON_TYPE({run_id}) <> 'NULL'
+         AND (JSON_TYPE({run_id}) <> 'STRING' OR j.spelt IS NULL OR j.run_id IS NULL
               OR CONVERT(j.run_id USING utf8mb4) COLLATE utf8mb4_bin <> j.spelt
-              OR NOT EXISTS (SELECT 1 FROM {n.runs} AS r WHERE {row}))))
+              OR NOT EXISTS (SELECT 1 FROM {n.runs} AS r WHERE r.{c["run_id"]} = j.run_id))))
 ORDER BY s.{c["session_id"]}"""
         self._range = sa.text(self._sql.format(chunk=_range(c)))
         self._keys = sa.text(self._sql.format(chunk=_range(c, keys=True))).bindparams(
             sa.bindparam("keys", expanding=True))
-        self._before = sa.text(self._sql.format(
-            chunk=_range(c) + f" AND (s.{c['updated_at']} IS NULL OR s.{c['updated_at']} < :before)"))
         self.works = True
-
-    def complete(self, *, before: int | None, chunk: int = CHUNK_SESSIONS,
-                 between: Callable[[], None] | None = None) -> bool:
-        """Whether no session (of those not updated since ``before``) is named, asked a chunk of sessions at a time
-        (``between`` runs after each): then :func:`verify_copy` has nothing to find or settle. ``False`` where a
-        session is named or the server cannot answer."""
-        for after, upto, _ in _chunks(self.connection, self.sessions, chunk):
-            named = self._ask(self._before, {"after": after, "upto": upto, "before": before or 2 ** 62})
-            if named is None or named:
-                return False
-            if between is not None:
-                between()
-        return True
 
     def range(self, after: str, upto: str) -> list[str] | None:
         """The sessions of the key range ``(after, upto]`` to copy (``None``: all of them)."""
