@@ -744,16 +744,16 @@ class Lacking:
             kind = _column_type(connection, runs, "run_id")
         except sa.exc.NoResultFound:
             kind = TEXT
-        run_id = "JSON_EXTRACT(j.entry, '$.run_id')"
+        # '$.run_id' of an entry that is not an object, or has no run_id: SQL NULL (the copy skips it); of one whose
+        # run_id is null: JSON null (skipped too)
         self._sql = f"""
 SELECT s.{c["session_id"]} FROM {n.sessions} AS s
 WHERE s.{c["runs"]} IS NOT NULL{{chunk}}
   AND (COALESCE(JSON_TYPE(s.{c["runs"]}), '') <> 'ARRAY' OR EXISTS (
        SELECT 1 FROM JSON_TABLE(s.{c["runs"]}, '$[*]' COLUMNS (
-           entry JSON PATH '$', spelt {TEXT} PATH '$.run_id', run_id {kind} PATH '$.run_id')) AS j
-       WHERE JSON_TYPE(j.entry) = 'OBJECT' AND JSON_CONTAINS_PATH(j.entry, 'one', '$.run_id')
-         AND JSON_TYPE({run_id}) <> 'NULL'
-         AND (JSON_TYPE({run_id}) <> 'STRING' OR j.spelt IS NULL OR j.run_id IS NULL
+           id JSON PATH '$.run_id', spelt {TEXT} PATH '$.run_id', run_id {kind} PATH '$.run_id')) AS j
+       WHERE j.id IS NOT NULL AND JSON_TYPE(j.id) <> 'NULL'
+         AND (JSON_TYPE(j.id) <> 'STRING' OR j.spelt IS NULL OR j.run_id IS NULL
               OR CONVERT(j.run_id USING utf8mb4) COLLATE utf8mb4_bin <> j.spelt
               OR NOT EXISTS (SELECT 1 FROM {n.runs} AS r WHERE r.{c["run_id"]} = j.run_id))))
 ORDER BY s.{c["session_id"]}"""
