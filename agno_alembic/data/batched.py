@@ -2,7 +2,8 @@
 
 A batch is one range of session keys, copied and recorded in the progress row in one transaction, then committed;
 its size follows the time the last one took (about :data:`SERVER_BATCH_SECONDS` of work on PostgreSQL, where a
-batch blocks none of the application's queries, :data:`BATCH_SECONDS` elsewhere, where some of them wait for it), so
+batch blocks none of the application's queries, :data:`BATCH_SECONDS` on SQLite, where the application's writers
+wait for it; on MySQL/MariaDB about :data:`LOCK_SECONDS` of ``INSERT``, in runs, see :class:`_LockBudget`), so
 neither the application's waits behind it nor the number of commits grow with the data.  After a crash (``kill -9``
 included) the step starts again after the last committed batch.  Rows the application writes into the runs table
 meanwhile win (the copy inserts only what is missing); sessions the application updated after their batch began are
@@ -31,14 +32,15 @@ log = logging.getLogger("agno_alembic")
 
 PROGRESS_TABLE = "agno_alembic_progress"
 BATCH_SECONDS = 0.1
-"""Target duration of one committed batch on SQLite and MySQL/MariaDB, where some of the application's writes wait
-for it (see :data:`SERVER_BATCH_SECONDS`)."""
+"""Target duration of one committed batch on SQLite, where the application's writes wait for it (see
+:data:`SERVER_BATCH_SECONDS`; MySQL/MariaDB: :data:`LOCK_SECONDS`)."""
 SERVER_BATCH_SECONDS = 0.5
 """Target duration of one committed batch on PostgreSQL, where a batch blocks none of the application's reads and
 writes (its reads lock nothing; the foreign key check of each run it inserts takes ``FOR KEY SHARE`` on the session,
 which an update of the session does not wait for): longer batches spend less of the copy on each batch's round
-trips and commit. MySQL/MariaDB take :data:`BATCH_SECONDS`: there the foreign key check holds a shared lock on each
-session whose runs the batch inserts until it commits, and the application's updates of those sessions wait."""
+trips and commit. MySQL/MariaDB size the part that locks (:data:`LOCK_SECONDS`): there the foreign key check holds a
+shared lock on each session whose runs the batch inserts until it commits, and the application's updates of those
+sessions wait."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
 LOCK_SECONDS = 0.05
 """MySQL/MariaDB: how long a batch's ``INSERT`` of runs should take. From its first ``INSERT`` until it commits, a
