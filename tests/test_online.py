@@ -604,6 +604,128 @@ def test_mariadb_runs_each_online_statement_with_the_algorithm_the_docs_and_plan
     assert {"create_index", "add_column", "set_not_null", "add_unique", "drop_index", "primary_key"} <= set(seen)
 
 
+def test_mariadb_online_copy_locks_the_sessions_of_at_most_its_run_budget_per_transaction(
+    mysql_backend: Backend,
+) -> None:
+    """On MariaDB each run a batch inserts locks its session (InnoDB's foreign key check takes a shared lock on the
+    session row, which the application's updates of it wait for) until the batch commits. A stretch of cheap
+    sessions (one small run each) followed by expensive ones (20 runs each): no transaction of the online copy
+    inserts more than ``MAX_LOCKED_RUNS`` runs, however fast the cheap batches were (batches sized in sessions grew
+    over the cheap ones and then locked thousands of runs' sessions at once); the copy is exact all the same."""
+    from agno_alembic.data import batched
+
+    backend = mysql_backend
+    _manager(backend).up(target_version="2.5.6", table_type=["sessions", "versions"], create_missing=True)
+    sessions = shapes.spec("sessions", "mysql", "2.5.6", backend.names).sa_table()
+    runs = shapes.spec("runs", "mysql", "3.0.0", backend.names).sa_table()
+    cheap, dear, each = 400, 150, 20
+    with backend.engine.begin() as c:
+        c.execute(sessions.insert(), [
+            {"session_id": f"s{i:05d}", "session_type": "agent", "user_id": "u", "created_at": 1, "updated_at": 1,
+             "runs": [{"run_id": f"r{i:05d}-{j}", "agent_id": "a", "created_at": 10 + j}
+                      for j in range(1 if i < cheap else each)]}
+            for i in range(cheap + dear)
+        ])
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    per_transaction: list[tuple[int, int]] = []  # (runs inserted, sessions they belong to) per transaction
+    current: dict[str, set[str]] = {"runs": set(), "sessions": set()}
+
+    def inserts(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO") and runs.name in statement.split("(")[0] \
+                and isinstance(parameters, dict) and "meta" in parameters:
+            document = json.loads(parameters["meta"])  # the batch's runs: [run_id, session_id, ...] each
+            current["runs"].update(r[0] for r in document)
+            current["sessions"].update(r[1] for r in document)
+
+    def committed(conn: Any) -> None:
+        if current["runs"]:
+            per_transaction.append((len(current["runs"]), len(current["sessions"])))
+        current["runs"], current["sessions"] = set(), set()
+
+    sa.event.listen(migration, "before_cursor_execute", inserts)
+    sa.event.listen(migration, "commit", committed)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"])
+    finally:
+        migration.dispose()
+    assert sum(n for n, _ in per_transaction) == cheap + dear * each, per_transaction  # every run, once
+    assert len(_run_ids(backend, runs)) == cheap + dear * each
+    # a single session may exceed the budget on its own; these do not
+    assert max(n for n, _ in per_transaction) <= batched.MAX_LOCKED_RUNS, per_transaction
+    assert max(k for _, k in per_transaction) <= batched.MAX_LOCKED_RUNS, per_transaction
+
+
+def test_mariadb_catch_up_asks_the_server_which_sessions_lack_runs_and_copies_exactly_those(
+    mysql_backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A later ``up()`` on MariaDB reads and sends only the lists of sessions the server names as lacking a run
+    (:class:`agno_alembic.data.runs.Lacking`): every odd list a legacy column can hold (JSON text encoded twice, a
+    numeric ``run_id``, an id with characters outside the BMP, a ``null`` id, entries that are not objects) is
+    named or skipped as the copy's rules say, and the catch-up ends with no legacy run missing."""
+    from agno_alembic.data import batched
+    from agno_alembic.data import runs as runs_data
+
+    backend = mysql_backend
+    sessions, runs = _sessions_at_2_5_6(backend, 60)
+    _manager(backend).up(table_type=["sessions", "runs"])
+    qualified = _qualified(backend, sessions.name)
+    odd = {
+        "s00010": json.dumps(json.dumps([{"run_id": "twice-1", "agent_id": "a"}])),  # JSON text encoded twice
+        "s00011": json.dumps([{"run_id": 4711, "agent_id": "a"}]),  # a number: the copy stores "4711"
+        "s00012": json.dumps([{"run_id": "emoji-\U0001F600-1", "agent_id": "a"}], ensure_ascii=False),
+        "s00013": json.dumps([{"run_id": None}, "text", 5, [1], {"no": "id"}]),  # nothing to copy
+        "s00014": json.dumps([{"run_id": "r00014-0", "agent_id": "a"}, {"run_id": "late-14", "agent_id": "a"}]),
+    }
+    with backend.engine.begin() as c:
+        for sid, text in odd.items():
+            c.exec_driver_sql(f"UPDATE {qualified} SET runs = %s WHERE session_id = %s", (text, sid))
+        c.execute(runs.delete().where(runs.c.run_id == "r00020-1"))  # the runs table lost a row
+    specs = (shapes.spec("sessions", "mysql", "2.5.6", backend.names),
+             shapes.spec("runs", "mysql", "3.0.0", backend.names))
+    with backend.engine.connect() as c:
+        named = runs_data.Lacking(c, *specs).range("", "t")
+    # every session that lacks a run, and no complete one (s00013 holds no run to copy)
+    assert named == ["s00010", "s00011", "s00012", "s00014", "s00020"], named
+    with caplog.at_level(logging.INFO, logger="agno_alembic"):
+        _manager(backend).up(table_type=["sessions", "runs"])
+    with backend.engine.connect() as c:
+        assert batched.missing_runs(c, *specs) == []
+    assert {"twice-1", "4711", "emoji-\U0001F600-1", "late-14", "r00020-1"} <= _run_ids(backend, runs)
+    assert any("caught up the legacy runs of 60 session(s)" in r.getMessage() for r in caplog.records)
+
+
+def test_mariadb_online_ddl_never_queues_for_a_metadata_lock_unbounded(mysql_backend: Backend) -> None:
+    """MariaDB queues new shared metadata locks behind a waiting exclusive one, so a DDL statement that waits for
+    the application's transactions stalls every query of the table behind it. Every DDL statement of the online
+    chain, 2.0.0 to the latest (the 3.0.0 runs copy's bookkeeping table included), runs with ``lock_wait_timeout``
+    of 0 (NOWAIT: it gives up at once and is retried) and ``innodb_lock_wait_timeout`` of at most 1 s, read from
+    the server on the statement's own connection right before it is sent."""
+    backend = mysql_backend
+    _manager(backend).up(target_version="2.0.0", create_missing=True)
+    _sessions_at_2_5_6(backend, 20)
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    seen: list[tuple[str, int, int]] = []
+
+    def bounds(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"):
+            probe = conn.connection.dbapi_connection.cursor()
+            try:
+                probe.execute("SELECT @@SESSION.lock_wait_timeout, @@SESSION.innodb_lock_wait_timeout")
+                wait, row_wait = probe.fetchone()
+            finally:
+                probe.close()
+            seen.append((" ".join(statement.split())[:80], int(wait), int(row_wait)))
+
+    sa.event.listen(migration, "before_cursor_execute", bounds)
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(create_missing=True)
+    finally:
+        migration.dispose()
+    assert any("agno_runs" in s for s, _, _ in seen) and any("agno_alembic_progress" in s for s, _, _ in seen)
+    unbounded = [s for s in seen if s[1] != 0 or s[2] > 1]
+    assert not unbounded, unbounded
+
+
 @pytest.fixture(params=["postgres", "mysql"])
 def server_backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
     from tests.conftest import make_backend

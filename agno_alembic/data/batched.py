@@ -2,7 +2,8 @@
 
 A batch is one range of session keys, copied and recorded in the progress row in one transaction, then committed;
 its size follows the time the last one took (about :data:`SERVER_BATCH_SECONDS` of work on PostgreSQL, where a
-batch blocks none of the application's queries, :data:`BATCH_SECONDS` elsewhere, where some of them wait for it), so
+batch blocks none of the application's queries, :data:`BATCH_SECONDS` on SQLite, where the application's writers
+wait for it; on MySQL/MariaDB about :data:`LOCK_SECONDS` of ``INSERT``, in runs, see :class:`_LockBudget`), so
 neither the application's waits behind it nor the number of commits grow with the data.  After a crash (``kill -9``
 included) the step starts again after the last committed batch.  Rows the application writes into the runs table
 meanwhile win (the copy inserts only what is missing); sessions the application updated after their batch began are
@@ -31,18 +32,35 @@ log = logging.getLogger("agno_alembic")
 
 PROGRESS_TABLE = "agno_alembic_progress"
 BATCH_SECONDS = 0.1
-"""Target duration of one committed batch on SQLite and MySQL/MariaDB, where some of the application's writes wait
-for it (see :data:`SERVER_BATCH_SECONDS`)."""
+"""Target duration of one committed batch on SQLite, where the application's writes wait for it (see
+:data:`SERVER_BATCH_SECONDS`; MySQL/MariaDB: :data:`LOCK_SECONDS`)."""
 SERVER_BATCH_SECONDS = 0.5
 """Target duration of one committed batch on PostgreSQL, where a batch blocks none of the application's reads and
 writes (its reads lock nothing; the foreign key check of each run it inserts takes ``FOR KEY SHARE`` on the session,
 which an update of the session does not wait for): longer batches spend less of the copy on each batch's round
-trips and commit. MySQL/MariaDB take :data:`BATCH_SECONDS`: there the foreign key check holds a shared lock on each
-session whose runs the batch inserts until it commits, and the application's updates of those sessions wait."""
+trips and commit. MySQL/MariaDB size the part that locks (:data:`LOCK_SECONDS`): there the foreign key check holds a
+shared lock on each session whose runs the batch inserts until it commits, and the application's updates of those
+sessions wait."""
 SQLITE_BATCH_SECONDS = 0.08
 """Target hold of SQLite's write lock by one batch, its ``COMMIT`` included: every writer of the application waits
 for it (see :class:`_Turns`)."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
+LOCK_SECONDS = 0.05
+"""MySQL/MariaDB: how long a batch's ``INSERT`` of runs should take. From its first ``INSERT`` until it commits, a
+batch holds a shared lock on each session whose runs it inserted (InnoDB's foreign key check), and the
+application's updates of those sessions wait for it; only that part of a batch is sized (reading the lists locks
+nothing; the ``COMMIT`` costs the same whatever the size), in runs (:class:`_LockBudget`), not in sessions: a
+session's cost is its runs."""
+MIN_LOCKED_RUNS, FIRST_LOCKED_RUNS, MAX_LOCKED_RUNS = 50, 100, 500
+"""MySQL/MariaDB: the runs one batch inserts (so the runs whose sessions it locks) at least, at first, at most.
+At least 50: on a machine so loaded that inserting 50 runs takes longer than :data:`LOCK_SECONDS`, the statement's
+own overhead is most of that time, and fewer runs per batch would make the copy crawl while locking about as
+long."""
+LOCKED_RUNS_GROWTH = 1.5
+"""MySQL/MariaDB: a batch inserts at most this many times the runs of the one before. A stretch of cheap batches
+(sessions with few, small runs; pages in the buffer pool) must not let the next batch, on the expensive sessions
+after them, grow into a long lock (sized in sessions and doubling per batch, one grew from 36 to 408 sessions
+over the small sessions an application had inserted, then locked 2,000 runs' sessions for 1.1 s)."""
 GALERA_MAX_BATCH = 500
 """Sessions per batch at most on a Galera node: each batch is one write set every node certifies and applies, and
 a big one holds the cluster's commits behind it (flow control); see docs/clusters.md."""
@@ -142,12 +160,46 @@ def batch_seconds(backend: str) -> float:
                                                                                                  BATCH_SECONDS)
 
 
+class _LockBudget:
+    """MySQL/MariaDB: the runs the next batch may insert, adjusted after each batch towards :data:`LOCK_SECONDS` of
+    ``INSERT`` (its locks are held from the first ``INSERT`` to the end of its ``COMMIT``), growing by at most
+    :data:`LOCKED_RUNS_GROWTH` per batch, within :data:`MIN_LOCKED_RUNS`..:data:`MAX_LOCKED_RUNS`; and the sessions
+    to read for it (the runs per session seen so far, with a margin: the copy stops at the budget, see
+    :class:`agno_alembic.data.runs.Budget`)."""
+
+    def __init__(self, limit: int) -> None:
+        self.budget = runs_data.Budget(FIRST_LOCKED_RUNS)
+        self.limit = limit
+        self.per_session: float | None = None
+        self.longest = 0.0  # the longest a batch held its locks so far (seconds; the progress lines say it)
+
+    def sessions(self) -> int:
+        per = self.per_session if self.per_session is not None else 4.0
+        return int(min(self.limit, max(MIN_BATCH, self.budget.runs / max(per, 0.05) * 1.25)))
+
+    def locked(self, held: float | None, inserting: float, sessions: int) -> None:
+        """A batch committed: it held its locks ``held`` seconds (``None``: it inserted nothing), of which its
+        ``INSERT`` statements took ``inserting`` (the part its size changes), over ``sessions`` sessions."""
+        b = self.budget
+        if sessions:
+            seen = b.sent / sessions
+            self.per_session = seen if self.per_session is None else (self.per_session + seen) / 2
+        if held is None or not b.sent:
+            return
+        self.longest = max(self.longest, held)
+        fits = b.sent * LOCK_SECONDS / max(inserting, 1e-4)
+        # at most LOCKED_RUNS_GROWTH more, at most half as many (one slow batch, a moment of the machine's, does
+        # not drop the budget to its floor)
+        b.runs = int(min(MAX_LOCKED_RUNS, max(MIN_LOCKED_RUNS, b.runs / 2, min(b.runs * LOCKED_RUNS_GROWTH, fits))))
+
+
 class _Sizer:
     """Rows per batch, adjusted after each batch towards its target duration (:func:`batch_seconds`); on SQLite,
-    online, the batch's hold of the write lock (``connection``'s :class:`~agno_alembic.online.SQLiteWritesWait`)."""
+    online, the batch's hold of the write lock (``connection``'s :class:`~agno_alembic.online.SQLiteWritesWait`); on
+    MySQL/MariaDB, for the runs copy (``runs_copy``), the sessions its :class:`_LockBudget` (``locks``) needs."""
 
     def __init__(self, backend: str, limit: int | None = None, seconds: float | None = None,
-                 connection: sa.Connection | None = None) -> None:
+                 connection: sa.Connection | None = None, *, runs_copy: bool = False) -> None:
         from agno_alembic import online
 
         self.size = FIRST_BATCH
@@ -157,6 +209,9 @@ class _Sizer:
         # SQLite, online: what the application waits for is the write lock's hold, COMMIT included (a batch's time
         # also counts the wait for the lock and the keys read before it, which block no writer)
         self.writes = online.sqlite_writes(connection) if connection is not None else None
+        self.locks = _LockBudget(self.limit) if runs_copy and backend == registry.MYSQL else None
+        if self.locks is not None:
+            self.size = self.locks.sessions()
 
     @contextlib.contextmanager
     def timing(self) -> Iterator[None]:
@@ -164,6 +219,9 @@ class _Sizer:
         holds = self.writes.holds if self.writes is not None else 0
         yield
         took = self.took = max(time.monotonic() - started, 1e-4)
+        if self.locks is not None:
+            self.size = self.locks.sessions()
+            return
         if self.writes is not None and self.writes.holds > holds:
             took = max(self.writes.last_hold, 1e-4)
         factor = min(2.0, max(0.5, self.target / took))
@@ -193,10 +251,14 @@ def _keys(connection: sa.Connection, sessions: TableSpec, after: str, size: int)
 
 
 class _Copier:
-    """Copies the runs of one range of sessions, as :func:`agno_alembic.data.runs.copy_runs` does for a chunk."""
+    """Copies the runs of one range of sessions, as :func:`agno_alembic.data.runs.copy_runs` does for a chunk; on
+    MySQL/MariaDB at most the runs of the sizer's :class:`_LockBudget` per transaction."""
 
-    def __init__(self, connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:
+    def __init__(self, connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec,
+                 sizer: _Sizer) -> None:
         self.connection, self.backend, self.sessions, self.runs = connection, backend, sessions, runs
+        self.locks = sizer.locks
+        self._lacking: runs_data.Lacking | None = None
         self.now = int(time.time())
         self.sql = self.sql_keys = None
         if backend == registry.POSTGRESQL:
@@ -206,20 +268,62 @@ class _Copier:
         # MySQL: runs sliced out of their lists by position, each checked against the digest of the text read
         self.writer = runs_data._GuardedRuns(connection, sessions, runs) if backend == registry.MYSQL else None
 
-    def copy(self, after: str, upto: str) -> None:
-        """The sessions of the key range ``(after, upto]``."""
+    def copy(self, after: str, upto: str) -> str | None:
+        """The sessions of the key range ``(after, upto]``; returns the key of the last session copied where the
+        lock budget ended the range early (MySQL/MariaDB), else ``None`` (the whole range)."""
         if self.sql is not None:
             self.sql(self.connection, {"now": self.now, "after": after, "upto": upto})
-        else:
-            runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer)
+            return None
+        return self._in_python(after, upto, None)
 
-    def copy_keys(self, keys: list[str]) -> None:
-        """The sessions of ``keys`` (the catch-up pass)."""
+    def copy_keys(self, keys: list[str]) -> str | None:
+        """The sessions of ``keys`` (the catch-up pass); returns as :meth:`copy` does."""
         if self.sql_keys is not None:
             self.sql_keys(self.connection, {"now": self.now, "keys": keys})
-        else:
-            runs_data._copy_in_python(self.connection, self.sessions, self.runs, "", "", self.now, self.writer,
-                                      keys=keys)
+            return None
+        return self._in_python("", "", keys)
+
+    def _in_python(self, after: str, upto: str, keys: list[str] | None) -> str | None:
+        budget = self.locks.budget if self.locks is not None else None
+        if self.writer is not None:
+            self.writer.locking_since = None
+        runs_data._copy_in_python(self.connection, self.sessions, self.runs, after, upto, self.now, self.writer,
+                                  keys=keys, budget=budget)
+        return budget.covered if budget is not None else None
+
+    def lacking(self, after: str, upto: str, keys: list[str] | None = None) -> list[str] | None:
+        """MySQL/MariaDB (a catch-up): of the key range ``(after, upto]`` or of ``keys``, the sessions that may hold
+        a legacy run the runs table lacks (:class:`agno_alembic.data.runs.Lacking`); ``None``: copy them all."""
+        if self.backend != registry.MYSQL:
+            return None
+        if self.locks is not None:
+            self.locks.budget.covered, self.locks.budget.sent = None, 0
+        if self._lacking is None:
+            self._lacking = runs_data.Lacking(self.connection, self.sessions, self.runs)
+        return self._lacking.range(after, upto) if keys is None else self._lacking.keys(keys)
+
+    def copy_lacking(self, after: str, keys: list[str]) -> list[str]:
+        """A catch-up batch over ``keys`` (read after ``after``, in key order): the sessions that may lack runs are
+        copied, up to the lock budget; returns the keys done."""
+        todo = self.lacking(after, keys[-1])
+        if todo is None:
+            return self.cut(keys, self.copy(after, keys[-1]))
+        return self.cut(keys, self.copy_keys(todo)) if todo else keys
+
+    def committed(self, sessions: int) -> None:
+        """The batch committed, over ``sessions`` sessions: the lock budget learns how long it held its locks."""
+        if self.locks is None or self.writer is None:
+            return
+        since, self.writer.locking_since = self.writer.locking_since, None
+        self.locks.locked(None if since is None else time.monotonic() - since, self.writer.inserting, sessions)
+
+    def cut(self, keys: list[str], covered: str | None) -> list[str]:
+        """``keys`` up to ``covered`` (the session :meth:`copy` stopped after), or all of them."""
+        if covered is None:
+            return keys
+        if covered in keys:
+            return keys[:keys.index(covered) + 1]
+        return [covered]  # a session the application inserted after the keys were read: it is the position
 
 
 def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec,
@@ -266,8 +370,8 @@ def _limit(connection: sa.Connection, backend: str) -> int | None:
 def _copy_and_check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, step: str,
                     t: sa.Table, progress: Progress) -> None:
     total = progress.total
-    copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer(backend, _limit(connection, backend), connection=connection)
+    sizer = _Sizer(backend, _limit(connection, backend), connection=connection, runs_copy=True)
+    copier = _Copier(connection, backend, sessions, runs, sizer)
     after, done, began = progress.position, progress.done, time.monotonic()
     # when each range of keys was copied, ``(upto, time)``: the catch-up copies again only the sessions updated
     # since their own range's batch began (a resumed copy: since the step began)
@@ -305,8 +409,10 @@ def _copy(connection: sa.Connection, backend: str, copier: _Copier, sessions: Ta
         pause(sizer.took)
         if time.monotonic() - last_log >= runs_data.PROGRESS_SECONDS:
             last_log = time.monotonic()
-            log.info("%s: copied runs of %d/%d sessions (%.1fs, %d per batch)", sessions.name, done, total,
-                     last_log - began, sizer.size)
+            locks = "" if sizer.locks is None else \
+                f", up to {sizer.locks.budget.runs} runs, locks held {sizer.locks.longest:.2f}s at most"
+            log.info("%s: copied runs of %d/%d sessions (%.1fs, %d per batch%s)", sessions.name, done, total,
+                     last_log - began, sizer.size, locks)
     return done
 
 
@@ -320,15 +426,19 @@ def _batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t: s
     keys = _keys(connection, sessions, after, size)
     _commit(connection)
     if keys:
-        record = t.update().where(t.c.step == step).values(
-            position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)), updated_at=int(time.time()))
+        def record(keys: list[str]) -> sa.Update:
+            return t.update().where(t.c.step == step).values(
+                position=keys[-1], done=done + len(keys), total=max(total, done + len(keys)),
+                updated_at=int(time.time()))
+
         if copier.backend == registry.SQLITE:
-            connection.execute(record)
+            connection.execute(record(keys))
             copier.copy(after, keys[-1])
         else:  # copy first: where the driver commits each statement itself (SingleStore's), no batch is recorded
-            copier.copy(after, keys[-1])  # that was not copied
-            connection.execute(record)
+            keys = copier.cut(keys, copier.copy(after, keys[-1]))  # that was not copied
+            connection.execute(record(keys))
         _commit(connection)
+        copier.committed(len(keys))
     return keys
 
 
@@ -472,14 +582,19 @@ def _catch_up(connection: sa.Connection, copier: _Copier, sessions: TableSpec, t
         with sizer.timing():
             part = keys[i:i + sizer.size]
 
-            def batch(part: list[str] = part) -> None:
+            def batch(part: list[str] = part) -> list[str]:
                 if copier.backend == registry.SQLITE:  # first a write: the busy timeout applies (see _batch)
                     connection.execute(t.update().where(t.c.step == step).values(updated_at=int(time.time())))
-                copier.copy_keys(part)
+                todo = copier.lacking("", "", part)
+                if todo is None:
+                    done = copier.cut(part, copier.copy_keys(part))
+                else:
+                    done = copier.cut(part, copier.copy_keys(todo)) if todo else part
                 _commit(connection)
+                copier.committed(len(done))
+                return done
 
-            _retrying(connection, copier.backend, batch)
-            i += len(part)
+            i += len(_retrying(connection, copier.backend, batch))
         pause(sizer.took)
     return len(keys)
 
@@ -544,8 +659,8 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
     from agno_alembic.dialects import online as dialect
 
     _commit(connection)
-    copier = _Copier(connection, backend, sessions, runs)
-    sizer = _Sizer(backend, _limit(connection, backend), connection=connection)
+    sizer = _Sizer(backend, _limit(connection, backend), connection=connection, runs_copy=True)
+    copier = _Copier(connection, backend, sessions, runs, sizer)
     after, done, began = "", 0, time.monotonic()
     # MySQL: in utf8mb4, as the step's copy (a run's digest is of its text as utf8mb4)
     characters = mysql.utf8mb4(connection) if dialects.is_mysql_like(backend) else contextlib.nullcontext()
@@ -565,8 +680,9 @@ def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs:
 def _range_batch(connection: sa.Connection, copier: _Copier, sessions: TableSpec, after: str, size: int) -> list[str]:
     keys = _keys(connection, sessions, after, size)
     if keys:
-        copier.copy(after, keys[-1])
+        keys = copier.copy_lacking(after, keys)
     _commit(connection)
+    copier.committed(len(keys))
     return keys
 
 
