@@ -85,7 +85,8 @@ def _manager(db_id: str, entry: Any) -> SyncMigrationManager:
     core = mm._core
     source = core.source
     if source.engine is not None and source.is_async:
-        mm._core = _Core(dataclasses.replace(source, engine=None, url=source.engine.url), core.lock_timeout)
+        mm._core = _Core(dataclasses.replace(source, engine=None, url=source.engine.url), core.lock_timeout,
+                         core.online)
     return mm
 
 

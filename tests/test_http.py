@@ -304,3 +304,29 @@ def test_a_target_restamps_a_table_agno_made_whose_shape_is_the_targets(backend)
     with backend.engine.connect() as conn:
         rows = stamps.read(conn, RunState(backend.names, KINDS[backend.kind]))
     assert {rows[t] for t in ("agno_sessions", "agno_metrics", "agno_memories")} == {"2.3.0"}
+
+
+def test_an_async_engines_online_settings_reach_the_migration(sqlite_backend, monkeypatch):
+    """A database configured as ``(AsyncEngine, {"online": False, ...})``: the route runs with those settings (the
+    manager rebuilt around the engine's URL kept only the lock timeout)."""
+    pytest.importorskip("aiosqlite")
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from agno_alembic.environment import ATTR_DDL_DEADLINE, ATTR_ONLINE
+
+    _seed(sqlite_backend)
+    seen: list[dict[str, object]] = []
+    original = commands.upgrade
+
+    def watched(config, *args, **kwargs):
+        seen.append(dict(config.attributes))
+        return original(config, *args, **kwargs)
+
+    monkeypatch.setattr(commands, "upgrade", watched)
+    db = create_async_engine(sqlite_backend.async_url())
+    entry = (db, {"online": False, "ddl_deadline": 7.0})
+    with serve(create_app({"main": entry}, token=TOKEN)) as client:
+        r = client.post("/databases/main/migrate", headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert seen and all(a.get(ATTR_ONLINE) is False and a.get(ATTR_DDL_DEADLINE) == 7.0 for a in seen), seen
+    assert _revisions(sqlite_backend)["sessions"] == "agno_sessions_3_0_0"
