@@ -525,17 +525,21 @@ def test_a_batch_and_an_application_transaction_waiting_for_each_other_the_batch
     with app.connect() as c:
         migration = threading.Thread(target=migrate, daemon=True)
         migration.start()
-        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH batch AS%'"
+        # this test's own: other tests rewrite tables in other schemas at the same time (pytest-xdist)
+        waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                          "AND query LIKE 'WITH batch AS%' AND strpos(query, :schema) > 0").bindparams(
+            schema=pg.schema or "")
+        trigger = sa.text("SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(:table) "
+                          "AND tgname LIKE '\\_agno\\_alembic\\_sync\\_%'").bindparams(table=table)
         deadline = time.monotonic() + 60
         with pg.engine.connect() as probe:
-            while not probe.execute(sa.text(
-                    "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '\\_agno\\_alembic\\_sync\\_%'")).scalar():
+            while not probe.execute(trigger).scalar():
                 probe.rollback()
                 assert time.monotonic() < deadline and not errors, errors
                 time.sleep(0.01)
             c.execute(sa.text(f"UPDATE {table} SET updated_at = -50 WHERE memory_id = 'm00050'"))
             ready.set()
-            while not probe.execute(sa.text(waiting)).scalar():
+            while not probe.execute(waiting).scalar():
                 probe.rollback()
                 assert time.monotonic() < deadline and not errors, errors
                 time.sleep(0.005)
