@@ -387,9 +387,10 @@ class _LockWatch(threading.Thread):
             with engine.connect() as c:
                 while not self.stop.is_set():
                     now = time.monotonic()
-                    waiting = set(c.execute(sa.text(
+                    waiting = set(c.execute(sa.text(  # this test's reads (other workers' tests run meanwhile)
                         "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted "
-                        "AND l.locktype = 'relation' AND a.query LIKE 'SELECT memory_id FROM%'")).scalars())
+                        "AND l.locktype = 'relation' AND a.query LIKE 'SELECT memory_id FROM%' "
+                        "AND strpos(a.query, :schema) > 0"), {"schema": self.backend.schema or ""}).scalars())
                     since = {pid: since.get(pid, now) for pid in waiting}
                     self.longest = max([self.longest, *(now - at for at in since.values())])
                     self.samples += 1
