@@ -130,8 +130,12 @@ SHARED_FIXTURES = ("copied", "metrics_run", "installed")
 """Module- and session-scoped fixtures that seed databases or build a wheel and a venv: minutes each."""
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each."""
+    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each.
+
+    First of the hooks: pytest-xdist's own (``--dist loadgroup``) reads the ``xdist_group`` marks into the test ids
+    in this same hook, so the marks must be there before it runs."""
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
@@ -141,8 +145,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 callspec = getattr(item, "callspec", None)
                 param = callspec.params.get(name) if callspec else None
                 group = f"{item.module.__name__ if item.module else ''}:{name}"
-                item.add_marker(pytest.mark.xdist_group(group if param is None else f"{group}[{param}]"))
+                # no "]" in a group's name: pytest-xdist reads the "@group" after a test id's last "]" only
+                item.add_marker(pytest.mark.xdist_group(group if param is None else f"{group}:{param}"))
                 break
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker under ``--dist loadgroup``: every grouped test's id carries its group as pytest-xdist
+    reads it, or the run stops here.  Groups were lost silently twice (a group name ending in "]"; pytest 9.2's
+    node ids, pytest-xdist#1386): each worker then built the shared fixtures again, per test."""
+    if not session.config.getoption("loadgroup", False) or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    lost = [item.nodeid for item in session.items  # pytest-xdist's own reading of a group in a test id
+            if item.get_closest_marker("xdist_group") and item.nodeid.rfind("@") <= item.nodeid.rfind("]")]
+    if lost:
+        raise pytest.UsageError(f"pytest-xdist did not group {len(lost)} test(s) marked xdist_group (first: "
+                                f"{lost[0]}); use the pytest and pytest-xdist versions of the test extra")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
