@@ -150,17 +150,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 break
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """In a pytest-xdist worker under ``--dist loadgroup``: every grouped test's id carries its group as pytest-xdist
-    reads it, or the run stops here.  Groups were lost silently twice (a group name ending in "]"; pytest 9.2's
-    node ids, pytest-xdist#1386): each worker then built the shared fixtures again, per test."""
-    if not session.config.getoption("loadgroup", False) or not os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    lost = [item.nodeid for item in session.items  # pytest-xdist's own reading of a group in a test id
-            if item.get_closest_marker("xdist_group") and item.nodeid.rfind("@") <= item.nodeid.rfind("]")]
-    if lost:
-        raise pytest.UsageError(f"pytest-xdist did not group {len(lost)} test(s) marked xdist_group (first: "
-                                f"{lost[0]}); use the pytest and pytest-xdist versions of the test extra")
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: absent under -p no:xdist
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """pytest-xdist's controller, as each worker's collection arrives: the groups read as pytest-xdist reads them
+    (the ``@group`` after a test id's last ``]``), or the run stops.  Groups were lost silently twice (a group name
+    ending in ``]``; pytest 9.2's node ids, pytest-xdist#1386, where no id carries its group): each worker then
+    built the shared fixtures again per test, and the Galera tests started a cluster per worker."""
+    misread = [i for i in ids if "@" in i and i.rfind("@") <= i.rfind("]")]
+    ungrouped = [i for i in ids if i.startswith("tests/test_galera.py::") and not i.endswith("@galera")]
+    if misread or ungrouped:
+        pytest.exit(f"pytest-xdist does not see the xdist_group of {(misread or ungrouped)[0]!r} ({len(misread)} "
+                    f"misread, {len(ungrouped)} Galera test(s) without their group): a group name must not end in "
+                    "']', and the test extra's pytest and pytest-xdist versions must be installed", returncode=4)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
