@@ -156,7 +156,9 @@ def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
     (the ``@group`` after a test id's last ``]``), or the run stops.  Groups were lost silently twice (a group name
     ending in ``]``; pytest 9.2's node ids, pytest-xdist#1386, where no id carries its group): each worker then
     built the shared fixtures again per test, and the Galera tests started a cluster per worker."""
-    misread = [i for i in ids if "@" in i and i.rfind("@") <= i.rfind("]")]
+    # misread: an "@group[...]" suffix (pytest-xdist takes no group when a "]" follows the last "@"); an "@" inside
+    # a test's own parameters (a URL's user@host) is no group
+    misread = [i for i in ids if (at := i.rfind("@")) >= 0 and "[" in i[at:] and at <= i.rfind("]")]
     ungrouped = [i for i in ids if i.startswith("tests/test_galera.py::") and not i.endswith("@galera")]
     if misread or ungrouped:
         pytest.exit(f"pytest-xdist does not see the xdist_group of {(misread or ungrouped)[0]!r} ({len(misread)} "
