@@ -17,7 +17,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from alembic.runtime.environment import EnvironmentContext
 
-from agno_alembic import dialects, identifiers, lock, naming, online, plan, registry, stamps, steps
+from agno_alembic import dialects, identifiers, lock, naming, online, plan, registry, settings, stamps, steps
 from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.ops import OFFLINE_PREVIEW, OFFLINE_READER
@@ -52,9 +52,6 @@ ATTR_OFFLINE_READER = OFFLINE_READER
 """``--sql``: a connection to read the database the script is written for (which tables and columns hold rows)."""
 VERSION_NUM_LENGTH = 128
 """Our revision ids are up to 35 characters; Alembic's default column holds 32."""
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
 def run(context: EnvironmentContext) -> None:
@@ -146,10 +143,7 @@ def _yes_no(value: object, x: Mapping[str, str], option: str, default: bool) -> 
     given = x.get(option)
     if given is None:
         return default
-    given = given.strip().lower()
-    if given not in (*_TRUE, *_FALSE):
-        raise ConfigurationError(f"-x {option}={given!r} is not a yes/no value; use true or false", option=option)
-    return given in _TRUE
+    return settings.yes_no(given, option)
 
 
 def _opts(context: EnvironmentContext) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionMap
 
-from agno_alembic import commands, dialects, guard, naming, registry, stamps, vectors
+from agno_alembic import commands, dialects, guard, naming, registry, settings, stamps, vectors
 from agno_alembic.dialects import mysql
 from agno_alembic.errors import ConfigurationError
 from agno_alembic.naming import DEFAULT_ALEMBIC_VERSION_TABLE, Names
@@ -55,7 +55,6 @@ log = logging.getLogger("agno_alembic")
 VERSION_LOCATION = "agno_alembic.revisions:"
 """agno-alembic's revisions as a package resource, for a host's ``version_locations``."""
 VERSION_NUM_LENGTH = 128
-_TRUE = ("1", "true", "yes", "on")
 
 
 class _AgnoDefault:
@@ -126,7 +125,7 @@ def configure(
     if target_version is not None:
         target_version = registry.resolve_version(target_version)
     if allow_data_loss is None:
-        allow_data_loss = x.get("allow_data_loss", "").lower() in _TRUE
+        allow_data_loss = settings.is_true(x.get("allow_data_loss"))
     state = RunState(names=names, backend=backend, target_version=target_version,
                      allow_data_loss=bool(allow_data_loss), offline=offline)
 

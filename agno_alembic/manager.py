@@ -153,6 +153,17 @@ def _read_source(db: Any, db_schema: str | None, version_table: str | None, tabl
     return _Source(engine=engine, url=url, backend=backend, names=names, configured=configured)
 
 
+def wants_vectors(backend: str, table_type: str | Iterable[str] | None) -> bool:
+    """Whether a call selecting ``table_type`` moves the pgvector tables on ``backend``: every call without
+    ``table_type`` on PostgreSQL, or one naming ``vectors``."""
+    if not registry.VECTORS.on(backend):
+        return False
+    if table_type is None:
+        return True
+    given = [table_type] if isinstance(table_type, str) else table_type
+    return isinstance(given, Iterable) and any(registry.is_vectors(t) for t in given)
+
+
 class _Core:
     """The shared, synchronous core: every operation runs on one sync connection."""
 
@@ -169,14 +180,8 @@ class _Core:
     # -- selection and versions --------------------------------------------------------------------------
 
     def wants_vectors(self, table_type: str | Iterable[str] | None) -> bool:
-        """Whether a call moves the pgvector tables: every call without ``table_type`` on PostgreSQL, or one naming
-        ``vectors``."""
-        if not registry.VECTORS.on(self.backend):
-            return False
-        if table_type is None:
-            return True
-        given = [table_type] if isinstance(table_type, str) else table_type
-        return isinstance(given, Iterable) and any(registry.is_vectors(t) for t in given)
+        """Whether a call moves the pgvector tables (:func:`wants_vectors` on this manager's backend)."""
+        return wants_vectors(self.backend, table_type)
 
     def select(self, table_type: str | Iterable[str] | None) -> list[registry.TableType]:
         if isinstance(table_type, Iterable) and not isinstance(table_type, str):
@@ -890,6 +895,12 @@ class _Front:
             *(core.down(conn, target, types, bool(force), bool(allow_data_loss)) if types else []),
         ]
 
+    def _adopt(self, table_type: Any, force: bool) -> Callable[[sa.Connection], bool]:
+        _flag("force", force)
+        core = self._core
+        types = core.select(table_type)
+        return lambda conn: core.adopt(conn, types, bool(force))
+
     def _import_v1(
         self, agent_sessions: str | None, team_sessions: str | None, workflow_sessions: str | None,
         memories: str | None, v1_schema: str | None, batch: int,
@@ -1014,6 +1025,14 @@ class MigrationManager(_Front):
         ``fix=True`` repairs missing indexes, missing nullable columns and wrong records, and lists the rest."""
         return await self._run(self._verify(table_type, fix))
 
+    async def adopt(self, table_type: str | Sequence[str] | None = None, *, force: bool = False) -> bool:
+        """Record where the selected tables are, read from the tables themselves, without migrating them
+        (docs/adopting.md): each table Agno built that agno-alembic has no record of gets the revision its shape
+        matches (its foreign-key parents too), a record whose table is gone is cleared; ``force=True`` re-detects and
+        re-records every selected table.  ``up()`` and ``down()`` adopt the same way on their own; this is
+        ``agno-alembic adopt``.  Returns whether any record was written."""
+        return await self._run(self._adopt(table_type, force))
+
     async def import_v1(
         self,
         *,
@@ -1106,6 +1125,10 @@ class SyncMigrationManager(_Front):
         """Every table against the shape of its recorded version (an :class:`agno_alembic.verify.VerifyReport`);
         ``fix=True`` repairs missing indexes, missing nullable columns and wrong records, and lists the rest."""
         return self._run(self._verify(table_type, fix))
+
+    def adopt(self, table_type: str | Sequence[str] | None = None, *, force: bool = False) -> bool:
+        """Record where the selected tables are, without migrating them: see :meth:`MigrationManager.adopt`."""
+        return self._run(self._adopt(table_type, force))
 
     def import_v1(
         self,

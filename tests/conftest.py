@@ -130,8 +130,12 @@ SHARED_FIXTURES = ("copied", "metrics_run", "installed")
 """Module- and session-scoped fixtures that seed databases or build a wheel and a venv: minutes each."""
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each."""
+    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each.
+
+    First of the hooks: pytest-xdist's own (``--dist loadgroup``) reads the ``xdist_group`` marks into the test ids
+    in this same hook, so the marks must be there before it runs."""
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
@@ -141,8 +145,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 callspec = getattr(item, "callspec", None)
                 param = callspec.params.get(name) if callspec else None
                 group = f"{item.module.__name__ if item.module else ''}:{name}"
-                item.add_marker(pytest.mark.xdist_group(group if param is None else f"{group}[{param}]"))
+                # no "]" in a group's name: pytest-xdist reads the "@group" after a test id's last "]" only
+                item.add_marker(pytest.mark.xdist_group(group if param is None else f"{group}:{param}"))
                 break
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: absent under -p no:xdist
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """pytest-xdist's controller, as each worker's collection arrives: the groups read as pytest-xdist reads them
+    (the ``@group`` after a test id's last ``]``), or the run stops.  Groups were lost silently twice (a group name
+    ending in ``]``; pytest 9.2's node ids, pytest-xdist#1386, where no id carries its group): each worker then
+    built the shared fixtures again per test, and the Galera tests started a cluster per worker."""
+    # misread: an "@group[...]" suffix (pytest-xdist takes no group when a "]" follows the last "@"); an "@" inside
+    # a test's own parameters (a URL's user@host) is no group
+    misread = [i for i in ids if (at := i.rfind("@")) >= 0 and "[" in i[at:] and at <= i.rfind("]")]
+    ungrouped = [i for i in ids if i.startswith("tests/test_galera.py::") and not i.endswith("@galera")]
+    if misread or ungrouped:
+        pytest.exit(f"pytest-xdist does not see the xdist_group of {(misread or ungrouped)[0]!r} ({len(misread)} "
+                    f"misread, {len(ungrouped)} Galera test(s) without their group): a group name must not end in "
+                    "']', and the test extra's pytest and pytest-xdist versions must be installed", returncode=4)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -396,6 +396,9 @@ def test_usage_errors_exit_2(sqlite_backend, emptydir):
         (["-x", "nope=1", "up", *db], "Unknown option 'nope'"),
         (["-x", f"url={sqlite_backend.url}", "-x", "nope=1", "upgrade", "heads"], "Unknown option 'nope'"),
         (["-x", f"url={sqlite_backend.url}", "upgrade", "agno_nothing@head"], ""),
+        (["-x", "online=maybe", "up", *db], "-x online='maybe' is not a yes/no value"),
+        (["-x", f"url={sqlite_backend.url}", "-x", "allow_rewrite=maybe", "upgrade", "heads"],
+         "-x allow_rewrite='maybe' is not a yes/no value"),
         (["no-such-verb"], "invalid choice"),
     ]
     for args, message in cases:

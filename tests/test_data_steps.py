@@ -444,6 +444,7 @@ def _case_rows(rows: dict[str, dict[str, Any]], case: Case) -> dict[str, dict[st
     [pytest.param(kind, case, id=f"{kind}-{case.name}") for kind in KINDS for case in CASES + EXTRA_CASES
      if kind in case.kinds],  # a case that only arises on some backends (double-encoded JSON: SQLite) is run there
     indirect=["copied"],
+    scope="module",  # the fixture's own scope: without it a direct argument beside makes it per test (a seeding each)
 )
 def test_copy_gives_agnos_rows(copied: Copied, case: Case, request: pytest.FixtureRequest):
     reason = KNOWN_MISMATCHES.get((copied.kind, case.name))

@@ -186,6 +186,33 @@ def test_force_repairs_a_wrongly_recorded_table(backend):
     assert status["memories"].detected_version == "3.0.0" and status["memories"].pending == ()
 
 
+@pytest.mark.parametrize("front", ["sync", "async"])
+def test_adopt_records_where_unrecorded_tables_are_and_migrates_nothing(backend, front):
+    mm = _sync(backend)
+    mm.up(target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
+    with backend.engine.begin() as c:  # tables Agno built: there, with no record of ours
+        c.execute(sa.delete(sa.table(mm.names.alembic_version_table, schema=backend.schema)))
+    before = {s.table_type: s for s in mm.status(["sessions", "memories"])}
+    assert before["memories"].revision is None and before["sessions"].revision is None
+
+    def adopt(**kw) -> bool:
+        return mm.adopt(**kw) if front == "sync" else asyncio.run(_async(backend).adopt(**kw))
+
+    assert adopt(table_type="memories") is True
+    after = {s.table_type: s for s in mm.status(["sessions", "memories"])}
+    assert after["memories"].revision == "agno_memories_2_3_0" and after["sessions"].revision is None
+    assert adopt(table_type="memories") is False and adopt(table_type="memories", force=True) is False
+    assert adopt() is True  # every table: sessions now, at the revision of the version status detected in it,
+    # its 3.0.0 step still to run: adopting migrated nothing
+    sessions = {s.table_type: s for s in mm.status(["sessions", "memories"])}["sessions"]
+    detected = before["sessions"].detected_version
+    assert detected in ("2.3.0", "2.5.0", "2.5.6"), before["sessions"]
+    assert sessions.revision == f"agno_sessions_{detected.replace('.', '_')}", sessions
+    assert sessions.pending[-1:] == ("agno_sessions_3_0_0",), sessions
+    with pytest.raises(UnknownTableTypeError):
+        adopt(table_type="sesions")
+
+
 def test_status_and_history(backend):
     mm = _sync(backend)
     before = {s.table_type: s for s in mm.status(create_missing=True)}

@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -554,6 +555,29 @@ def test_singlestore_every_statement_of_its_upgrade_script_is_described():
     assert offline and all("PRIMARY KEY" in s for s in offline), offline
 
 
+@dataclass
+class _Background:
+    """An ``up()`` running in a thread of its own: what it raised lands in ``errors``."""
+
+    thread: threading.Thread
+    errors: list[BaseException]
+
+
+def _up_in_background(mm: SyncMigrationManager, **kw: Any) -> _Background:
+    """Start ``mm.up(**kw)`` in a thread (the test watches the locks it takes meanwhile, then joins it)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            mm.up(**kw)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return _Background(thread, errors)
+
+
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     """The step runs while a second connection holds EXCLUSIVE on the bookkeeping tables (reads go on, writes
@@ -574,21 +598,12 @@ def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     blocker.begin()
     for name in (mm.names.alembic_version_table, VERSIONS):
         blocker.exec_driver_sql(f"LOCK TABLE {_q(backend, name)} IN EXCLUSIVE MODE")
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            mm.up(target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
+    up = _up_in_background(mm, target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
     seen: dict[str, set[str]] = {}
     try:
         deadline = time.monotonic() + 60
         with backend.engine.connect() as watcher:
-            while time.monotonic() < deadline and not errors:
+            while time.monotonic() < deadline and not up.errors:
                 rows = watcher.exec_driver_sql(
                     "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(s)s AND l.granted "
@@ -603,11 +618,11 @@ def test_postgresql_locks_observed_in_pg_locks_are_the_planned_ones(backend):
     finally:
         blocker.rollback()
         blocker.close()
-        worker.join(120)
-    assert not errors, errors
+        up.thread.join(120)
+    assert not up.thread.is_alive() and not up.errors, up.errors
     assert SESSIONS in seen, seen
     want = {m.split(" (")[0] for m in planned[SESSIONS]}
-    got = {re.sub(r"(?<!^)([A-Z])", r" \1", m).upper().replace(" LOCK", "") for m in seen[SESSIONS]}
+    got = {_pg_mode(m) for m in seen[SESSIONS]}
     strongest = max(want, key=locks.lock_mode_rank)
     assert max(got, key=locks.lock_mode_rank) == strongest, (got, want)
     assert want <= got, (got, want)
@@ -649,21 +664,12 @@ def test_postgresql_locks_observed_in_pg_locks_during_an_online_step_are_the_pla
     snapshot.execution_options(isolation_level="REPEATABLE READ").begin()
     snapshot.exec_driver_sql("SELECT count(*) FROM pg_class")
     ours = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in [*readers.values(), snapshot]}
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            mm.up(target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
+    up = _up_in_background(mm, target_version="2.3.0", table_type=["sessions", "memories"], create_missing=True)
     seen: dict[str, set[tuple[str, bool]]] = {}
     try:
         began = time.monotonic()
         with backend.engine.connect() as watcher:
-            while worker.is_alive() and time.monotonic() - began < 120:
+            while up.thread.is_alive() and time.monotonic() - began < 120:
                 rows = watcher.exec_driver_sql(
                     "SELECT c.relname, l.mode, l.granted, l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
                     " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %(s)s AND l.pid <> "
@@ -692,8 +698,8 @@ def test_postgresql_locks_observed_in_pg_locks_during_an_online_step_are_the_pla
             reader.close()
         snapshot.rollback()
         snapshot.close()
-        worker.join(120)
-    assert not errors, errors
+        up.thread.join(120)
+    assert not up.thread.is_alive() and not up.errors, up.errors
     for table in (SESSIONS, MEMORIES):
         assert ("ACCESS EXCLUSIVE", False) in seen.get(table, set()), seen  # waited, gave up, retried
     assert ("SHARE UPDATE EXCLUSIVE", True) in seen.get(MEMORIES, set()), seen

@@ -20,14 +20,8 @@ def adopt(args: argparse.Namespace) -> int:
         return offline_sql.adopt_sql(args, mm, url, backend)
     wanted = options.table_types(args)
     before = {s.table_type: s.revision for s in mm.status(table_type=wanted)}
-    core = mm._core
-    types = core.select(wanted)
     with progress(args.quiet):
-        facade_adopt = getattr(mm, "adopt", None)
-        if callable(facade_adopt):
-            facade_adopt(table_type=wanted, force=args.force)
-        else:
-            mm._run(lambda conn: core.adopt(conn, types, bool(args.force)))
+        mm.adopt(table_type=wanted, force=bool(args.force))
     after = mm.status(table_type=wanted)
     moved = [s for s in after if before.get(s.table_type) != s.revision]
     if not moved:

@@ -16,7 +16,7 @@ from alembic.config import Config
 from agno_alembic import commands, detect, errors, guard, naming, plan, registry
 from agno_alembic.cli import options
 from agno_alembic.exits import EXIT_OK
-from agno_alembic.manager import SyncMigrationManager
+from agno_alembic.manager import SyncMigrationManager, wants_vectors
 
 __all__ = ["adopt_sql", "down_sql", "read_state", "up_sql"]
 
@@ -123,7 +123,7 @@ def up_sql(args: argparse.Namespace, mm: SyncMigrationManager, url: str, backend
         )
     if not args.create_missing:  # as the online up: only the tables that exist (and the recorded ones)
         types = [tt for tt in types if tt.name in existing or positions[tt.name] is not None]
-    if mm._core.wants_vectors(options.table_types(args)):
+    if wants_vectors(backend, options.table_types(args)):
         # as up(): the pgvector tables' branch with every call (or one naming vectors), placed where the oldest
         # knowledge table stands, when there is one; its script reads which tables there are and what each has
         types = _with_vector_branch(url, names, script, list(types), heads, positions)

@@ -17,12 +17,10 @@ import sqlalchemy as sa
 from alembic.config import CommandLine as AlembicCommandLine
 from alembic.config import Config
 
-from agno_alembic import dialects, errors, registry
+from agno_alembic import dialects, errors, registry, settings
 from agno_alembic.manager import SyncMigrationManager
 
 DEFAULT_URL = "sqlite:///agno.db"
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -161,7 +159,7 @@ def target(options: argparse.Namespace, required: bool) -> str | None:
 
 
 def allow_data_loss(options: argparse.Namespace) -> bool:
-    return bool(options.allow_data_loss) or x_options(options).get("allow_data_loss", "").lower() in _TRUE
+    return bool(options.allow_data_loss) or settings.is_true(x_options(options).get("allow_data_loss"))
 
 
 def online_arguments(parser: argparse.ArgumentParser) -> None:
@@ -181,12 +179,9 @@ def online_kwargs(options: argparse.Namespace, x: dict[str, str]) -> dict[str, A
     if getattr(options, "offline", False):
         kwargs["online"] = False
     elif online is not None:
-        if online.strip().lower() not in (*_TRUE, *_FALSE):
-            raise errors.ConfigurationError(f"-x online={online!r} is not a yes/no value; use true or false",
-                                            option="online")
-        kwargs["online"] = online.strip().lower() in _TRUE
+        kwargs["online"] = settings.yes_no(online, "online")
     allow = x.pop("allow_rewrite", "")
-    kwargs["allow_rewrite"] = bool(getattr(options, "allow_rewrite", False)) or allow.strip().lower() in _TRUE
+    kwargs["allow_rewrite"] = bool(getattr(options, "allow_rewrite", False)) or settings.is_true(allow)
     for option in ("ddl_deadline", "ddl_lock_wait"):
         value = getattr(options, option, None) or x.pop(option, None)
         x.pop(option, None)
