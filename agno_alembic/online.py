@@ -252,12 +252,10 @@ _SQLITE_WAITS = "agno_alembic_sqlite_writes_wait"
 
 def sqlite_turn(ctx: MigrationContext, waits: SQLiteWritesWait) -> None:
     """SQLite, between two DDL statements: once the migration held the write lock for a batch's worth
-    (``data.batched.SQLITE_BATCH_SECONDS``) since the application's last turn, it gives way as a batch does
+    (``dialects.online.SQLITE_BATCH_SECONDS``) since the application's last turn, it gives way as a batch does
     (:class:`agno_alembic.data.batched._Turns`): a run of short DDL transactions back to back would otherwise keep
     a writer sleeping in its busy handler waiting through all of them."""
-    from agno_alembic.data import batched
-
-    if waits.since_turn < batched.SQLITE_BATCH_SECONDS:
+    if waits.since_turn < dialect.SQLITE_BATCH_SECONDS:
         return
     waits.since_turn = 0.0
     conn = ctx.connection
@@ -269,12 +267,12 @@ def sqlite_turn(ctx: MigrationContext, waits: SQLiteWritesWait) -> None:
         _rollback(ctx)
     else:
         commit(ctx)
-    if version is None or version != waits.version or waits.waited > batched.SQLITE_WAITED:
+    if version is None or version != waits.version or waits.waited > dialect.SQLITE_WAITED:
         waits.seen = time.monotonic()
     waits.version = version
-    if time.monotonic() - waits.seen <= batched.SQLITE_WRITING_FOR:
-        log.debug("sqlite: giving way %.2fs to the application's writers", batched.SQLITE_GIVE_WAY)
-        time.sleep(batched.SQLITE_GIVE_WAY)
+    if time.monotonic() - waits.seen <= dialect.SQLITE_WRITING_FOR:
+        log.debug("sqlite: giving way %.2fs to the application's writers", dialect.SQLITE_GIVE_WAY)
+        time.sleep(dialect.SQLITE_GIVE_WAY)
 
 
 def sqlite_writes(connection: sa.Connection) -> SQLiteWritesWait | None:

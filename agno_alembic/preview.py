@@ -467,7 +467,10 @@ def _in_batches(
     progress = batched.progress_table(sessions.schema)
     dialect = connection.dialect
     if backend == registry.POSTGRESQL:
-        batch_sql = runs_data._postgresql(runs_data._Names(dialect, sessions, runs))
+        # the form each batch sends first (runs_data._PostgresCopy)
+        batch_sql = ("-- (a batch holding a value that is not a JSON array runs again, in a savepoint, with the form "
+                     "that takes any value)\n" + runs_data._postgresql(runs_data._Names(dialect, sessions, runs),
+                                                                      arrays=True))
     else:
         q = dialect.identifier_preparer
         source = q.format_table(sa.table(sessions.name, schema=sessions.schema))

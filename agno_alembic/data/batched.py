@@ -26,6 +26,12 @@ import sqlalchemy as sa
 
 from agno_alembic import registry
 from agno_alembic.data import runs as runs_data
+from agno_alembic.dialects.online import (  # SQLite's turns, shared with online DDL (online.sqlite_turn)
+    SQLITE_BATCH_SECONDS,
+    SQLITE_GIVE_WAY,
+    SQLITE_WAITED,
+    SQLITE_WRITING_FOR,
+)
 from agno_alembic.shapes._dsl import TableSpec
 
 log = logging.getLogger("agno_alembic")
@@ -41,9 +47,6 @@ which an update of the session does not wait for): longer batches spend less of 
 trips and commit. MySQL/MariaDB size the part that locks (:data:`LOCK_SECONDS`): there the foreign key check holds a
 shared lock on each session whose runs the batch inserts until it commits, and the application's updates of those
 sessions wait."""
-SQLITE_BATCH_SECONDS = 0.08
-"""Target hold of SQLite's write lock by one batch, its ``COMMIT`` included: every writer of the application waits
-for it (see :class:`_Turns`)."""
 MIN_BATCH, MAX_BATCH, FIRST_BATCH = 10, 5000, 100
 LOCK_SECONDS = 0.05
 """MySQL/MariaDB: how long a batch's ``INSERT`` of runs should take. From its first ``INSERT`` until it commits, a
@@ -451,16 +454,6 @@ def _merge_mark(marks: list[tuple[str | None, int]], upto: str, when: int) -> No
         marks.append((upto, when))
 
 
-#: SQLite: how long the migration gives way after each of its transactions while the application writes (seconds):
-#: longer than the longest sleep of SQLite's own busy handler between two tries (0.1 s, ``sqlite3_busy_timeout``),
-#: so every application writer waiting for the lock tries at least once while the migration holds nothing.
-SQLITE_GIVE_WAY = 0.12
-#: SQLite: the application counts as writing for this long after a commit of another connection was last seen
-#: (seconds). Without it, writers all kept waiting through one batch would commit nothing the next look could see,
-#: and the migration would stop giving way exactly when they wait.
-SQLITE_WRITING_FOR = 2.0
-#: SQLite: a wait for the write lock longer than this (seconds) means another connection held it.
-SQLITE_WAITED = 0.002
 
 
 class _Turns:

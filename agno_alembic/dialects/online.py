@@ -193,3 +193,20 @@ def rename_column(connection: sa.Connection, backend: str, table: str, schema: s
 def drop_column(connection: sa.Connection, table: str, schema: str | None, column: str) -> str:
     q = connection.dialect.identifier_preparer
     return f"ALTER TABLE {q.format_table(sa.table(table, schema=schema))} DROP COLUMN {q.quote(column)}"
+
+
+# -- SQLite: the application's turns (data.batched._Turns for data steps, online.sqlite_turn between DDL) --------
+
+SQLITE_BATCH_SECONDS = 0.08
+"""Target hold of SQLite's write lock by one batch of a data step, its ``COMMIT`` included: every writer of the
+application waits for it (``data.batched._Turns``)."""
+#: SQLite: how long the migration gives way after each of its transactions while the application writes (seconds):
+#: longer than the longest sleep of SQLite's own busy handler between two tries (0.1 s, ``sqlite3_busy_timeout``),
+#: so every application writer waiting for the lock tries at least once while the migration holds nothing.
+SQLITE_GIVE_WAY = 0.12
+#: SQLite: the application counts as writing for this long after a commit of another connection was last seen
+#: (seconds). Without it, writers all kept waiting through one batch would commit nothing the next look could see,
+#: and the migration would stop giving way exactly when they wait.
+SQLITE_WRITING_FOR = 2.0
+#: SQLite: a wait for the write lock longer than this (seconds) means another connection held it.
+SQLITE_WAITED = 0.002
