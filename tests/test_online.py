@@ -836,18 +836,10 @@ class _Writer(threading.Thread):
             engine.dispose()
 
 
-def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and_they_see_no_error(
-    sqlite_backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Four threads write all the time while up() copies: the copy's write transactions wait for theirs with the
-    busy timeout (instead of "database is locked" at once, retried forever), and let them in between batches."""
-    from agno_alembic.data import batched
-
-    backend = sqlite_backend
-    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # many batches, each one a chance to meet a writer
-    monkeypatch.setattr(batched, "RETRY_SECONDS", 20.0)  # a copy that cannot get the lock fails instead of hanging
-    sessions, runs = _sessions_at_2_5_6(backend, 600)
-    writers = [_Writer(backend, sessions, i) for i in range(4)]
+def _up_while_writing(backend: Backend, sessions: sa.Table, threads: int) -> tuple[list[_Writer], int]:
+    """Online ``up()`` of sessions and runs while ``threads`` :class:`_Writer` threads write; returns them (stopped)
+    and how many writes they committed while ``up()`` ran."""
+    writers = [_Writer(backend, sessions, i) for i in range(threads)]
     for w in writers:
         w.start()
     try:
@@ -859,6 +851,21 @@ def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and
             w.stop.set()
         for w in writers:
             w.join(30)
+    return writers, during
+
+
+def test_sqlite_online_copy_makes_progress_under_writing_application_threads_and_they_see_no_error(
+    sqlite_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four threads write all the time while up() copies: the copy's write transactions wait for theirs with the
+    busy timeout (instead of "database is locked" at once, retried forever), and let them in between batches."""
+    from agno_alembic.data import batched
+
+    backend = sqlite_backend
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)  # many batches, each one a chance to meet a writer
+    monkeypatch.setattr(batched, "RETRY_SECONDS", 20.0)  # a copy that cannot get the lock fails instead of hanging
+    sessions, runs = _sessions_at_2_5_6(backend, 600)
+    writers, during = _up_while_writing(backend, sessions, 4)
     assert [f for w in writers for f in w.failures] == []
     assert during > 0
     _manager(backend).up(table_type=["sessions", "runs"])  # quiet: catches up what was appended since
@@ -881,18 +888,8 @@ def test_sqlite_online_copy_gives_the_application_a_turn_after_every_write_trans
     monkeypatch.setattr(batched, "MAX_BATCH", 50)  # many batches
     monkeypatch.setattr(batched, "SQLITE_CHECK_CHUNK", 100)  # several reads in the check
     sessions, _ = _sessions_at_2_5_6(backend, 400)
-    writers = [_Writer(backend, sessions, i) for i in range(3)]
-    for w in writers:
-        w.start()
     caplog.set_level(logging.DEBUG, logger="agno_alembic")
-    try:
-        time.sleep(0.3)
-        _manager(backend).up(table_type=["sessions", "runs"], create_missing=True)
-    finally:
-        for w in writers:
-            w.stop.set()
-        for w in writers:
-            w.join(30)
+    writers, _ = _up_while_writing(backend, sessions, 3)
     assert [f for w in writers for f in w.failures] == []
     lines = [r.getMessage() for r in caplog.records if r.name == "agno_alembic"]
     held = [(i, float(m.split()[4].rstrip("s"))) for i, m in enumerate(lines) if m.startswith("sqlite write lock held")]

@@ -107,7 +107,7 @@ FILL = "fill"
 REKEY = "re-key"
 """The last word of the learnings 3.0.0 entity re-key's step name (``<table>.entity_memory re-key``)."""
 REWRITE = "rewrite"
-"""The last word of a PostgreSQL online type change's step name (``<table> to <version> rewrite``,
+"""The last word of a PostgreSQL online type change's step name (``<table>.* to <version> rewrite``,
 :mod:`agno_alembic.rewrite`)."""
 UNITS = {FILL: "rows filled", REKEY: "entity rows walked", REWRITE: "rows copied into the shadow table"}
 """What ``done`` counts, by the last word of a step's name (the runs copy's, ``<sessions>.runs -> <runs>``:
@@ -133,7 +133,7 @@ def begin_progress(connection: sa.Connection, t: sa.Table, step: str, total: int
         connection.execute(t.insert().values(**found.__dict__))
     else:
         found = Progress(**row._mapping)
-        log.info("%s: resuming after %d/%d (key %r)", step, found.done, found.total, found.position)
+        log.info("resuming %s (key %r)", found.describe(), found.position)
     _commit(connection)
     return found
 
@@ -341,17 +341,9 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
     _commit(connection)
 
     def begin() -> Progress:
-        row = connection.execute(sa.select(t).where(t.c.step == step)).first()
         total = int(connection.execute(
             sa.select(sa.func.count()).select_from(sa.table(sessions.name, schema=sessions.schema))).scalar_one())
-        if row is None:
-            found = Progress(step, "", 0, total, int(time.time()), int(time.time()))
-            connection.execute(t.insert().values(**found.__dict__))
-        else:
-            found = Progress(**row._mapping)
-            log.info("%s: resuming after %d/%d sessions (key %r)", step, found.done, found.total, found.position)
-        _commit(connection)
-        return found
+        return begin_progress(connection, t, step, total)
 
     with dialect.reads_lock_nothing(connection, backend):
         _copy_and_check(connection, backend, sessions, runs, step, t, _retrying(connection, backend, begin))
