@@ -109,11 +109,13 @@ class _Holder(threading.Thread):
 
 
 class _Prober(threading.Thread):
-    """The rest of the application: reads the table every 20 ms; ``longest`` is its slowest read."""
+    """The rest of the application: reads the table every 20 ms (``query``, ``{table}`` the table's qualified name;
+    by default one memory); ``longest`` is its slowest read, ``failures`` the errors its reads met."""
 
-    def __init__(self, backend: Backend, table: str) -> None:
+    def __init__(self, backend: Backend, table: str,
+                 query: str = "SELECT memory_id FROM {table} WHERE memory_id = 'm00001'") -> None:
         super().__init__(daemon=True)
-        self.backend, self.table = backend, table
+        self.backend, self.table, self.query = backend, table, query.format(table=table)
         self.stop = threading.Event()
         self.longest = 0.0
         self.reads = 0
@@ -127,7 +129,7 @@ class _Prober(threading.Thread):
                 while not self.stop.is_set():
                     started = time.monotonic()
                     try:
-                        c.exec_driver_sql(f"SELECT memory_id FROM {self.table} WHERE memory_id = 'm00001'").all()
+                        c.exec_driver_sql(self.query).all()
                         c.commit()
                     except sa.exc.DBAPIError as exc:
                         self.failures.append(str(exc.orig))
