@@ -51,7 +51,7 @@ class _Holder(threading.Thread):
 
     It holds for ``seconds``; with ``until_waited``, for ``seconds`` after the migration first logs that it waits
     for this lock (at most 30 s): a loaded machine can take longer than a fixed hold to reach the step, which would
-    then find the lock already released.
+    then find the lock already released. ``held`` is when it took the lock and when it let go (monotonic clock).
     """
 
     WAITED = "waits for a lock held by the application"
@@ -63,6 +63,7 @@ class _Holder(threading.Thread):
         self.waited = threading.Event() if until_waited else None
         self.session_id: int | None = None
         self.error: BaseException | None = None
+        self.held = (0.0, 0.0)
 
     def _hold(self) -> None:
         if self.waited is None:
@@ -95,12 +96,14 @@ class _Holder(threading.Thread):
                     query = "SELECT pg_backend_pid()" if self.backend.kind == "postgres" else "SELECT CONNECTION_ID()"
                     self.session_id = int(c.exec_driver_sql(query).scalar_one())
                     c.exec_driver_sql(f"SELECT COUNT(*) FROM {self.table}").scalar_one()  # holds its lock
+                took = time.monotonic()
                 self.holding.set()
                 self._hold()
                 if self.backend.kind == "sqlite":
                     c.exec_driver_sql("COMMIT")
                 else:
                     c.rollback()
+                self.held = (took, time.monotonic())
         except BaseException as exc:
             self.error = exc
             self.holding.set()
@@ -110,7 +113,8 @@ class _Holder(threading.Thread):
 
 class _Prober(threading.Thread):
     """The rest of the application: reads the table every 20 ms (``query``, ``{table}`` the table's qualified name;
-    by default one memory); ``longest`` is its slowest read, ``failures`` the errors its reads met."""
+    by default one memory); ``longest`` is its slowest read, ``failures`` the errors its reads met, and
+    :meth:`longest_during` its slowest read among those that overlap a span of time."""
 
     def __init__(self, backend: Backend, table: str,
                  query: str = "SELECT memory_id FROM {table} WHERE memory_id = 'm00001'") -> None:
@@ -120,6 +124,11 @@ class _Prober(threading.Thread):
         self.longest = 0.0
         self.reads = 0
         self.failures: list[str] = []
+        self.spans: list[tuple[float, float]] = []
+
+    def longest_during(self, start: float, end: float) -> float:
+        """The slowest read that was under way at some moment between ``start`` and ``end`` (monotonic clock)."""
+        return max((e - s for s, e in self.spans if s <= end and e >= start), default=0.0)
 
     def run(self) -> None:
         engine = sa.create_engine(self.backend.url, poolclass=sa.pool.NullPool,
@@ -134,7 +143,9 @@ class _Prober(threading.Thread):
                     except sa.exc.DBAPIError as exc:
                         self.failures.append(str(exc.orig))
                         c.rollback()
-                    self.longest = max(self.longest, time.monotonic() - started)
+                    ended = time.monotonic()
+                    self.spans.append((started, ended))
+                    self.longest = max(self.longest, ended - started)
                     self.reads += 1
                     time.sleep(0.02)
         finally:
@@ -178,8 +189,11 @@ def test_ddl_under_a_held_application_lock_waits_retries_and_never_blocks_other_
     assert "waits for a lock held by the application" in caplog.text
     assert prober.reads > 10 and not prober.failures, prober.failures
     # Offline, the ALTER would queue in front of these reads for the whole hold (2 s); online each try gives up
-    # after ddl_lock_wait (50 ms), so no read waits long.
-    assert prober.longest < HOLD / 4, f"a read waited {prober.longest:.2f}s behind the migration"
+    # after ddl_lock_wait (50 ms), so no read waits long while the application holds its lock. (What follows the
+    # hold, on PostgreSQL the small table's JSONB rewrite under its short exclusive lock, is not this test's claim:
+    # on a loaded machine it has taken 0.9 s; the benchmark measures the stall of a whole step.)
+    longest = prober.longest_during(*holder.held)
+    assert holder.held[1] > holder.held[0] and longest < HOLD / 4, f"a read waited {longest:.2f}s behind the migration"
 
 
 def test_ddl_gives_up_at_the_deadline_naming_the_blocking_session(
