@@ -17,6 +17,8 @@ from agno_alembic.shapes._dsl import (
 
 _NOT_SINGLESTORE = (*PG, *SQLITE, registry.MYSQL)
 """Every backend but SingleStore, for the elements SingleStore declares differently (or not at all)."""
+_MYSQL_ONLY = (registry.MYSQL,)
+"""MySQL/MariaDB without SingleStore, for the elements Agno's MySQL tables order differently."""
 
 SESSIONS = Shape(
     "sessions",
@@ -147,10 +149,12 @@ KNOWLEDGE = Shape(
     Column("size", BIGINT),
     Column("linked_to", ID),
     Column("access_count", BIGINT),
-    Column("status", STR50),
-    Column("status_message", LONGSTR),
+    Column("status", STR50, backends=PG+SQLITE+SINGLESTORE),
+    Column("status_message", LONGSTR, backends=PG+SQLITE+SINGLESTORE),
     Column("created_at", BIGINT),
     Column("updated_at", BIGINT),
+    Column("status", STR50, backends=_MYSQL_ONLY),  # Agno's MySQL table has these two after the timestamps
+    Column("status_message", LONGSTR, backends=_MYSQL_ONLY),
     Column("external_id", ID),
     Column("user_id", ID, since="3.0.0"),
     Index("user_id", since="3.0.0"),

@@ -268,10 +268,10 @@ CREATE TABLE ai.agno_knowledge (
     size BIGINT, 
     linked_to VARCHAR(128), 
     access_count BIGINT, 
-    status VARCHAR(50), 
-    status_message TEXT, 
     created_at BIGINT, 
     updated_at BIGINT, 
+    status VARCHAR(50), 
+    status_message TEXT, 
     external_id VARCHAR(128), 
     PRIMARY KEY (id)
 );
