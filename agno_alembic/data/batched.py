@@ -29,6 +29,7 @@ from agno_alembic.data import runs as runs_data
 from agno_alembic.dialects.online import (  # SQLite's turns, shared with online DDL (online.sqlite_turn)
     SQLITE_BATCH_SECONDS,
     SQLITE_GIVE_WAY,
+    SQLITE_READ_SECONDS,
     SQLITE_WAITED,
     SQLITE_WRITING_FOR,
 )
@@ -615,25 +616,30 @@ def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
             _commit(connection)
 
 
-#: SQLite: sessions per read transaction of the check. A reader there keeps the application's writers from
-#: committing (rollback journal), so each one is short, and gives way after it (:class:`_Turns`); the servers'
-#: readers block nobody (MVCC).
-SQLITE_CHECK_CHUNK = 200
-
-
 def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, before: int,
            pause: _Turns) -> None:
     """Every legacy run of a session not updated since ``before`` is in the runs table; else nothing is stamped.
 
+    SQLite: a reader there keeps the application's writers from committing (rollback journal), so each read is a
+    short transaction of its own, about :data:`SQLITE_READ_SECONDS`, the lists decoded after it
+    (:class:`agno_alembic.data.runs.ShortReads`), and the check gives way (:class:`_Turns`) once its reads held the
+    database for a batch's worth (:data:`SQLITE_BATCH_SECONDS`); the servers' readers block nobody (MVCC).
+
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
-    chunk = SQLITE_CHECK_CHUNK if backend == registry.SQLITE else runs_data.CHUNK_SESSIONS
+    if backend != registry.SQLITE:
+        runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=lambda: _commit(connection))
+        return
+    reads = runs_data.ShortReads(lambda: _commit(connection), SQLITE_READ_SECONDS)
 
     def between() -> None:
         _commit(connection)
-        pause()
+        if reads.since >= SQLITE_BATCH_SECONDS:
+            reads.since = 0.0
+            pause()
 
-    runs_data.verify_copy(connection, sessions, runs, updated_before=before, chunk=chunk, between=between)
+    runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=between, reads=reads)
+    log.debug("sqlite: the check's reads held the database %.3fs at most", reads.longest)
 
 
 def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:
