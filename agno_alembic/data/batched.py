@@ -29,7 +29,8 @@ from agno_alembic.data import runs as runs_data
 from agno_alembic.dialects.online import (  # SQLite's turns, shared with online DDL (online.sqlite_turn)
     SQLITE_BATCH_SECONDS,
     SQLITE_GIVE_WAY,
-    SQLITE_READ_SECONDS,
+    SQLITE_READ_BYTES,
+    SQLITE_TURN_BYTES,
     SQLITE_WAITED,
     SQLITE_WRITING_FOR,
 )
@@ -621,25 +622,25 @@ def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: T
     """Every legacy run of a session not updated since ``before`` is in the runs table; else nothing is stamped.
 
     SQLite: a reader there keeps the application's writers from committing (rollback journal), so each read is a
-    short transaction of its own, about :data:`SQLITE_READ_SECONDS`, the lists decoded after it
-    (:class:`agno_alembic.data.runs.ShortReads`), and the check gives way (:class:`_Turns`) once its reads held the
-    database for a batch's worth (:data:`SQLITE_BATCH_SECONDS`); the servers' readers block nobody (MVCC).
+    short transaction of its own, about :data:`SQLITE_READ_BYTES` of lists, decoded after it ends
+    (:class:`agno_alembic.data.runs.ShortReads`), and the check gives way (:class:`_Turns`) after every
+    :data:`SQLITE_TURN_BYTES` read; the servers' readers block nobody (MVCC).
 
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
     if backend != registry.SQLITE:
         runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=lambda: _commit(connection))
         return
-    reads = runs_data.ShortReads(lambda: _commit(connection), SQLITE_READ_SECONDS)
+    reads = runs_data.ShortReads(lambda: _commit(connection), SQLITE_READ_BYTES)
 
     def between() -> None:
         _commit(connection)
-        if reads.since >= SQLITE_BATCH_SECONDS:
-            reads.since = 0.0
+        if reads.since >= SQLITE_TURN_BYTES:
+            reads.since = 0
             pause()
 
     runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=between, reads=reads)
-    log.debug("sqlite: the check's reads held the database %.3fs at most", reads.longest)
+    log.debug("sqlite: the check read %d bytes of lists at most per read transaction", reads.largest)
 
 
 def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:

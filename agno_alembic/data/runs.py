@@ -991,45 +991,33 @@ def _walk(
 class ShortReads:
     """Online SQLite, the copy's check: the application's writers cannot commit while any reader holds the
     database (rollback journal; a writer waiting for its ``COMMIT`` also keeps new readers out), so a read of the
-    check must not last longer than a short moment, whatever the size of the lists it reads.
+    check must last a short moment only, whatever the size of the lists it reads.
 
     Each read (a range's keys, its lists, their ids in the runs table) is a read transaction of its own, ended by
     :meth:`release` (a commit) as soon as its rows are fetched; decoding the lists, the slow part, holds nothing.
-    The sessions per range follow how long the last range's reads held the database, towards :attr:`target`
-    seconds; :attr:`since` adds up those holds for the caller's turns (``data.batched._check``)."""
+    The sessions per range follow the size of the lists read so far, towards :attr:`target` bytes of lists per
+    read (sized by bytes, not by time: a read's time also counts its wait for the application's writers, which
+    would shrink the ranges to nothing on a busy database); :attr:`since` adds up the bytes read for the caller's
+    turns (``data.batched._check``)."""
 
-    def __init__(self, release: Callable[[], None], target: float, *, first: int = 100, least: int = 10,
+    def __init__(self, release: Callable[[], None], target: int, *, first: int = 50, least: int = 1,
                  most: int = PYTHON_CHUNK_SESSIONS) -> None:
-        self._release, self.target, self.size, self.least, self.most = release, target, first, least, most
-        self.began: float | None = None
-        self.held = 0.0  # seconds the current range's reads held the database so far
-        self.since = 0.0
-        """Seconds of reads held since the caller last reset it."""
-        self.longest = 0.0
+        self.release, self.target, self.size, self.least, self.most = release, target, first, least, most
+        self.since = 0
+        """Bytes of lists read since the caller last reset it."""
+        self.largest = 0
+        """The most bytes of lists one read fetched."""
 
     def chunk(self) -> int:
-        """The sessions of the next range (after the last one's holds)."""
-        if self.held:
-            factor = min(2.0, max(0.5, self.target / self.held))
-            self.size = int(min(self.most, max(self.least, self.size * factor)))
-        self.held = 0.0
-        self.begin()
+        """The sessions of the next range."""
         return self.size
 
-    def begin(self) -> None:
-        """A read transaction begins (the next statement's)."""
-        if self.began is None:
-            self.began = time.monotonic()
-
-    def release(self) -> None:
-        """End the read transaction now (its rows are fetched)."""
-        self._release()
-        if self.began is not None:
-            held = time.monotonic() - self.began
-            self.held += held
-            self.since += held
-            self.longest = max(self.longest, held)
-            self.began = None
+    def read(self, sessions: int, size: int) -> None:
+        """A range's read fetched the lists of ``sessions`` sessions, ``size`` bytes (characters) of them."""
+        self.since += size
+        self.largest = max(self.largest, size)
+        if sessions and size:
+            self.size = int(min(self.most, max(self.least, self.target * sessions / size)))
 
 
 def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, lo: str, hi: str,
@@ -1046,9 +1034,9 @@ def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
     query = sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id)
     if reads is not None:
         reads.release()  # the range's keys
-        reads.begin()
         listed: Any = connection.execute(query).all()
         reads.release()
+        reads.read(len(listed), sum(len(blob) for _, blob in listed if isinstance(blob, str | bytes)))
     else:
         listed = connection.execute(query)
     for sid, blob in listed:
@@ -1056,8 +1044,6 @@ def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
             holders.setdefault(run_id, []).append(sid)
     if not holders:
         return None
-    if reads is not None:
-        reads.begin()
     found = _present(connection, r, list(holders))
     if reads is not None:
         reads.release()
