@@ -988,3 +988,33 @@ def test_a_list_the_application_rewrites_during_its_batch_is_copied_as_it_ends_u
                               .where(runs.c.session_id == "s00010")).all())
     data = {k: json.loads(v) if isinstance(v, str) else v for k, v in data.items()}
     assert data == {entry["run_id"]: entry for entry in final}
+
+
+def test_sqlite_online_check_is_not_fooled_by_a_session_deleted_between_its_reads(sqlite_backend: Backend) -> None:
+    """The check's reads are transactions of their own (see above): the application deletes a session and its
+    runs after the check read the session's list and before it looks the runs up. The shortfall that reading shows
+    is read again in one transaction, where the session is gone too: the step is stamped."""
+    backend = sqlite_backend
+    sessions, runs = _sessions_at_2_5_6(backend, 120)
+    app = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    deleted: list[str] = []
+
+    def delete(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if deleted or not statement.lstrip().startswith(f"SELECT {runs.name}.run_id, {runs.name}.session_id"):
+            return
+        sid = "s" + str(parameters[0]).split("-")[0][1:]  # the session of the first run id looked up
+        with app.begin() as c:
+            c.execute(runs.delete().where(runs.c.session_id == sid))
+            c.execute(sessions.delete().where(sessions.c.session_id == sid))
+        deleted.append(sid)
+
+    sa.event.listen(engine, "before_cursor_execute", delete)
+    try:
+        SyncMigrationManager(engine).up(table_type=["sessions", "runs"], create_missing=True)
+    finally:
+        engine.dispose()
+        app.dispose()
+    assert deleted
+    [status] = _manager(backend).status(table_type="sessions")
+    assert (status.recorded_version, status.pending, status.in_progress) == ("3.0.0", (), ())
