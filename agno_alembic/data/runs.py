@@ -915,7 +915,7 @@ def verify_copy(
     replica may be appending to them; the next ``up()`` and ``contract()`` copy what it appends); ``between`` runs
     after each chunk (an online copy commits there, keeping its transactions short). ``reads`` (online SQLite):
     each read of the check is a short read transaction of its own, the lists decoded after it ends, and the chunks
-    sized by how long those reads hold the database (:class:`ShortReads`).
+    sized by the bytes of lists each read fetches (:class:`ShortReads`).
 
     On the way, a run id several sessions hold gets the one rule of every backend: the session
     written first wins (see :func:`_settle`), logged as a warning naming the run id and both sessions.
@@ -988,6 +988,10 @@ def _walk(
             between()
 
 
+PRESENT_IDS = 5000
+"""Run ids looked up in the runs table per statement by the client's check."""
+
+
 class ShortReads:
     """Online SQLite, the copy's check: the application's writers cannot commit while any reader holds the
     database (rollback journal; a writer waiting for its ``COMMIT`` also keeps new readers out), so a read of the
@@ -1044,7 +1048,9 @@ def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
             holders.setdefault(run_id, []).append(sid)
     if not holders:
         return None
-    found = _present(connection, r, list(holders))
+    ids = list(holders)
+    # (a range sized by bytes may hold many small runs: within SQLite's 32,766 bound parameters)
+    found = [row for i in range(0, len(ids), PRESENT_IDS) for row in _present(connection, r, ids[i:i + PRESENT_IDS])]
     if reads is not None:
         reads.release()
     rows = {run_id: sid for run_id, sid in found if run_id in holders}
