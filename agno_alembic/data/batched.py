@@ -29,6 +29,9 @@ from agno_alembic.data import runs as runs_data
 from agno_alembic.dialects.online import (  # SQLite's turns, shared with online DDL (online.sqlite_turn)
     SQLITE_BATCH_SECONDS,
     SQLITE_GIVE_WAY,
+    SQLITE_GIVE_WAY_MOST,
+    SQLITE_READ_BYTES,
+    SQLITE_TURN_BYTES,
     SQLITE_WAITED,
     SQLITE_WRITING_FOR,
 )
@@ -473,24 +476,37 @@ class _Turns:
         finally:
             _commit(self.connection)  # holds no lock while it pauses (a reader keeps writers from committing)
 
-    def _look(self) -> None:
+    def _look(self) -> bool:
+        """Whether the application committed since the last look (or holds the database now)."""
         version = self._version()
         waited = self.writes is not None and self.writes.waited > SQLITE_WAITED
-        if version is None or version != self.version or waited:
+        committed = version is None or version != self.version
+        if committed or waited:
             self.seen = time.monotonic()
         self.version = version
+        return committed
 
     def __call__(self, took: float = 0.0) -> None:
-        """After a committed transaction of the migration (``took``: unused, kept for the callers' symmetry)."""
+        """After a committed transaction of the migration (``took``: unused, kept for the callers' symmetry).
+
+        While the application writes, the migration gives way :data:`SQLITE_GIVE_WAY` seconds, and again as long
+        as the application committed during the last one, up to :data:`SQLITE_GIVE_WAY_MOST` in all: the writers
+        the batch kept waiting take the lock one after another, and one that has waited longest tries only every
+        0.1 s (SQLite's busy handler), each time maybe while another holds the lock; it needs several tries."""
         if not self.sqlite:
             return
         if self.writes is not None:
             self.writes.since_turn = 0.0  # DDL that follows counts its holds from here (online.sqlite_turn)
         self._look()
         if time.monotonic() - self.seen <= SQLITE_WRITING_FOR:
-            log.debug("sqlite: giving way %.2fs to the application's writers", SQLITE_GIVE_WAY)
-            time.sleep(SQLITE_GIVE_WAY)
-            self._look()  # the commits made while it gave way
+            gave = 0.0
+            while True:
+                time.sleep(SQLITE_GIVE_WAY)
+                gave += SQLITE_GIVE_WAY
+                # the commits made while it gave way: none in a whole pause, and no writer was waiting
+                if not self._look() or gave + SQLITE_GIVE_WAY > SQLITE_GIVE_WAY_MOST + 1e-9:
+                    break
+            log.debug("sqlite: giving way %.2fs to the application's writers", gave)
 
 
 #: SQLite: how long a batch waits for the write lock before it rolls back and tries again after a pause (seconds).
@@ -615,25 +631,30 @@ def missing_runs(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
             _commit(connection)
 
 
-#: SQLite: sessions per read transaction of the check. A reader there keeps the application's writers from
-#: committing (rollback journal), so each one is short, and gives way after it (:class:`_Turns`); the servers'
-#: readers block nobody (MVCC).
-SQLITE_CHECK_CHUNK = 200
-
-
 def _check(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec, before: int,
            pause: _Turns) -> None:
     """Every legacy run of a session not updated since ``before`` is in the runs table; else nothing is stamped.
 
+    SQLite: a reader there keeps the application's writers from committing (rollback journal), so each read is a
+    short transaction of its own, about :data:`SQLITE_READ_BYTES` of lists, decoded after it ends
+    (:class:`agno_alembic.data.runs.ShortReads`), and the check gives way (:class:`_Turns`) after every
+    :data:`SQLITE_TURN_BYTES` read; the servers' readers block nobody (MVCC).
+
     (Sessions an Agno 2.x replica updates right now may hold runs appended after their catch-up: the next
     ``up()`` and the contract step copy those.)"""
-    chunk = SQLITE_CHECK_CHUNK if backend == registry.SQLITE else runs_data.CHUNK_SESSIONS
+    if backend != registry.SQLITE:
+        runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=lambda: _commit(connection))
+        return
+    reads = runs_data.ShortReads(lambda: _commit(connection), SQLITE_READ_BYTES)
 
     def between() -> None:
         _commit(connection)
-        pause()
+        if reads.since >= SQLITE_TURN_BYTES:
+            reads.since = 0
+            pause()
 
-    runs_data.verify_copy(connection, sessions, runs, updated_before=before, chunk=chunk, between=between)
+    runs_data.verify_copy(connection, sessions, runs, updated_before=before, between=between, reads=reads)
+    log.debug("sqlite: the check read %d bytes of lists at most per read transaction", reads.largest)
 
 
 def catch_up(connection: sa.Connection, backend: str, sessions: TableSpec, runs: TableSpec) -> None:

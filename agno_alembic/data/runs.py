@@ -253,17 +253,19 @@ def is_time(value: Any) -> bool:
 
 
 def _chunks(
-    connection: sa.Connection, sessions: TableSpec, size: int, *, after: str = "", upto: str | None = None
+    connection: sa.Connection, sessions: TableSpec, size: int | Callable[[], int], *, after: str = "",
+    upto: str | None = None
 ) -> Iterator[tuple[str, str, int]]:
-    """``(after, upto]`` ranges of session ids, ``size`` sessions each, in key order, with the number of sessions
-    in each (by default every session's). Walking the key alone (whether a session holds runs is the copy's own
-    filter) reads no JSON."""
+    """``(after, upto]`` ranges of session ids, ``size`` sessions each (a callable: asked before each range), in
+    key order, with the number of sessions in each (by default every session's). Walking the key alone (whether a
+    session holds runs is the copy's own filter) reads no JSON."""
     t = sa.table(sessions.name, sa.column("session_id"), schema=sessions.schema)
     while True:
         query = sa.select(t.c.session_id).where(t.c.session_id > after)
         if upto is not None:
             query = query.where(t.c.session_id <= upto)
-        ids = connection.execute(query.order_by(t.c.session_id).limit(size)).scalars().all()
+        limit = size() if callable(size) else size
+        ids = connection.execute(query.order_by(t.c.session_id).limit(limit)).scalars().all()
         if not ids:
             return
         yield after, ids[-1], len(ids)
@@ -902,6 +904,7 @@ MISSING_EXAMPLES = 10
 def verify_copy(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, after: str = "", upto: str | None = None,
     chunk: int = CHUNK_SESSIONS, updated_before: int | None = None, between: Callable[[], None] | None = None,
+    reads: ShortReads | None = None,
 ) -> int:
     """The check of the 3.0.0 copy before its stamp: every run the legacy lists hold (an object with a ``run_id``)
     has a row in the runs table, compared by id exactly as the lists spell it. Returns how many run ids it checked;
@@ -910,7 +913,9 @@ def verify_copy(
     ``after``/``upto`` bound the sessions checked by key (``(after, upto]``), for a copy made in batches; by default
     every session. ``updated_before`` leaves out the sessions updated since then (an online copy: a live Agno 2.x
     replica may be appending to them; the next ``up()`` and ``contract()`` copy what it appends); ``between`` runs
-    after each chunk (an online copy commits there, keeping its transactions short).
+    after each chunk (an online copy commits there, keeping its transactions short). ``reads`` (online SQLite):
+    each read of the check is a short read transaction of its own, the lists decoded after it ends, and the chunks
+    sized by the bytes of lists each read fetches (:class:`ShortReads`).
 
     On the way, a run id several sessions hold gets the one rule of every backend: the session
     written first wins (see :func:`_settle`), logged as a warning naming the run id and both sessions.
@@ -922,7 +927,7 @@ def verify_copy(
     checked = count = 0
     missing: list[str] = []
     for part in _walk(connection, sessions, runs, after=after, upto=upto, chunk=chunk, updated_before=updated_before,
-                      between=between):
+                      between=between, reads=reads):
         checked += part.checked
         count += part.missing
         missing.extend(part.examples[: max(0, MISSING_EXAMPLES - len(missing))])
@@ -965,21 +970,64 @@ def _legacy(sessions: TableSpec) -> sa.TableClause:
 def _walk(
     connection: sa.Connection, sessions: TableSpec, runs: TableSpec, *, after: str = "", upto: str | None = None,
     chunk: int = CHUNK_SESSIONS, updated_before: int | None = None, between: Callable[[], None] | None = None,
+    reads: ShortReads | None = None,
 ) -> Iterator[_Part]:
-    in_sql = _SqlCheck.of(connection, sessions, runs, updated_before)
-    for lo, hi, _ in _chunks(connection, sessions, chunk, after=after, upto=upto):
+    in_sql = _SqlCheck.of(connection, sessions, runs, updated_before) if reads is None else None
+    for lo, hi, _ in _chunks(connection, sessions, chunk if reads is None else reads.chunk, after=after, upto=upto):
         part = in_sql.part(lo, hi) if in_sql is not None else None
         if part is None:
-            part = _python_part(connection, sessions, runs, lo, hi, updated_before)
+            part = _python_part(connection, sessions, runs, lo, hi, updated_before, reads)
+            if part is not None and part.missing and reads is not None:
+                # two read transactions can disagree (a session deleted between them, its runs with it): a
+                # shortfall stands only when one transaction sees it
+                part = _python_part(connection, sessions, runs, lo, hi, updated_before, None)
+                reads.release()
         if part is not None:
             yield part
         if between is not None:
             between()
 
 
+PRESENT_IDS = 5000
+"""Run ids looked up in the runs table per statement by the client's check."""
+
+
+class ShortReads:
+    """Online SQLite, the copy's check: the application's writers cannot commit while any reader holds the
+    database (rollback journal; a writer waiting for its ``COMMIT`` also keeps new readers out), so a read of the
+    check must last a short moment only, whatever the size of the lists it reads.
+
+    Each read (a range's keys, its lists, their ids in the runs table) is a read transaction of its own, ended by
+    :meth:`release` (a commit) as soon as its rows are fetched; decoding the lists, the slow part, holds nothing.
+    The sessions per range follow the size of the lists read so far, towards :attr:`target` bytes of lists per
+    read (sized by bytes, not by time: a read's time also counts its wait for the application's writers, which
+    would shrink the ranges to nothing on a busy database); :attr:`since` adds up the bytes read for the caller's
+    turns (``data.batched._check``)."""
+
+    def __init__(self, release: Callable[[], None], target: int, *, first: int = 50, least: int = 1,
+                 most: int = PYTHON_CHUNK_SESSIONS) -> None:
+        self.release, self.target, self.size, self.least, self.most = release, target, first, least, most
+        self.since = 0
+        """Bytes of lists read since the caller last reset it."""
+        self.largest = 0
+        """The most bytes of lists one read fetched."""
+
+    def chunk(self) -> int:
+        """The sessions of the next range."""
+        return self.size
+
+    def read(self, sessions: int, size: int) -> None:
+        """A range's read fetched the lists of ``sessions`` sessions, ``size`` bytes (characters) of them."""
+        self.since += size
+        self.largest = max(self.largest, size)
+        if sessions and size:
+            self.size = int(min(self.most, max(self.least, self.target * sessions / size)))
+
+
 def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec, lo: str, hi: str,
-                 updated_before: int | None) -> _Part | None:
-    """The sessions of ``(lo, hi]``, their lists decoded by the client (``None``: they hold no run)."""
+                 updated_before: int | None, reads: ShortReads | None = None) -> _Part | None:
+    """The sessions of ``(lo, hi]``, their lists decoded by the client (``None``: they hold no run); with
+    ``reads``, each read in a short transaction of its own and the lists decoded outside (:class:`ShortReads`)."""
     s = sa.table(sessions.name, sa.column("session_id"), sa.column("runs"), sa.column("updated_at"),
                  schema=sessions.schema)
     r = sa.table(runs.name, sa.column("run_id"), sa.column("session_id"), schema=runs.schema)
@@ -987,12 +1035,25 @@ def _python_part(connection: sa.Connection, sessions: TableSpec, runs: TableSpec
     if updated_before is not None:
         where.append(sa.or_(s.c.updated_at.is_(None), s.c.updated_at < updated_before))
     holders: dict[str, list[str]] = {}
-    for sid, blob in connection.execute(sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id)):
+    query = sa.select(s.c.session_id, s.c.runs).where(*where).order_by(s.c.session_id)
+    if reads is not None:
+        reads.release()  # the range's keys
+        listed: Any = connection.execute(query).all()
+        reads.release()
+        reads.read(len(listed), sum(len(blob) for _, blob in listed if isinstance(blob, str | bytes)))
+    else:
+        listed = connection.execute(query)
+    for sid, blob in listed:
         for run_id in _run_ids(blob):
             holders.setdefault(run_id, []).append(sid)
     if not holders:
         return None
-    rows = {run_id: sid for run_id, sid in _present(connection, r, list(holders)) if run_id in holders}
+    ids = list(holders)
+    # (a range sized by bytes may hold many small runs: within SQLite's 32,766 bound parameters)
+    found = [row for i in range(0, len(ids), PRESENT_IDS) for row in _present(connection, r, ids[i:i + PRESENT_IDS])]
+    if reads is not None:
+        reads.release()
+    rows = {run_id: sid for run_id, sid in found if run_id in holders}
     missing = sorted(set(holders) - set(rows))
     shared = [(run_id, sids, rows[run_id]) for run_id, sids in holders.items()
               if run_id in rows and (len(sids) > 1 or rows[run_id] != sids[0])]

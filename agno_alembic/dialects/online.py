@@ -200,10 +200,20 @@ def drop_column(connection: sa.Connection, table: str, schema: str | None, colum
 SQLITE_BATCH_SECONDS = 0.08
 """Target hold of SQLite's write lock by one batch of a data step, its ``COMMIT`` included: every writer of the
 application waits for it (``data.batched._Turns``)."""
+SQLITE_READ_BYTES = 1_000_000
+"""Bytes of legacy lists one read transaction of an online data step's check reads on SQLite (a few milliseconds
+from the page cache): while it lasts no application writer can commit (rollback journal), and a writer waiting
+for its ``COMMIT`` keeps the application's readers out too (``data.runs.ShortReads``)."""
+SQLITE_TURN_BYTES = 4_000_000
+"""SQLite: the check gives the application a turn after reading this many bytes of lists (about 200 sessions of
+five 3.4 KB runs, the ranges it gave way after before its reads were short)."""
 #: SQLite: how long the migration gives way after each of its transactions while the application writes (seconds):
 #: longer than the longest sleep of SQLite's own busy handler between two tries (0.1 s, ``sqlite3_busy_timeout``),
 #: so every application writer waiting for the lock tries at least once while the migration holds nothing.
 SQLITE_GIVE_WAY = 0.12
+#: SQLite: an online data step gives way again after each :data:`SQLITE_GIVE_WAY` in which the application
+#: committed, up to this long in all after one of its transactions (seconds; ``data.batched._Turns``).
+SQLITE_GIVE_WAY_MOST = 0.36
 #: SQLite: the application counts as writing for this long after a commit of another connection was last seen
 #: (seconds). Without it, writers all kept waiting through one batch would commit nothing the next look could see,
 #: and the migration would stop giving way exactly when they wait.
