@@ -127,15 +127,22 @@ def server_url(kind: str) -> str | None:
 
 
 SHARED_FIXTURES = ("copied", "metrics_run", "installed")
-"""Module- and session-scoped fixtures that seed databases or build a wheel and a venv: minutes each."""
+"""Module- and session-scoped fixtures that seed databases or make a venv with the wheel: minutes each.  (The
+docs pages' venv, ``docs_venv``, is not one: each worker makes its own, so the pages spread over the workers; the
+wheel both install is built once per run, ``tests/test_wheel.built_wheel``.)"""
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each.
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
+    """Under xdist, the tests of one expensive shared fixture (per parameter) run on one worker, not on each; and
+    the ``slow`` tests come first.
 
-    First of the hooks: pytest-xdist's own (``--dist loadgroup``) reads the ``xdist_group`` marks into the test ids
-    in this same hook, so the marks must be there before it runs."""
+    Before every other implementation of this hook: pytest-xdist's own (``--dist loadgroup``) reads the
+    ``xdist_group`` marks into the test ids, so the marks must be there before it runs.  After every other one
+    (pytest's own reorders the tests by fixture scope): the ``slow`` tests move to the front, otherwise in their
+    order.  pytest-xdist hands out the groups (largest first), then the other tests in this order: the longest
+    single tests (a docs page, an adoption) start early and the short ones fill the workers' ends, instead of a
+    minutes-long test starting near the end and running alone."""
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
@@ -148,6 +155,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 # no "]" in a group's name: pytest-xdist reads the "@group" after a test id's last "]" only
                 item.add_marker(pytest.mark.xdist_group(group if param is None else f"{group}:{param}"))
                 break
+    result = yield
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: False (slow) first
+    return result
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: absent under -p no:xdist

@@ -1,8 +1,10 @@
 """Every command of the README and the docs runs as written, as a new user would run it; the site builds strictly.
 
-One session fixture builds the wheel from a clean copy of the project and installs it, with its ``postgres``,
-``mysql`` and ``async`` extras, into a fresh venv.  Then each page's fenced blocks run top to bottom, in a fresh
-directory per page, with that venv first on ``PATH`` (the rules, also in docs/verification.md):
+One session fixture installs the wheel of the project (built once per test run from a clean copy of it,
+``tests/test_wheel.built_wheel``), with its ``postgres``, ``mysql`` and ``async`` extras, into a fresh venv: one
+venv per pytest-xdist worker, so the pages run on every worker, and a page that installs into its venv (index.md,
+offline.md) never does so while another page runs from it.  Then each page's fenced blocks run top to bottom, in
+a fresh directory per page, with that venv first on ``PATH`` (the rules, also in docs/verification.md):
 
 * ``bash`` / ``sh`` / ``shell`` blocks run with ``bash -e``; ``python`` blocks with the venv's Python; ``text``
   blocks are output, never run; ``ini`` / ``toml`` blocks are shown configuration unless a marker says otherwise.
@@ -32,7 +34,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import MYSQL_DATABASE_CHARSET, REQUIRED, server_url
-from tests.test_wheel import _bin, _clean_env, _ignore
+from tests.test_wheel import _bin, _clean_env, _ignore, built_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -106,15 +108,12 @@ def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], what: str) -> subpro
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base = tmp_path_factory.mktemp("docs-wheel")
+def docs_venv(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """This worker's venv with the wheel and its extras (not grouped on one worker: ``SHARED_FIXTURES`` in
+    ``tests/conftest.py`` does not name it; the wheel itself is built once per run)."""
+    wheel = built_wheel(tmp_path_factory)
+    base = tmp_path_factory.mktemp("docs-venv")
     env = _clean_env()
-    source = base / "source"
-    shutil.copytree(REPO, source, ignore=_ignore, symlinks=True)
-    wheelhouse = base / "wheelhouse"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(wheelhouse), str(source)], cwd=base, env=env,
-         what="building the wheel")
-    (wheel,) = sorted(wheelhouse.glob("agno_alembic-*.whl"))
     venv_dir = base / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
     python = _bin(venv_dir, "python")
@@ -248,8 +247,8 @@ def run_page(page: Path, tmp_path: Path, installed: Installed, servers: Servers)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
-def test_every_command_of_the_page_runs_as_written(page, tmp_path, installed, servers):
-    log = run_page(page, tmp_path, installed, servers)
+def test_every_command_of_the_page_runs_as_written(page, tmp_path, docs_venv, servers):
+    log = run_page(page, tmp_path, docs_venv, servers)
     print("\n".join(log))
     # Nothing silently left out: every block is accounted for (run, written, compared, skipped with a reason, or
     # shown output/configuration).

@@ -1,7 +1,9 @@
 """The built wheel, installed in a fresh venv, migrates a database with nothing but what the wheel holds.
 
-One session fixture builds the wheel from a clean copy of the project, makes a fresh venv, installs the wheel
-(its dependencies come from the package index) and hands out the venv.  Each migration test then works in an
+One session fixture makes a fresh venv, installs the wheel (its dependencies come from the package index) and
+hands out the venv.  The wheel is built once per test run from a clean copy of the project (:func:`built_wheel`:
+under a file lock in a folder the pytest-xdist workers of the run share; ``tests/test_docs.py`` installs the same
+wheel).  Each migration test then works in an
 empty directory holding only a small ``alembic.ini`` whose locations name package resources, and runs the
 venv's own ``alembic`` console script there: no checkout, no ``PYTHONPATH``, no ``prepend_sys_path``.
 
@@ -28,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from agno_alembic import registry
+from tests.golden.generate import _file_lock
 
 pytestmark = pytest.mark.slow
 
@@ -97,26 +100,49 @@ def _bin(venv_dir: Path, name: str) -> Path:
     return venv_dir / ("Scripts" if os.name == "nt" else "bin") / (name + (".exe" if os.name == "nt" else ""))
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base = tmp_path_factory.mktemp("wheel")
-    env = _clean_env()
-    source = base / "source"
-    shutil.copytree(REPO, source, ignore=_ignore, symlinks=True)
-    wheelhouse = base / "wheelhouse"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", wheelhouse, source], cwd=base, env=env,
-         timeout=BUILD_TIMEOUT)
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this test run: under pytest-xdist the one its workers share (their base temporary folders' parent,
+    which the controller made for this run), else the session's own base temporary folder."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel of this checkout, built once per test run from a clean copy of the project.
+
+    The first worker to ask builds it while holding the run's wheel lock; the others wait for the lock, then find
+    it.  A build that failed leaves no wheel behind: the next worker to ask builds it again (and fails the same)."""
+    root = run_dir(tmp_path_factory) / "agno-alembic-wheel"
+    wheelhouse = root / "wheelhouse"
+    with _file_lock(root.with_name(root.name + ".lock")):
+        if not wheelhouse.is_dir():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            env = _clean_env()
+            source = root / "source"
+            shutil.copytree(REPO, source, ignore=_ignore, symlinks=True)
+            building = root / "wheelhouse.partial"
+            _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", building, source], cwd=root, env=env,
+                 timeout=BUILD_TIMEOUT)
+            building.rename(wheelhouse)  # only a finished build is ever found
     wheels = sorted(wheelhouse.glob("agno_alembic-*.whl"))
     assert len(wheels) == 1, f"expected one agno_alembic wheel in {wheelhouse}, found {wheels}"
+    return wheels[0]
 
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    wheel = built_wheel(tmp_path_factory)
+    base = tmp_path_factory.mktemp("wheel")
+    env = _clean_env()
     venv_dir = base / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
     python = _bin(venv_dir, "python")
-    _run([python, "-m", "pip", "install", wheels[0]], cwd=base, env=env, timeout=INSTALL_TIMEOUT)
+    _run([python, "-m", "pip", "install", wheel], cwd=base, env=env, timeout=INSTALL_TIMEOUT)
 
     alembic = _bin(venv_dir, "alembic")
     assert alembic.exists(), f"the venv has no alembic console script at {alembic}"
-    return Installed(wheel=wheels[0], venv=venv_dir, python=python, alembic=alembic, env=env)
+    return Installed(wheel=wheel, venv=venv_dir, python=python, alembic=alembic, env=env)
 
 
 @pytest.fixture
