@@ -308,11 +308,13 @@ class _MySQLClauses:
 
 
 def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | None = None,
-        patient: bool = False) -> None:
+        patient: bool = False, lock_wait: float | None = None) -> None:
     """Run one DDL operation (``fn``, usually one ``op.*`` call) the way the run's mode says.
 
     ``patient``: the statement's locks block none of the application's reads and writes (PostgreSQL's
     ``CREATE INDEX CONCURRENTLY``, ``VALIDATE CONSTRAINT``), so one try may wait until the deadline.
+    ``lock_wait``: each try's bound instead of the run's ``ddl_lock_wait`` (MariaDB: the deferred build of the runs
+    table's indexes, whose try that fails at its end throws the whole build away, see ``ops.copy_legacy_runs``).
     """
     run = runtime.state()
     if not run.live:
@@ -329,7 +331,8 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
     while True:
         attempt += 1
         try:
-            wait = max(run.ddl_lock_wait, deadline - time.monotonic()) if patient else run.ddl_lock_wait
+            wait = max(run.ddl_lock_wait, deadline - time.monotonic()) if patient else \
+                run.ddl_lock_wait if lock_wait is None else lock_wait
             with _alone(ctx, backend), _bounded(conn, backend, wait), \
                     clauses.active() if clauses is not None else contextlib.nullcontext():
                 fn()
@@ -350,7 +353,8 @@ def ddl(fn: Callable[[], Any], *, kind: str, table: str | None, schema: str | No
                 raise _timed_out(conn, backend, statement, kind=kind, table=table, schema=schema,
                                  deadline=run.ddl_deadline, attempts=attempt, lock_wait=run.ddl_lock_wait,
                                  rerun="run the migration again (it resumes)") from exc
-            nowait = backend == registry.MYSQL and not patient and run.ddl_lock_wait < 1
+            nowait = backend == registry.MYSQL and not patient and (run.ddl_lock_wait if lock_wait is None
+                                                                    else lock_wait) < 1
             _wait(table, kind, attempt, min(left, backoff(attempt, NOWAIT_BACKOFF_MAX if nowait else BACKOFF_MAX)))
             continue
         if clauses is not None:

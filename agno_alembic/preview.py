@@ -24,7 +24,7 @@ from agno_alembic.data.checks import Finding
 from agno_alembic.dialects import locks, rates
 from agno_alembic.dialects.locks import LockInfo
 from agno_alembic.naming import Names
-from agno_alembic.ops import OFFLINE_PREVIEW, _diff
+from agno_alembic.ops import OFFLINE_PREVIEW, _diff, add_indexes_statement
 from agno_alembic.shapes._dsl import TableSpec
 
 EXIT_NOTHING, EXIT_PENDING, EXIT_BLOCKED = 0, 1, 3
@@ -489,7 +489,18 @@ def _in_batches(
                               bookkeeping=True)
     drop = PlannedStatement(f"{sa.schema.DropTable(progress).compile(dialect=dialect)};".strip(), None,
                             bookkeeping=True)
-    return (*planned[:at], create, batch, drop, *planned[at + 1:])
+    deferred = batched.deferred_runs_indexes(connection, backend, sessions, runs)
+    if not deferred:
+        return (*planned[:at], create, batch, drop, *planned[at + 1:])
+    # MySQL/MariaDB: the indexes the copy builds after it (ops.copy_legacy_runs), dropped where the table has them
+    insp = sa.inspect(connection)
+    present = {i["name"] for i in insp.get_indexes(runs.name, schema=runs.schema)} \
+        if insp.has_table(runs.name, schema=runs.schema) else set(runs.indexes)
+    table = {str(i.name): i for i in runs.sa_table().indexes}
+    drops = [_statement(backend, f"{sa.schema.DropIndex(table[n]).compile(dialect=dialect)};", names, online=True)
+             for n in deferred if n in present]
+    build = _statement(backend, f"{add_indexes_statement(dialect, runs, deferred)};", names, online=True)
+    return (*planned[:at], *drops, create, batch, drop, build, *planned[at + 1:])
 
 
 def _online_rewrite(planned: Sequence[PlannedStatement], table: str, rows: int) -> list[Finding]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -440,6 +441,10 @@ def test_a_copy_killed_between_batches_shows_in_status_and_resumes(
     assert run_worker(target.worker(**spec)).ok
     assert len(_run_ids(backend, runs)) == 900
     assert mm.status(table_type=["sessions"])[0].in_progress == ()
+    # MariaDB builds the runs table's indexes after the copy: the resumed run built those the first one dropped
+    kind = {"postgres": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}[backend.kind]
+    spec_runs = shapes.spec("runs", kind, "3.0.0", backend.names)
+    assert set(_indexes(backend, spec_runs.name)) >= set(spec_runs.indexes)
 
 
 class _LegacyWriter(threading.Thread):
@@ -558,7 +563,7 @@ def mysql_backend(tmp_path) -> Iterator[Backend]:
 #: The kind of each MySQL DDL statement online mode runs, and the row of
 #: docs/online.md's table that describes it.
 _MYSQL_KINDS = (
-    (r"^CREATE (UNIQUE )?INDEX", "create_index", "new index on a populated table"),
+    (r"^CREATE (UNIQUE )?INDEX|^ALTER TABLE \S+ ADD (UNIQUE )?INDEX", "create_index", "new index on a populated table"),
     (r"ADD CONSTRAINT \S+ PRIMARY KEY", "primary_key", "other ALTERs"),
     (r"ADD CONSTRAINT \S+ UNIQUE", "add_unique", "other ALTERs"),
     (r"ADD CONSTRAINT \S+ FOREIGN KEY", "add_foreign_key", "foreign key"),
@@ -715,7 +720,8 @@ def test_mariadb_online_ddl_never_queues_for_a_metadata_lock_unbounded(mysql_bac
     the application's transactions stalls every query of the table behind it. Every DDL statement of the online
     chain, 2.0.0 to the latest (the 3.0.0 runs copy's bookkeeping table included), runs with ``lock_wait_timeout``
     of 0 (NOWAIT: it gives up at once and is retried) and ``innodb_lock_wait_timeout`` of at most 1 s, read from
-    the server on the statement's own connection right before it is sent."""
+    the server on the statement's own connection right before it is sent; but the build of the runs table's
+    indexes after the copy, with 1 s (the least above NOWAIT)."""
     backend = mysql_backend
     _manager(backend).up(target_version="2.0.0", create_missing=True)
     _sessions_at_2_5_6(backend, 20)
@@ -738,8 +744,66 @@ def test_mariadb_online_ddl_never_queues_for_a_metadata_lock_unbounded(mysql_bac
     finally:
         migration.dispose()
     assert any("agno_runs" in s for s, _, _ in seen) and any("agno_alembic_progress" in s for s, _, _ in seen)
-    unbounded = [s for s in seen if s[1] != 0 or s[2] > 1]
+    # but the runs table's indexes built after the copy: a try that fails at its end loses the whole build, so it
+    # waits up to the least whole second for the application's open transactions (ops.INDEX_BUILD_LOCK_WAIT)
+    waited = [s for s in seen if s[1] != 0 or s[2] > 1]
+    build = [s for s in waited if re.match(r"ALTER TABLE \S*agno_runs ADD INDEX", s[0]) and s[1:] == (1, 1)]
+    assert build, seen  # (its tries: INSTANT refused, then INPLACE)
+    unbounded = [s for s in waited if s not in build]
     assert not unbounded, unbounded
+
+
+def _indexes(backend: Backend, table: str) -> dict[str, tuple[str, ...]]:
+    with backend.engine.connect() as c:
+        return {str(i["name"]): tuple(str(col) for col in i["column_names"])
+                for i in sa.inspect(c).get_indexes(table, schema=backend.schema)}
+
+
+def test_mariadb_online_copy_builds_the_runs_tables_indexes_after_it_in_one_online_alter(
+    mysql_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run a batch inserts would land on a page of each of the runs table's nine secondary indexes, mostly not
+    in the buffer pool once they outgrow it: the online copy drops them first (but the foreign key's), copies, then
+    builds them all in one ``ALTER TABLE ... ADD INDEX ..., ALGORITHM=INPLACE, LOCK=NONE``. The application's row
+    written between two batches is kept, and the table ends with the shape's indexes, names and columns."""
+    from agno_alembic.data import batched
+
+    backend = mysql_backend
+    monkeypatch.setattr(batched, "MAX_BATCH", 50)
+    _, runs = _sessions_at_2_5_6(backend, 300)
+    spec = shapes.spec("runs", "mysql", "3.0.0", backend.names)
+    expected = {name: index.columns for name, index in spec.indexes.items()}
+    migration = sa.create_engine(backend.url, poolclass=sa.pool.NullPool)
+    during: list[dict[str, tuple[str, ...]]] = []
+    sent: list[str] = []
+
+    def between_batches(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if batched.PROGRESS_TABLE in statement and statement.lstrip().upper().startswith("UPDATE") and not during:
+            during.append(_indexes(backend, spec.name))
+            with backend.engine.begin() as c:  # an Agno 3.x replica writes a run meanwhile
+                c.execute(runs.insert().values(
+                    run_id="app-run", session_id="s00299", run_type="agent", run_data={"by": "the app"},
+                    run_index=9, created_at=5, updated_at=5))
+
+    sa.event.listen(migration, "before_cursor_execute", between_batches)
+    # what the server accepted (a try it refused, ALGORITHM=INSTANT, is not in it)
+    sa.event.listen(migration, "after_cursor_execute", lambda c, cur, statement, *a: sent.append(" ".join(
+        statement.split())))
+    try:
+        SyncMigrationManager(migration, db_schema=backend.schema).up(table_type=["sessions", "runs"],
+                                                                     create_missing=True)
+    finally:
+        migration.dispose()
+    kept = next(name for name, columns in expected.items() if columns == ("session_id",))
+    assert during == [{kept: ("session_id",)}]  # the foreign key's index only
+    # after the last batch, one statement builds the indexes the copy dropped (the table's creation built them all
+    # in one statement too)
+    copied = max(i for i, s in enumerate(sent) if s.startswith("UPDATE") and batched.PROGRESS_TABLE in s)
+    builds = [s for s in sent[copied:] if s.startswith("ALTER TABLE") and "ADD INDEX" in s]
+    assert len(builds) == 1 and builds[0].endswith("ALGORITHM=INPLACE, LOCK=NONE"), builds
+    assert set(re.findall(r"ADD INDEX (\S+)", builds[0])) == set(expected) - {kept}
+    assert _indexes(backend, spec.name) == expected
+    assert len(_run_ids(backend, runs)) == 300 * 3 + 1
 
 
 @pytest.fixture(params=["postgres", "mysql"])

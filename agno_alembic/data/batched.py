@@ -356,6 +356,46 @@ def copy_runs_online(connection: sa.Connection, backend: str, sessions: TableSpe
         online.ddl(lambda: t.drop(connection, checkfirst=True), kind="drop_table", table=t.name, schema=t.schema)
 
 
+DEFER_INDEXES_BELOW = 1000
+"""MySQL/MariaDB online: the runs table's secondary indexes are built after the copy only while it holds fewer rows
+than this when the copy begins (the rows an Agno 3.x replica wrote since the table was created, or a copy
+interrupted early); a table the application already filled keeps its indexes."""
+
+
+def deferred_runs_indexes(connection: sa.Connection, backend: str, sessions: TableSpec,
+                          runs: TableSpec) -> list[str]:
+    """MySQL/MariaDB, online: the runs table's secondary indexes the copy drops before its first batch and builds
+    after its check, in one ``ALTER TABLE ... ADD INDEX ..., ALGORITHM=INPLACE, LOCK=NONE`` (in the shape's order);
+    ``[]`` where it keeps them.
+
+    Each run a batch inserts under its random ``run_id`` lands on a page of each of the nine secondary indexes
+    that is mostly not in the buffer pool once they outgrow it (MariaDB buffers no change to a secondary index
+    since 10.5.15): a random read per index per run. Built after the copy, each index is one sorted pass. Kept: the
+    index the foreign key needs (``session_id`` first; InnoDB refuses to drop the last one) and every index where
+    there is little to gain or a reader may need them: a runs table of :data:`DEFER_INDEXES_BELOW` rows or more,
+    no legacy list to copy, a Galera node (an ``ALTER TABLE`` there is one total-order event that holds the
+    cluster's writes to the table for the whole build)."""
+    from agno_alembic.dialects import galera
+
+    if backend != registry.MYSQL or not runs.indexes or galera.node_state(connection) is not None:
+        return []
+    insp = sa.inspect(connection)
+    if insp.has_table(runs.name, schema=runs.schema):
+        held = connection.execute(sa.select(sa.func.count()).select_from(
+            sa.select(sa.literal(1)).select_from(sa.table(runs.name, schema=runs.schema))
+            .limit(DEFER_INDEXES_BELOW).subquery())).scalar_one()
+        if held >= DEFER_INDEXES_BELOW:
+            return []
+    s = sa.table(sessions.name, sa.column("runs"), schema=sessions.schema)
+    if connection.execute(sa.select(sa.literal(1)).select_from(s).where(s.c.runs.is_not(None)).limit(1)).first() \
+            is None:
+        return []
+    keys = {fk.columns for fk in runs.foreign_keys}
+    kept = next((name for name, index in runs.indexes.items()
+                 if any(index.columns[:len(k)] == k for k in keys)), None)
+    return [name for name, index in runs.indexes.items() if name != kept and not index.unique]
+
+
 def _limit(connection: sa.Connection, backend: str) -> int | None:
     """:data:`GALERA_MAX_BATCH` on a Galera node, else no limit but :data:`MAX_BATCH`."""
     from agno_alembic.dialects import galera
