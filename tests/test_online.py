@@ -979,9 +979,6 @@ def test_sqlite_online_copy_gives_the_application_a_turn_after_every_write_trans
     for this, following in itertools.pairwise(batches):  # the application's turn between two batches
         assert any(this < g < following for g in gave), lines[this:following + 1]
     assert max(h for _, h in held) < 1.0, max(held, key=lambda x: x[1])  # each hold short (0.08 s sized; margin)
-    # while the writers keep committing, a pause lasts longer than one busy-handler sleep's worth: a writer that
-    # has waited longest tries once per 0.1 s and needs several tries to find the lock free between the others
-    assert max(float(lines[g].split()[3].rstrip("s")) for g in gave) > batched.SQLITE_GIVE_WAY
 
 
 def test_sqlite_online_check_reads_each_range_of_lists_in_a_read_transaction_of_its_own(

@@ -29,7 +29,6 @@ from agno_alembic.data import runs as runs_data
 from agno_alembic.dialects.online import (  # SQLite's turns, shared with online DDL (online.sqlite_turn)
     SQLITE_BATCH_SECONDS,
     SQLITE_GIVE_WAY,
-    SQLITE_GIVE_WAY_MOST,
     SQLITE_READ_BYTES,
     SQLITE_TURN_BYTES,
     SQLITE_WAITED,
@@ -516,37 +515,24 @@ class _Turns:
         finally:
             _commit(self.connection)  # holds no lock while it pauses (a reader keeps writers from committing)
 
-    def _look(self) -> bool:
-        """Whether the application committed since the last look (or holds the database now)."""
+    def _look(self) -> None:
         version = self._version()
         waited = self.writes is not None and self.writes.waited > SQLITE_WAITED
-        committed = version is None or version != self.version
-        if committed or waited:
+        if version is None or version != self.version or waited:
             self.seen = time.monotonic()
         self.version = version
-        return committed
 
     def __call__(self, took: float = 0.0) -> None:
-        """After a committed transaction of the migration (``took``: unused, kept for the callers' symmetry).
-
-        While the application writes, the migration gives way :data:`SQLITE_GIVE_WAY` seconds, and again as long
-        as the application committed during the last one, up to :data:`SQLITE_GIVE_WAY_MOST` in all: the writers
-        the batch kept waiting take the lock one after another, and one that has waited longest tries only every
-        0.1 s (SQLite's busy handler), each time maybe while another holds the lock; it needs several tries."""
+        """After a committed transaction of the migration (``took``: unused, kept for the callers' symmetry)."""
         if not self.sqlite:
             return
         if self.writes is not None:
             self.writes.since_turn = 0.0  # DDL that follows counts its holds from here (online.sqlite_turn)
         self._look()
         if time.monotonic() - self.seen <= SQLITE_WRITING_FOR:
-            gave = 0.0
-            while True:
-                time.sleep(SQLITE_GIVE_WAY)
-                gave += SQLITE_GIVE_WAY
-                # the commits made while it gave way: none in a whole pause, and no writer was waiting
-                if not self._look() or gave + SQLITE_GIVE_WAY > SQLITE_GIVE_WAY_MOST + 1e-9:
-                    break
-            log.debug("sqlite: giving way %.2fs to the application's writers", gave)
+            log.debug("sqlite: giving way %.2fs to the application's writers", SQLITE_GIVE_WAY)
+            time.sleep(SQLITE_GIVE_WAY)
+            self._look()  # the commits made while it gave way
 
 
 #: SQLite: how long a batch waits for the write lock before it rolls back and tries again after a pause (seconds).

@@ -211,9 +211,6 @@ five 3.4 KB runs, the ranges it gave way after before its reads were short)."""
 #: longer than the longest sleep of SQLite's own busy handler between two tries (0.1 s, ``sqlite3_busy_timeout``),
 #: so every application writer waiting for the lock tries at least once while the migration holds nothing.
 SQLITE_GIVE_WAY = 0.12
-#: SQLite: an online data step gives way again after each :data:`SQLITE_GIVE_WAY` in which the application
-#: committed, up to this long in all after one of its transactions (seconds; ``data.batched._Turns``).
-SQLITE_GIVE_WAY_MOST = 0.36
 #: SQLite: the application counts as writing for this long after a commit of another connection was last seen
 #: (seconds). Without it, writers all kept waiting through one batch would commit nothing the next look could see,
 #: and the migration would stop giving way exactly when they wait.
