@@ -1108,6 +1108,14 @@ application's new statements on the runs table wait behind it: for as long as th
 open on that table take to end."""
 
 
+_IDENTIFIER = r"(?:`(?:[^`]|``)*`|[^\s`.(]+)"
+_MYSQL_CREATE_INDEX = re.compile(
+    rf"CREATE\s+(UNIQUE\s+)?INDEX\s+({_IDENTIFIER})\s+ON\s+(?:{_IDENTIFIER}\.)?{_IDENTIFIER}\s*(\(.*\))",
+    re.DOTALL)
+"""MySQL's ``CREATE INDEX`` as SQLAlchemy compiles it: whether unique, the name (quoted where it needs it), the column
+list (a hostile name may hold spaces, quotes, backticks and ``ON``)."""
+
+
 def add_indexes_statement(dialect: sa.engine.Dialect, spec: TableSpec, names: Collection[str]) -> str:
     """MySQL/MariaDB: one ``ALTER TABLE ... ADD INDEX ..., ADD INDEX ...`` building ``names`` (in the shape's order)
     in one pass over the table (InnoDB reads the clustered index once and sorts each index), where a
@@ -1117,10 +1125,10 @@ def add_indexes_statement(dialect: sa.engine.Dialect, spec: TableSpec, names: Co
     built = {str(i.name): i for i in table.indexes}
     adds = []
     for name in (n for n in spec.indexes if n in names):
-        text = str(sa.schema.CreateIndex(built[name]).compile(dialect=dialect))
-        found = re.match(r"CREATE (UNIQUE )?INDEX (\S+) ON \S+ (\(.*\))$", " ".join(text.split()))
+        text = str(sa.schema.CreateIndex(built[name]).compile(dialect=dialect)).strip()
+        found = _MYSQL_CREATE_INDEX.fullmatch(text)  # names kept as compiled (quoted; any "%" doubled)
         assert found is not None, text
-        adds.append(f"ADD {found.group(1) or ''}INDEX {found.group(2)} {found.group(3)}")
+        adds.append(f"ADD {'UNIQUE ' if found.group(1) else ''}INDEX {found.group(2)} {found.group(3)}")
     qualified = dialect.identifier_preparer.format_table(sa.table(spec.name, schema=spec.schema))
     return f"ALTER TABLE {qualified} {', '.join(adds)}"
 
