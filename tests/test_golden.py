@@ -27,10 +27,11 @@ def _reflect(backend, names) -> dict:
     return actual
 
 
-def _compare(backend, version: str) -> list[str]:
-    names = backend.names
+def _compare(backend, version: str, actual: dict | None = None) -> list[str]:
+    """The differences from Agno's fresh create at ``version`` (``actual``: the database's reflection, made here
+    when not given)."""
     expected = load_snapshot(version, backend.snapshot_backend)
-    actual = _reflect(backend, names)
+    actual = actual if actual is not None else _reflect(backend, backend.names)
     ignored = _ignored(version)
     if actual["agno_schema_versions"] is not None:
         actual["agno_schema_versions"] = [r for r in actual["agno_schema_versions"] if r["table_name"] not in ignored]
@@ -44,16 +45,16 @@ def _added_last(backend, version: str) -> dict[str, list[str]]:
     orders: dict[str, list[str]] = {}
     for v in registry.SCHEMA_VERSIONS[: registry.SCHEMA_VERSIONS.index(version) + 1]:
         for table, shape in load_snapshot(v, backend.snapshot_backend)["tables"].items():
-            columns = sorted(shape["columns"], key=lambda c: shape["columns"][c]["position"])
+            columns = _in_order(shape)
             kept = [c for c in orders.get(table, []) if c in columns]
             orders[table] = kept + [c for c in columns if c not in kept]
     current = load_snapshot(version, backend.snapshot_backend)["tables"]
     return {t: order for t, order in orders.items() if t in current and t not in _ignored(version)}
 
 
-def _column_orders(backend) -> dict[str, list[str]]:
-    tables = _reflect(backend, backend.names)["tables"]
-    return {t: sorted(s["columns"], key=lambda c: s["columns"][c]["position"]) for t, s in tables.items()}
+def _in_order(table: dict) -> list[str]:
+    """A reflected table's column names, in their order in the table."""
+    return sorted(table["columns"], key=lambda c: table["columns"][c]["position"])
 
 
 def _config(backend, version: str | None = None, **kw):
@@ -70,9 +71,10 @@ def _upgrade_to(backend, version: str) -> None:
 @pytest.mark.parametrize("version", registry.SCHEMA_VERSIONS)
 def test_upgrade_empty_database_to_version_equals_agno_fresh_create(backend, version):
     _upgrade_to(backend, version)
-    problems = _compare(backend, version)
+    reflected = _reflect(backend, backend.names)
+    problems = _compare(backend, version, reflected)
     assert not problems, "\n".join(problems)
-    actual = _column_orders(backend)
+    actual = {t: _in_order(table) for t, table in reflected["tables"].items()}
     wrong = {t: (order, actual.get(t)) for t, order in _added_last(backend, version).items() if actual.get(t) != order}
     assert not wrong, "column order (expected, got): " + repr(wrong)
 

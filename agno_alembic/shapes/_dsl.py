@@ -7,6 +7,7 @@ A shape lists a table's columns, keys and indexes once.  Each element may say on
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,8 +146,7 @@ class Shape:
         name = names.table(self.table_type)
         present = [e for e in self.elements if e.present(backend, version)]
         columns = tuple(c for c in present if isinstance(c, Column))
-        if len({c.name for c in columns}) != len(columns):
-            twice = sorted({c.name for c in columns if sum(d.name == c.name for d in columns) > 1})
+        if twice := sorted(n for n, k in collections.Counter(c.name for c in columns).items() if k > 1):
             raise ValueError(f"shape {self.table_type!r} declares {', '.join(twice)} twice on {backend} at {version}")
         pk = next((p.columns for p in present if isinstance(p, PrimaryKey)), ())
         pk = pk or tuple(c.name for c in columns if c.primary_key)
