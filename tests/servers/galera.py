@@ -5,9 +5,10 @@
 
 Three ``mariadbd --defaults-file=DIR/nodeN/my.cnf`` processes, each with its own data directory (made by
 ``mariadb-install-db``, owned by the ``mysql`` user: the rsync state transfer refuses to run as root), SQL port,
-group-communication port and IST port, all picked at run time among free ports (never 3306, 3310 or 5432).  The
-first node bootstraps the cluster (``--wsrep-new-cluster``); :func:`start` returns once every node reports
-``wsrep_cluster_size=3`` and ``Synced``.  :func:`stop` (and a failed start) leaves no process behind.
+group-communication port and IST port, all picked at run time among free ports outside the kernel's ephemeral
+range (never 3306, 3310 or 5432).  The first node bootstraps the cluster (``--wsrep-new-cluster``); :func:`start`
+returns once every node reports ``wsrep_cluster_size=3`` and ``Synced``.  :func:`stop` (and a failed start) leaves
+no process behind.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -32,6 +34,8 @@ INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 USER = "mysql"
 RESERVED = {3306, 3310, 5432}
 INSTALL_ATTEMPTS = 3
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "Address already in use"
 STATE = "cluster.json"
 
 
@@ -82,21 +86,38 @@ def available() -> str | None:
     return None
 
 
-def _free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    socks = []
+def _ephemeral_range() -> tuple[int, int]:
     try:
-        while len(ports) < count:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            socks.append(s)
-            if port not in RESERVED and port not in ports:
-                ports.append(port)
-    finally:
-        for s in socks:
-            s.close()
-    return ports
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return low, high
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` ports free now, outside the kernel's ephemeral range.
+
+    A port the kernel hands out for ``bind(0)`` comes from that range, and so does the local port of every outgoing
+    connection: between the pick and the node's own ``bind`` (seconds, ``mariadb-install-db`` runs in between), one of
+    the suite's many client connections took a node's group-communication port on CI ("Address already in use").
+    Outside the range only an explicit ``bind`` can take it.
+    """
+    low, high = _ephemeral_range()
+    pool = list(range(20000, low)) if low > 21000 else list(range(high + 1, 65536))
+    random.shuffle(pool)
+    ports: list[int] = []
+    for port in pool:
+        if port in RESERVED:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError(f"fewer than {count} free ports outside the ephemeral range {low}-{high}")
 
 
 def _config(cluster: Cluster, node: Node) -> str:
@@ -238,11 +259,27 @@ def _install_db(node_dir: Path) -> None:
 
 
 def start(root: str | None = None, *, timeout: float = 300.0) -> Cluster:
-    """Start a 3-node cluster in ``root`` (a new temporary folder by default); stop it again if it fails."""
+    """Start a 3-node cluster in ``root`` (a new temporary folder by default); stop it again if it fails.
+
+    A node that exits because one of its ports was taken meanwhile is not a failure of the cluster: the start is
+    tried again, up to :data:`PORT_ATTEMPTS` times, on new ports in a clean folder.
+    """
     why = available()
     if why:
         raise RuntimeError(f"cannot start a Galera cluster here: {why}")
-    root = root or tempfile.mkdtemp(prefix="agno-alembic-galera-")
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        folder = root or tempfile.mkdtemp(prefix="agno-alembic-galera-")
+        try:
+            return _start(folder, timeout)
+        except RuntimeError as exc:
+            if PORT_TAKEN not in str(exc) or attempt == PORT_ATTEMPTS:
+                raise
+            print(f"galera: a port was taken before its node bound it; new ports (try {attempt + 1})",
+                  file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
+def _start(root: str, timeout: float) -> Cluster:
     os.makedirs(root, exist_ok=True)
     os.chmod(root, 0o755)
     ports = _free_ports(12)
