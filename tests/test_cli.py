@@ -1,4 +1,6 @@
-"""The command lines, run as subprocesses: ``alembic`` (with the small ``alembic.ini``) and ``agno-alembic``.
+"""The command lines, each in a process of its own: ``alembic`` (with the small ``alembic.ini``) and ``agno-alembic``
+(forked from a server that has imported them, :mod:`tests.forked_cli`; ``AGNO_ALEMBIC_TEST_SPAWN=1`` starts the
+installed scripts instead).
 
 * alembic verbs on every backend: ``heads``, ``upgrade agno_sessions@head``, ``upgrade heads``, ``current``,
   ``check``, ``downgrade agno_memories@-1``, ``history``; a plain ``head`` gets the friendly message;
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 
 from agno_alembic import commands, plan, registry
 from agno_alembic.naming import Names
+from tests import forked_cli
 from tests.golden.reflect import diff, load_snapshot, reflect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,8 +54,7 @@ def _env() -> dict[str, str]:
 
 
 def run(tool: Path, *args: str, cwd: Path, rc: int | None = 0, stdin: str | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(tool), *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
-                          input=stdin, check=False)
+    proc = forked_cli.run(tool, args, cwd=cwd, env=_env(), stdin=stdin, timeout=TIMEOUT)
     if rc is not None and proc.returncode != rc:
         pytest.fail(f"{tool.name} {' '.join(args)} exited {proc.returncode}, expected {rc}\n"
                     f"--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-6000:]}", pytrace=False)

@@ -13,13 +13,14 @@ import sqlalchemy as sa
 from agno_alembic import commands, registry
 from agno_alembic.errors import ConfigurationError, UnknownTableTypeError, UnknownVersionError
 from agno_alembic.naming import Names, from_options
+from tests import forked_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-ALEMBIC = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini")]
+ALEMBIC = Path(sys.executable).parent / "alembic"
 
 
 def _alembic(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*ALEMBIC, *args], cwd=cwd, capture_output=True, text=True, env={**os.environ})
+    return forked_cli.run(ALEMBIC, ["-c", str(ROOT / "alembic.ini"), *args], cwd=cwd, env=os.environ, timeout=600)
 
 
 def _tables(engine: sa.Engine, schema: str | None) -> set[str]:

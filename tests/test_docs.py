@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests import forked_cli
 from tests.conftest import MYSQL_DATABASE_CHARSET, REQUIRED, server_url
 from tests.test_wheel import _bin, _clean_env, _ignore, built_wheel
 
@@ -309,8 +310,9 @@ def test_the_cli_reference_covers_every_verb_and_option():
     verbs = ["up", "down", "status", "adopt", "break-lock"]
     for verb in verbs:
         assert f"`{verb}`" in reference, verb
-        out = subprocess.run([str(agno), verb, "--help"], capture_output=True, text=True, timeout=120,
-                             check=True).stdout
+        done = forked_cli.run(agno, [verb, "--help"], cwd=REPO, env=os.environ, timeout=120)
+        assert done.returncode == 0, done.stderr
+        out = done.stdout
         for option in sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", out)) - {"--help"}):
             assert f"`{option}" in reference, f"agno-alembic {verb} {option} is not in docs/cli.md"
     for code in range(6):

@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 
 from agno_alembic import registry
 from agno_alembic.naming import Names
+from tests import forked_cli
 from tests.conftest import make_backend
 from tests.golden.reflect import diff, load_snapshot, reflect
 
@@ -46,7 +47,7 @@ class Host:
 
     def alembic(self, *args: str, rc: int | None = 0, x: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
         cmd = [str(ALEMBIC), "-x", f"url={self.url}", *[a for item in x for a in ("-x", item)], *args]
-        proc = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        proc = forked_cli.run(cmd[0], cmd[1:], cwd=self.root, env=os.environ, timeout=TIMEOUT)
         if rc is not None and proc.returncode != rc:
             pytest.fail(f"alembic {' '.join(args)} exited {proc.returncode}, expected {rc}\n"
                         f"--- stdout ---\n{proc.stdout[-6000:]}\n--- stderr ---\n{proc.stderr[-6000:]}", pytrace=False)
@@ -226,8 +227,8 @@ def test_plain_head_gets_a_friendly_message(host):
 ])
 def test_offline_sql_holds_the_host_ddl_agno_ddl_and_stamps(dialect, url, tmp_path):
     root = _copy(tmp_path)
-    proc = subprocess.run([str(ALEMBIC), "-x", f"url={url}", "upgrade", "heads", "--sql"], cwd=root,
-                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    proc = forked_cli.run(ALEMBIC, ["-x", f"url={url}", "upgrade", "heads", "--sql"], cwd=root, env=os.environ,
+                          timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     sql = proc.stdout
     assert re.search(r"CREATE TABLE alembic_version \(\s+version_num VARCHAR\(128\) NOT NULL", sql), sql[:500]

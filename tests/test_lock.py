@@ -39,6 +39,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests import forked_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("sqlite", "postgres", "postgres18", "mysql", "singlestore")
 BACKEND_OF = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mysql", "singlestore": "singlestore"}
@@ -656,10 +658,10 @@ def test_a_second_migration_waits_then_times_out_naming_the_holder_and_changes_n
 
 def alembic_cli(target: Target, *args: str) -> subprocess.CompletedProcess[str]:
     """The ``alembic`` command line with our ``alembic.ini``, ``-x url=`` and ``-x schema=`` for ``target``."""
-    cmd = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "-x", f"url={target.url}",
-           "-x", f"schema={target.schema or 'none'}", *args]
+    args = ("-c", str(ROOT / "alembic.ini"), "-x", f"url={target.url}", "-x", f"schema={target.schema or 'none'}",
+            *args)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return forked_cli.run(Path(sys.executable).parent / "alembic", args, cwd=ROOT, env=env, timeout=300)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres", "postgres18", "singlestore"])

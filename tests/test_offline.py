@@ -11,7 +11,6 @@ printed.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 
 from agno_alembic import registry, shapes
 from agno_alembic.naming import Names
+from tests import forked_cli
 from tests.conftest import Backend, make_backend
 from tests.golden.reflect import reflect
 from tests.test_cli import AGNO_ALEMBIC, ALEMBIC, REPO, _env, alembic_rows, dbargs, execute_script, run, xargs
@@ -188,8 +188,8 @@ def test_down_sessions_with_runs_is_refused_by_step(pair, cwd):
 def test_plain_alembic_sql_across_a_data_step_is_refused_without_a_partial_script(pair, cwd):
     """``alembic upgrade from:to --sql`` reads no database: the runs copy's outcome is unknown, so it is refused."""
     scripted, _ = pair
-    proc = subprocess.run([str(ALEMBIC), *xargs(scripted), "upgrade", "agno_sessions_2_5_6:agno_sessions@head",
-                           "--sql"], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=600, check=False)
+    proc = forked_cli.run(ALEMBIC, [*xargs(scripted), "upgrade", "agno_sessions_2_5_6:agno_sessions@head", "--sql"],
+                          cwd=cwd, env=_env(), timeout=600)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("FAILED: --sql cannot write upgrade agno_sessions_3_0_0"), lines
