@@ -8,6 +8,7 @@ takes, in either mode, is in the one lock table, :mod:`agno_alembic.dialects.loc
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -154,10 +155,28 @@ def blockers(connection: sa.Connection, backend: str, table: str | None, schema:
 _MYSQL_UNSUPPORTED = frozenset({1064, 1845, 1846})
 
 
+_MYSQL_QUOTED = re.compile(r"`(?:[^`]|``)*`")
+_MYSQL_ALTER_ACTION = re.compile(
+    r",\s*(?=(?:ADD|DROP|MODIFY|CHANGE|ALTER|RENAME|ALGORITHM|LOCK|CONVERT|ORDER|FORCE)\b)")
+
+
+def _adds_only_indexes(statement: str) -> bool:
+    """An ``ALTER TABLE`` whose every action is ``ADD [UNIQUE] INDEX|KEY`` (quoted names read as one word; an
+    unquoted name that reads as a keyword makes it ``False``, the safe answer)."""
+    text = " ".join(_MYSQL_QUOTED.sub("q", statement).split()).upper()
+    found = re.fullmatch(r"ALTER TABLE \S+ (.+)", text)
+    if found is None:
+        return False
+    return all(re.match(r"ADD (UNIQUE )?(INDEX|KEY) ", action) for action in _MYSQL_ALTER_ACTION.split(found.group(1)))
+
+
 def mysql_clauses(statement: str) -> list[str]:
-    """The online clauses to try, best first, for a MySQL DDL statement ('' = the statement as it is)."""
+    """The online clauses to try, best first, for a MySQL DDL statement ('' = the statement as it is).  An index
+    is never built ``INSTANT``: an ``ALTER TABLE`` adding only indexes starts at ``INPLACE, LOCK=NONE``."""
     verb = " ".join(statement.split()[:2]).upper()
     if verb == "ALTER TABLE":
+        if _adds_only_indexes(statement):
+            return [", ALGORITHM=INPLACE, LOCK=NONE", ""]
         return [", ALGORITHM=INSTANT", ", ALGORITHM=INPLACE, LOCK=NONE", ""]
     if verb in ("CREATE INDEX", "CREATE UNIQUE"):
         return [" ALGORITHM=INPLACE LOCK=NONE", ""]
