@@ -176,9 +176,15 @@ class Traffic:
             return [o for o in self.ops if since <= o.started < until or since <= o.started + o.seconds < until]
 
 
-def p99(ops: list[Op]) -> float:
+def p99(ops: list[Op], q: float = 0.99) -> float:
     values = sorted(o.seconds for o in ops if o.ok)
-    return values[min(len(values) - 1, int(len(values) * 0.99))] if values else 0.0
+    return values[min(len(values) - 1, int(len(values) * q))] if values else 0.0
+
+
+def over(ops: list[Op], seconds: float) -> int:
+    """How many of ``ops`` took longer than ``seconds``: one run's longest stall is the tail of a single op, this
+    is the tail's weight."""
+    return sum(o.seconds > seconds for o in ops)
 
 
 def missing_legacy_runs(backend: Any, role: str) -> int:
@@ -227,6 +233,10 @@ def contend(backend: Any, args: argparse.Namespace, contender: str, agno_python:
         # the same application's slowest op before up() began: this machine's own noise
         "stall_before_s": round(max((o.seconds for o in before), default=0.0), 3),
         "p99_before_ms": round(p99(before) * 1000, 1), "p99_during_ms": round(p99(during) * 1000, 1),
+        "p999_during_ms": round(p99(during, 0.999) * 1000, 1),
+        # ops over the stall target (issue 13) before and while up() ran
+        "over_target_before": over(before, TARGETS[backend.kind]),
+        "over_target_during": over(during, TARGETS[backend.kind]),
         "ops": len(traffic.ops), "ops_during": len(during), "failed_ops": len(failed),
         "failures": sorted({f"{o.kind}: {o.error}" for o in failed})[:3],
         # when up() began (wall clock, seconds since the epoch), to compare the slowest ops with the migration's log
